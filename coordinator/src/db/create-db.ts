@@ -1,0 +1,48 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import SqliteDatabase from 'better-sqlite3'
+import { Kysely, MysqlDialect, SqliteDialect } from 'kysely'
+import { createPool } from 'mysql2'
+import type { Database } from './schema.ts'
+
+export type Dialect = 'mariadb' | 'sqlite'
+export interface Db {
+  kysely: Kysely<Database>
+  dialect: Dialect
+  /** A description safe to log (no password). */
+  describe: string
+}
+
+/** `mysql://user:pass@host:port/db` → MariaDB through mysql2; anything else is a SQLite file path (or ':memory:'). */
+export function createDb(target: { databaseUrl: string } | { sqliteFile: string }): Db {
+  if ('databaseUrl' in target) {
+    const url = new URL(target.databaseUrl)
+    if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
+      throw new Error(`DATABASE_URL must start with mysql:// or mariadb:// (got ${url.protocol}//)`)
+    }
+    const pool = createPool({
+      host: url.hostname,
+      port: url.port ? Number(url.port) : 3306,
+      user: decodeURIComponent(url.username || 'root'),
+      password: decodeURIComponent(url.password),
+      database: url.pathname.replace(/^\//, '') || 'hivesight',
+      connectionLimit: 10,
+      // BIGINT epoch-ms values fit in a double; keep them numbers on both dialects.
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+    })
+    return {
+      kysely: new Kysely<Database>({ dialect: new MysqlDialect({ pool }) }),
+      dialect: 'mariadb',
+      describe: `mariadb ${url.hostname}:${url.port || 3306}${url.pathname}`,
+    }
+  }
+  const file = target.sqliteFile
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  const sqlite = new SqliteDatabase(file)
+  // WAL: readers do not block the writer. synchronous=FULL: a 202 means the row survives power loss too.
+  sqlite.pragma('journal_mode = WAL')
+  sqlite.pragma('synchronous = FULL')
+  sqlite.pragma('busy_timeout = 5000')
+  return { kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite', describe: `sqlite ${file}` }
+}

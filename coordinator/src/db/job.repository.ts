@@ -1,0 +1,111 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { Database, JobRow, JobStatus, NewJob } from './schema.ts'
+
+// One query per function, no business rules; `now` is always a parameter.
+type Conn = Kysely<Database> | Transaction<Database>
+
+export async function insertJobs(db: Conn, jobs: NewJob[]): Promise<void> {
+  if (jobs.length > 0) await db.insertInto('jobs').values(jobs).execute()
+}
+
+export function findJob(db: Conn, id: string): Promise<JobRow | undefined> {
+  return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+export function findJobs(db: Conn, ids: string[]): Promise<JobRow[]> {
+  if (ids.length === 0) return Promise.resolve([])
+  return db.selectFrom('jobs').selectAll().where('id', 'in', ids).execute()
+}
+
+/** Newest first; `before` is the id of the last job of the previous page. */
+export function listJobs(db: Conn, opts: { limit: number; before?: string; status?: JobStatus }): Promise<JobRow[]> {
+  let q = db.selectFrom('jobs').selectAll().orderBy('id', 'desc').limit(opts.limit)
+  if (opts.before) q = q.where('id', '<', opts.before)
+  if (opts.status) q = q.where('status', '=', opts.status)
+  return q.execute()
+}
+
+export type QueuedJob = Pick<JobRow, 'id' | 'lease_token' | 'attempts' | 'content_type'>
+
+/**
+ * Oldest queued jobs of the highest priority. Row locks only make sense inside a transaction, so the
+ * signature asks for one; `skipLocked` lets several coordinators claim from one MariaDB without waiting.
+ * SQLite has a single writer and no FOR UPDATE, so it must be false there.
+ */
+export function selectQueuedForUpdate(trx: Transaction<Database>, limit: number, skipLocked: boolean): Promise<QueuedJob[]> {
+  let q = trx.selectFrom('jobs').select(['id', 'lease_token', 'attempts', 'content_type'])
+    .where('status', '=', 'queued').orderBy('priority', 'desc').orderBy('id', 'asc').limit(limit)
+  if (skipLocked) q = q.forUpdate().skipLocked()
+  return q.execute()
+}
+
+/** Lease the given queued jobs to one worker: bumps the fencing token and the attempt count. */
+export async function leaseJobs(trx: Transaction<Database>, ids: string[], workerId: string, now: number, expiresAt: number): Promise<number> {
+  if (ids.length === 0) return 0
+  const r = await trx.updateTable('jobs')
+    .set((eb) => ({
+      status: 'running',
+      worker_id: workerId,
+      lease_token: eb('lease_token', '+', 1),
+      attempts: eb('attempts', '+', 1),
+      started_at: now,
+      lease_expires_at: expiresAt,
+    }))
+    .where('id', 'in', ids).where('status', '=', 'queued')
+    .executeTakeFirst()
+  return Number(r.numUpdatedRows)
+}
+
+type Fence = { id: string; token: number; workerId: string }
+
+/** Fencing: only the current lease holder with the current token can finish the job. false = stale. */
+export async function completeJob(db: Conn, f: Fence, now: number, resultJson: string): Promise<boolean> {
+  const r = await db.updateTable('jobs')
+    .set({ status: 'succeeded', finished_at: now, result_json: resultJson, lease_expires_at: null, error_code: null, error_message: null })
+    .where('id', '=', f.id).where('lease_token', '=', f.token).where('worker_id', '=', f.workerId).where('status', '=', 'running')
+    .executeTakeFirst()
+  return r.numUpdatedRows === 1n
+}
+
+export async function failJob(db: Conn, f: Fence, now: number, code: string, message: string): Promise<boolean> {
+  const r = await db.updateTable('jobs')
+    .set({ status: 'failed', finished_at: now, lease_expires_at: null, error_code: code, error_message: message.slice(0, 1000) })
+    .where('id', '=', f.id).where('lease_token', '=', f.token).where('worker_id', '=', f.workerId).where('status', '=', 'running')
+    .executeTakeFirst()
+  return r.numUpdatedRows === 1n
+}
+
+/** Put one leased job back in the queue (a retryable failure), keeping the error for the record. */
+export async function requeueLeased(db: Conn, f: Fence, code: string, message: string): Promise<boolean> {
+  const r = await db.updateTable('jobs')
+    .set({ status: 'queued', worker_id: null, lease_expires_at: null, error_code: code, error_message: message.slice(0, 1000) })
+    .where('id', '=', f.id).where('lease_token', '=', f.token).where('worker_id', '=', f.workerId).where('status', '=', 'running')
+    .executeTakeFirst()
+  return r.numUpdatedRows === 1n
+}
+
+/** Every running job of a worker that is gone goes back to the queue at once. */
+export async function requeueWorkerJobs(db: Conn, workerIds: string[]): Promise<number> {
+  if (workerIds.length === 0) return 0
+  const r = await db.updateTable('jobs')
+    .set({ status: 'queued', worker_id: null, lease_expires_at: null })
+    .where('worker_id', 'in', workerIds).where('status', '=', 'running')
+    .executeTakeFirst()
+  return Number(r.numUpdatedRows)
+}
+
+/** Leases that ran out (the holder hung or its coordinator died) go back to the queue. */
+export async function requeueExpiredLeases(db: Conn, now: number): Promise<number> {
+  const r = await db.updateTable('jobs')
+    .set({ status: 'queued', worker_id: null, lease_expires_at: null })
+    .where('status', '=', 'running').where('lease_expires_at', '<=', now)
+    .executeTakeFirst()
+  return Number(r.numUpdatedRows)
+}
+
+export async function countByStatus(db: Conn): Promise<Record<JobStatus, number>> {
+  const rows = await db.selectFrom('jobs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute()
+  const counts: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, failed: 0, canceled: 0 }
+  for (const r of rows) counts[r.status] = Number(r.n)
+  return counts
+}

@@ -1,0 +1,27 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely'
+import * as m001 from './migrations/2026-11-25-001-create-jobs-and-workers.ts'
+
+// Listed in code, not read from a folder: the same list under tsx, a bundle or compiled output.
+const migrations: Record<string, Migration> = {
+  '2026-11-25-001-create-jobs-and-workers': m001,
+}
+
+const provider: MigrationProvider = { getMigrations: async () => migrations }
+
+export function createMigrator<DB>(db: Kysely<DB>): Migrator {
+  return new Migrator({ db, provider, migrationTableName: 'hivesight_migrations', migrationLockTableName: 'hivesight_migration_lock' })
+}
+
+export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<void> {
+  const { error, results } = await createMigrator(db).migrateToLatest()
+  const failed = results?.find((r) => r.status === 'Error')
+  if (error || failed) {
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
+/** Names of migrations this build knows that the database has not applied (for /readyz). */
+export async function pendingMigrations<DB>(db: Kysely<DB>): Promise<string[]> {
+  const all = await createMigrator(db).getMigrations()
+  return all.filter((m) => m.executedAt === undefined).map((m) => m.name)
+}

@@ -1,0 +1,54 @@
+import type { Insertable, Selectable, Updateable } from 'kysely'
+
+// Times are epoch milliseconds in BIGINT columns: they read the same on MariaDB and SQLite, and the
+// coordinator, not the database, decides what "now" is (tests drive it with a fake clock).
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled'
+
+export interface JobTable {
+  id: string // uuid v7 made by the app: time-ordered, so ORDER BY id is submission order
+  status: JobStatus
+  priority: number
+  attempts: number // how many times the job was leased; also the fencing token's companion
+  max_attempts: number
+  lease_token: number // bumped on every lease: a result must quote the current value
+  lease_expires_at: number | null
+  worker_id: string | null
+  submitted_at: number
+  started_at: number | null
+  finished_at: number | null
+  filename: string | null
+  content_type: string
+  byte_size: number
+  width: number
+  height: number
+  result_json: string | null
+  error_code: string | null
+  error_message: string | null
+}
+
+export interface WorkerTable {
+  id: string
+  kind: 'headless' | 'browser'
+  name: string | null
+  slots: number
+  backend: string
+  threads: number
+  user_agent: string | null
+  remote_address: string | null
+  connected_at: number
+  last_seen_at: number
+  disconnected_at: number | null
+  jobs_done: number
+}
+
+export interface Database {
+  jobs: JobTable
+  workers: WorkerTable
+}
+
+export type JobRow = Selectable<JobTable>
+export type NewJob = Insertable<JobTable>
+export type JobUpdate = Updateable<JobTable>
+export type WorkerRow = Selectable<WorkerTable>
+export type NewWorker = Insertable<WorkerTable>

@@ -1,0 +1,64 @@
+import { Type, type Static } from 'typebox'
+
+export const JobStatus = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('running'),
+  Type.Literal('succeeded'),
+  Type.Literal('failed'),
+  Type.Literal('canceled'),
+])
+export type JobStatus = Static<typeof JobStatus>
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled']
+
+export const Prediction = Type.Object({
+  wnid: Type.String({ description: 'WordNet id of the ImageNet class, e.g. n02123045' }),
+  label: Type.String({ description: 'Human-readable class name(s)' }),
+  score: Type.Number({ description: 'Softmax probability over the 1000 ImageNet classes and background' }),
+})
+export type Prediction = Static<typeof Prediction>
+
+export const JobResultView = Type.Object({
+  predictions: Type.Array(Prediction),
+  model: Type.String(),
+  decodeMs: Type.Number(),
+  inferMs: Type.Number(),
+})
+export type JobResultView = Static<typeof JobResultView>
+
+export const JobErrorView = Type.Object({ code: Type.String(), message: Type.String() })
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
+
+export const JobView = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  status: JobStatus,
+  filename: Nullable(Type.String()),
+  contentType: Type.String(),
+  bytes: Type.Integer(),
+  width: Type.Integer(),
+  height: Type.Integer(),
+  priority: Type.Integer(),
+  attempts: Type.Integer(),
+  submittedAt: Type.Integer({ description: 'epoch milliseconds' }),
+  startedAt: Nullable(Type.Integer()),
+  finishedAt: Nullable(Type.Integer()),
+  workerId: Nullable(Type.String()),
+  result: Nullable(JobResultView),
+  error: Nullable(JobErrorView),
+})
+export type JobView = Static<typeof JobView>
+
+export const SubmittedJob = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  status: JobStatus,
+  filename: Nullable(Type.String()),
+  url: Type.String(),
+})
+export const SubmitResponse = Type.Object({ jobs: Type.Array(SubmittedJob) })
+export type SubmitResponse = Static<typeof SubmitResponse>
+
+export const JobPage = Type.Object({
+  jobs: Type.Array(JobView),
+  nextCursor: Nullable(Type.String()),
+})
+export type JobPage = Static<typeof JobPage>

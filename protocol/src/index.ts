@@ -1,0 +1,46 @@
+import { Type, type Static } from 'typebox'
+import { Compile } from 'typebox/compile'
+import { JobFailed } from './messages/job-failed.ts'
+import { JobResult } from './messages/job-result.ts'
+import { ProtocolError } from './messages/protocol-error.ts'
+import { WorkerHello } from './messages/worker-hello.ts'
+import { WorkerWelcome } from './messages/worker-welcome.ts'
+
+export * from './messages/limits.ts'
+export * from './messages/worker-hello.ts'
+export * from './messages/worker-welcome.ts'
+export * from './messages/job-assign.ts'
+export * from './messages/job-result.ts'
+export * from './messages/job-failed.ts'
+export * from './messages/protocol-error.ts'
+export * from './frames/assign-frame.ts'
+export * from './api/job-view.ts'
+export * from './api/worker-view.ts'
+export * from './api/problem.ts'
+
+/** Text frames a worker may send. */
+export const FromWorker = Type.Union([WorkerHello, JobResult, JobFailed])
+export type FromWorker = Static<typeof FromWorker>
+
+/** Text frames the coordinator sends (job.assign travels as a binary frame). */
+export const FromCoordinator = Type.Union([WorkerWelcome, ProtocolError])
+export type FromCoordinator = Static<typeof FromCoordinator>
+
+export type Decoded<T> = { ok: true; msg: T } | { ok: false; reason: string }
+
+function decoder<T>(check: { Check(v: unknown): boolean; Errors(v: unknown): Iterable<{ message: string; instancePath?: string }> }) {
+  return (text: string): Decoded<T> => {
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch {
+      return { ok: false, reason: 'not JSON' }
+    }
+    if (check.Check(value)) return { ok: true, msg: value as T }
+    const first = [...check.Errors(value)][0]
+    return { ok: false, reason: first ? `${first.instancePath ?? ''} ${first.message}`.trim() : 'invalid message' }
+  }
+}
+
+export const decodeFromWorker = decoder<FromWorker>(Compile(FromWorker))
+export const decodeFromCoordinator = decoder<FromCoordinator>(Compile(FromCoordinator))

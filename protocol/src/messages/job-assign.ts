@@ -1,0 +1,14 @@
+import { Type, type Static } from 'typebox'
+
+/**
+ * Header of the binary `job.assign` frame (see frames/assign-frame.ts): the image bytes follow it in the
+ * same frame, so a job and its image can never arrive separately.
+ */
+export const JobAssign = Type.Object({
+  type: Type.Literal('job.assign'),
+  jobId: Type.String(),
+  leaseToken: Type.Integer({ minimum: 1 }),
+  attempt: Type.Integer({ minimum: 1 }),
+  contentType: Type.String(),
+})
+export type JobAssign = Static<typeof JobAssign>
