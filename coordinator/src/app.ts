@@ -1,0 +1,81 @@
+import { join } from 'node:path'
+import multipart from '@fastify/multipart'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import type { Config } from './config.ts'
+import type { Db } from './db/create-db.ts'
+import { errorHandler } from './http/error-handler.ts'
+import { healthRoutes } from './http/health.routes.ts'
+import { jobsRoutes } from './http/jobs.routes.ts'
+import { problem } from './http/problem.ts'
+import { workerPageRoutes } from './http/worker-page.routes.ts'
+import { workersRoutes } from './http/workers.routes.ts'
+import { systemClock, type Clock } from './jobs/clock.ts'
+import { JobService } from './jobs/job-service.ts'
+import { ModelFiles } from './model/model-files.ts'
+import { BlobStore } from './storage/blob-store.ts'
+import { WorkerRegistry } from './workers/worker-registry.ts'
+import { attachWorkerSocket } from './ws/worker-socket.ts'
+
+export interface AppDeps {
+  config: Config
+  db: Db
+  clock?: Clock
+  /** pino options or false; tests pass false. */
+  logger?: boolean | { level: string }
+}
+
+export interface Coordinator {
+  app: FastifyInstance
+  jobs: JobService
+  registry: WorkerRegistry
+  model: ModelFiles
+}
+
+/** Builds the whole coordinator around a database it is given; never listens (server.ts does). */
+export async function buildApp(deps: AppDeps): Promise<Coordinator> {
+  const { config, db } = deps
+  const app = Fastify({
+    logger: deps.logger ?? { level: config.logLevel },
+    // One line per request would drown the log at hundreds of uploads a second; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Uploads are streamed by @fastify/multipart; this bounds JSON bodies only.
+    bodyLimit: 1024 * 1024,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  const model = new ModelFiles(config.modelDir)
+  const registry = new WorkerRegistry()
+  const jobs = new JobService(db, new BlobStore(join(config.dataDir, 'blobs')), model, registry, deps.clock ?? systemClock, app.log, {
+    maxAttempts: config.maxAttempts,
+    leaseMs: config.leaseMs,
+    sweepIntervalMs: Math.max(1_000, config.pingIntervalMs),
+  })
+
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).type('application/problem+json').send(problem(404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)))
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-content-type-options', 'nosniff')
+    if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store')
+  })
+
+  await app.register(multipart, {
+    limits: {
+      fileSize: config.maxImageBytes,
+      files: config.maxImagesPerRequest,
+      parts: config.maxImagesPerRequest + 10,
+      fields: 10,
+      fieldSize: 1024,
+      headerPairs: 100,
+    },
+  })
+  await app.register(jobsRoutes, { jobs, maxWaitSeconds: config.maxWaitSeconds })
+  await app.register(workersRoutes, { db })
+  await app.register(healthRoutes, { db, model })
+  await app.register(workerPageRoutes, { model })
+  attachWorkerSocket(app, jobs, app.log, { path: '/ws/worker', pingIntervalMs: config.pingIntervalMs, helloTimeoutMs: 10_000 })
+
+  app.addHook('onReady', async () => jobs.start())
+  app.addHook('onClose', async () => jobs.stop())
+  return { app, jobs, registry, model }
+}

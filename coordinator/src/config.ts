@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs'
+import { isAbsolute, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** The repository root: relative defaults (data/, ../shared/models) are taken from here, not from the cwd. */
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+
+export interface Config {
+  host: string
+  port: number
+  dataDir: string
+  /** mysql://… selects MariaDB; null means the embedded SQLite file under dataDir. */
+  databaseUrl: string | null
+  modelDir: string
+  maxImageBytes: number
+  maxImagesPerRequest: number
+  maxAttempts: number
+  /** How long a worker may hold a job before it is given to another (the full lease design is issue #4). */
+  leaseMs: number
+  /** WebSocket ping interval; a worker that misses two answers in a row is dead. */
+  pingIntervalMs: number
+  /** Longest `?wait=` a client may ask for. */
+  maxWaitSeconds: number
+  logLevel: string
+}
+
+export const DEFAULT_MODEL_DIR = resolve(REPO_ROOT, '../shared/models/mobilenet_v2_1.0_224')
+
+export class ConfigError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`)
+  return n
+}
+
+function dir(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name]
+  if (!raw) return fallback
+  return isAbsolute(raw) ? raw : resolve(process.cwd(), raw)
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const modelDir = dir(env, 'MODEL_DIR', DEFAULT_MODEL_DIR)
+  if (!existsSync(resolve(modelDir, 'model.json'))) {
+    throw new ConfigError(`no model at ${modelDir} (model.json missing). Set MODEL_DIR to a TF.js MobileNet V2 graph model folder, or fetch one with: npm run fetch-model`)
+  }
+  return {
+    host: env.HOST ?? '0.0.0.0',
+    port: int(env, 'PORT', 8080, 0, 65_535),
+    dataDir: dir(env, 'DATA_DIR', resolve(REPO_ROOT, 'data')),
+    databaseUrl: env.DATABASE_URL ? env.DATABASE_URL : null,
+    modelDir,
+    maxImageBytes: int(env, 'MAX_IMAGE_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maxImagesPerRequest: int(env, 'MAX_IMAGES_PER_REQUEST', 64, 1, 10_000),
+    maxAttempts: int(env, 'MAX_ATTEMPTS', 5, 1, 100),
+    leaseMs: int(env, 'LEASE_MS', 60_000, 1_000, 3_600_000),
+    pingIntervalMs: int(env, 'PING_INTERVAL_MS', 2_000, 100, 60_000),
+    maxWaitSeconds: int(env, 'MAX_WAIT_SECONDS', 60, 0, 3_600),
+    logLevel: env.LOG_LEVEL ?? 'info',
+  }
+}

@@ -1,0 +1,89 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type {} from '@fastify/multipart' // request.parts() and isMultipart()
+import { JobPage, JobStatus, JobView, Problem, SubmitResponse } from '@hivesight/protocol'
+import { Type } from 'typebox'
+import { AppError } from '../errors/app-errors.ts'
+import { inspectImage } from '../images/image-inspector.ts'
+import type { JobService, UploadedImage } from '../jobs/job-service.ts'
+
+export interface JobsRoutesOptions {
+  jobs: JobService
+  maxWaitSeconds: number
+}
+
+const PRIORITY = { minimum: -1000, maximum: 1000 }
+
+/** The original name is only echoed back: no path, no control characters, bounded length. */
+function cleanFilename(name: string | undefined): string | null {
+  if (!name) return null
+  // eslint-disable-next-line no-control-regex
+  const base = name.split(/[\\/]/).pop()!.replace(/[\u0000-\u001f\u007f]/g, '').trim()
+  return base ? base.slice(0, 255) : null
+}
+
+export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, maxWaitSeconds }) => {
+  app.post('/api/v1/jobs', {
+    schema: {
+      summary: 'Submit images for classification (one job per image)',
+      consumes: ['multipart/form-data'],
+      querystring: Type.Object({ priority: Type.Optional(Type.Integer(PRIORITY)) }),
+      response: { 202: SubmitResponse, 400: Problem, 413: Problem, 415: Problem, 422: Problem, 503: Problem },
+    },
+  }, async (req, reply) => {
+    if (!req.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'send the images as multipart/form-data, e.g. curl -F image=@cat.jpg')
+    const images: UploadedImage[] = []
+    let priority = req.query.priority ?? 0
+    for await (const part of req.parts()) {
+      if (part.type === 'file') {
+        const bytes = await part.toBuffer()
+        const filename = cleanFilename(part.filename)
+        try {
+          images.push({ bytes, filename, info: inspectImage(bytes) })
+        } catch (err) {
+          if (err instanceof AppError) throw new AppError(err.code, `${filename ?? `file ${images.length + 1}`}: ${err.message}`)
+          throw err
+        }
+      } else if (part.fieldname === 'priority') {
+        const n = Number(part.value)
+        if (!Number.isInteger(n) || n < PRIORITY.minimum || n > PRIORITY.maximum) {
+          throw new AppError('BAD_REQUEST', `priority must be an integer from ${PRIORITY.minimum} to ${PRIORITY.maximum}`)
+        }
+        priority = n
+      }
+    }
+    if (images.length === 0) throw new AppError('NO_IMAGE', 'the request holds no image: send at least one file part, e.g. curl -F image=@cat.jpg')
+    const created = await jobs.submit(images, priority)
+    if (created.length === 1) reply.header('location', `/api/v1/jobs/${created[0]!.id}`)
+    return reply.code(202).send({
+      jobs: created.map((j) => ({ id: j.id, status: j.status, filename: j.filename, url: `/api/v1/jobs/${j.id}` })),
+    })
+  })
+
+  app.get('/api/v1/jobs/:id', {
+    schema: {
+      summary: 'One job; with ?wait=N, wait up to N seconds for it to finish',
+      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+      querystring: Type.Object({ wait: Type.Optional(Type.Number({ minimum: 0, maximum: maxWaitSeconds })) }),
+      response: { 200: JobView, 404: Problem },
+    },
+  }, async (req) => {
+    const wait = req.query.wait ?? 0
+    if (wait <= 0) return jobs.get(req.params.id)
+    // Stop waiting when the client goes away.
+    const abort = new AbortController()
+    req.raw.once('close', () => abort.abort())
+    return jobs.getWhenFinished(req.params.id, wait * 1000, abort.signal)
+  })
+
+  app.get('/api/v1/jobs', {
+    schema: {
+      summary: 'Jobs, newest first, with cursor pagination',
+      querystring: Type.Object({
+        limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+        cursor: Type.Optional(Type.String({ pattern: '^[0-9a-f-]{36}$', description: 'nextCursor of the previous page' })),
+        status: Type.Optional(JobStatus),
+      }),
+      response: { 200: JobPage, 400: Problem },
+    },
+  }, async (req) => jobs.list({ limit: req.query.limit, cursor: req.query.cursor, status: req.query.status }))
+}

@@ -1,0 +1,44 @@
+import { join } from 'node:path'
+import { buildApp } from './app.ts'
+import { ConfigError, loadConfig } from './config.ts'
+import { createDb } from './db/create-db.ts'
+import { migrateToLatest } from './db/migrate.ts'
+
+// loadConfig → createDb → migrate → buildApp → listen; a clean close on SIGINT/SIGTERM.
+async function main(): Promise<void> {
+  const config = loadConfig()
+  const db = config.databaseUrl ? createDb({ databaseUrl: config.databaseUrl }) : createDb({ sqliteFile: join(config.dataDir, 'hivesight.sqlite') })
+  await migrateToLatest(db.kysely)
+  const { app, model } = await buildApp({ config, db })
+  await app.listen({ host: config.host, port: config.port })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address ? address.port : config.port
+  app.log.info({ port, database: db.describe, model: model.name, dataDir: config.dataDir }, `coordinator listening on http://localhost:${port}`)
+
+  let closing = false
+  const shutdown = (signal: string) => {
+    if (closing) {
+      app.log.warn('second signal: exiting now')
+      process.exit(1)
+    }
+    closing = true
+    app.log.info({ signal }, 'shutting down')
+    app.close()
+      .then(() => db.kysely.destroy())
+      .then(() => process.exit(0), (err) => {
+        app.log.error({ err }, 'unclean shutdown')
+        process.exit(1)
+      })
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(`hivesight coordinator: ${err.message}`)
+  } else {
+    console.error('hivesight coordinator failed to start:', err)
+  }
+  process.exit(1)
+})

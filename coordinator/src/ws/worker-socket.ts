@@ -1,0 +1,113 @@
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { decodeFromWorker, type FromCoordinator, type FromWorker } from '@hivesight/protocol'
+import type { FastifyInstance } from 'fastify'
+import { WebSocketServer, type RawData, type WebSocket } from 'ws'
+import type { JobService, Logger } from '../jobs/job-service.ts'
+
+export interface WorkerSocketOptions {
+  path: string
+  pingIntervalMs: number
+  /** A connection that has not said hello by then is closed. */
+  helloTimeoutMs: number
+}
+
+// Results are tiny; anything bigger is not a worker talking.
+const MAX_MESSAGE_BYTES = 64 * 1024
+const CLOSE_POLICY = 1008
+
+/**
+ * The only file that imports `ws`. One `upgrade` dispatcher on Fastify's server (a second WebSocket
+ * server with its own handler would answer other paths with 400); frames are decoded with the shared
+ * protocol and handed to the job service.
+ */
+export function attachWorkerSocket(app: FastifyInstance, jobs: JobService, log: Logger, opts: WorkerSocketOptions): void {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false })
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '').split('?')[0]
+    if (path !== opts.path) {
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, req))
+  }
+  app.server.on('upgrade', onUpgrade)
+
+  const serve = (ws: WebSocket, req: IncomingMessage) => {
+    let workerId: string | undefined
+    let missedPings = 0
+    const send = (msg: FromCoordinator) => ws.send(JSON.stringify(msg))
+    const helloTimer = setTimeout(() => ws.close(CLOSE_POLICY, 'no worker.hello in time'), opts.helloTimeoutMs)
+
+    // Liveness from the server side: protocol pings are answered by the browser itself, even in a
+    // throttled background tab. Two unanswered pings in a row and the worker is dead.
+    ws.on('pong', () => {
+      missedPings = 0
+    })
+    const pinger = setInterval(() => {
+      if (missedPings >= 2) {
+        log.warn({ workerId }, 'worker missed two pings; dropping it')
+        ws.terminate()
+        return
+      }
+      missedPings++
+      ws.ping()
+    }, opts.pingIntervalMs)
+
+    const handle = async (msg: FromWorker) => {
+      switch (msg.type) {
+        case 'worker.hello': {
+          if (workerId) return send({ type: 'error', code: 'ALREADY_HELLO', message: 'worker.hello was already received' })
+          clearTimeout(helloTimer)
+          workerId = 'pending'
+          const channel = {
+            send: (frame: Uint8Array) => {
+              if (ws.readyState !== ws.OPEN) return false
+              ws.send(frame, { binary: true })
+              return true
+            },
+            close: (code: number, reason: string) => ws.close(code, reason),
+          }
+          workerId = await jobs.workerConnected(msg, channel, req.socket.remoteAddress ?? null)
+          if (ws.readyState !== ws.OPEN) return void jobs.workerDisconnected(workerId)
+          return send({ type: 'worker.welcome', workerId, slots: msg.slots })
+        }
+        case 'job.result':
+          if (!workerId || workerId === 'pending') return send({ type: 'error', code: 'NO_HELLO', message: 'say worker.hello first' })
+          return jobs.handleResult(workerId, msg)
+        case 'job.failed':
+          if (!workerId || workerId === 'pending') return send({ type: 'error', code: 'NO_HELLO', message: 'say worker.hello first' })
+          return jobs.handleFailed(workerId, msg)
+        default: {
+          const unhandled: never = msg
+          return unhandled
+        }
+      }
+    }
+
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) return send({ type: 'error', code: 'BAD_MESSAGE', message: 'workers send JSON text frames' })
+      const decoded = decodeFromWorker(data.toString())
+      if (!decoded.ok) return send({ type: 'error', code: 'BAD_MESSAGE', message: decoded.reason })
+      handle(decoded.msg).catch((err) => {
+        log.error({ err, workerId }, 'could not handle a worker message')
+        send({ type: 'error', code: 'INTERNAL', message: 'the coordinator could not process that message' })
+      })
+    })
+    ws.on('close', () => {
+      clearTimeout(helloTimer)
+      clearInterval(pinger)
+      if (workerId && workerId !== 'pending') {
+        jobs.workerDisconnected(workerId).catch((err) => log.error({ err, workerId }, 'could not requeue the jobs of a lost worker'))
+      }
+    })
+    ws.on('error', (err) => log.warn({ err, workerId }, 'worker socket error'))
+  }
+
+  app.addHook('onClose', async () => {
+    app.server.off('upgrade', onUpgrade)
+    for (const ws of wss.clients) ws.close(1001, 'coordinator shutting down')
+    await new Promise<void>((resolve) => wss.close(() => resolve()))
+  })
+}

@@ -1,0 +1,28 @@
+import * as tf from '@tensorflow/tfjs-core'
+import type { GraphModel } from '@tensorflow/tfjs-converter'
+import { TOP_K, type ClassScore } from '@hivesight/protocol'
+import { toModelInput } from './preprocess.ts'
+
+/**
+ * Pixels → top-k ImageNet classes. The model outputs 1001 logits, index 0 = background: softmax over all
+ * of them (the model's own distribution), then rank only 1..1000, so "background" is never an answer.
+ */
+export async function classifyPixels(model: GraphModel, pixels: tf.Tensor3D, k = TOP_K): Promise<ClassScore[]> {
+  const { values, indices } = tf.tidy(() => {
+    const logits = model.predict(toModelInput(pixels)) as tf.Tensor2D
+    const probs = tf.softmax(logits)
+    const classes = tf.slice(probs, [0, 1], [1, probs.shape[1] - 1])
+    return tf.topk(classes, k)
+  })
+  const [scores, idx] = await Promise.all([values.data(), indices.data()])
+  values.dispose()
+  indices.dispose()
+  return Array.from(idx, (i, n) => ({ index: i + 1, score: scores[n]! }))
+}
+
+/** One throw-away prediction so the first real job does not pay for kernel compilation. */
+export async function warmUp(model: GraphModel): Promise<void> {
+  const blank = tf.zeros([8, 8, 3]) as tf.Tensor3D
+  await classifyPixels(model, blank, 1)
+  blank.dispose()
+}

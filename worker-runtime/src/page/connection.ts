@@ -1,0 +1,67 @@
+import { decodeAssignFrame, decodeFromCoordinator, type FromWorker, type JobAssign, type WorkerHello } from '@hivesight/protocol'
+
+export interface ConnectionEvents {
+  onWelcome(workerId: string): void
+  onAssign(job: JobAssign, image: Uint8Array): void
+  onDisconnect(reason: string): void
+  onProblem(message: string): void
+}
+
+const MIN_BACKOFF_MS = 250
+const MAX_BACKOFF_MS = 10_000
+
+/** Capped exponential backoff with full jitter, so a restarted coordinator is not hit by every worker at once. */
+export function reconnectDelay(failures: number, random: () => number = Math.random): number {
+  const cap = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** Math.min(failures, 10))
+  return Math.round(cap / 2 + random() * (cap / 2))
+}
+
+/** One WebSocket to the coordinator at a time; reconnects on its own. */
+export class CoordinatorConnection {
+  private ws: WebSocket | undefined
+  private failures = 0
+
+  constructor(private readonly url: string, private readonly hello: WorkerHello, private readonly events: ConnectionEvents) {}
+
+  connect(): void {
+    const ws = new WebSocket(this.url)
+    ws.binaryType = 'arraybuffer'
+    this.ws = ws
+    ws.onopen = () => ws.send(JSON.stringify(this.hello))
+    ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
+      if (typeof ev.data !== 'string') {
+        const frame = decodeAssignFrame(new Uint8Array(ev.data))
+        if (frame.ok) this.events.onAssign(frame.header, frame.image)
+        else this.events.onProblem(`bad job frame: ${frame.reason}`)
+        return
+      }
+      const decoded = decodeFromCoordinator(ev.data)
+      if (!decoded.ok) return this.events.onProblem(`bad message: ${decoded.reason}`)
+      const msg = decoded.msg
+      switch (msg.type) {
+        case 'worker.welcome':
+          this.failures = 0
+          return this.events.onWelcome(msg.workerId)
+        case 'error':
+          return this.events.onProblem(`${msg.code}: ${msg.message}`)
+        default: {
+          const unhandled: never = msg
+          return unhandled
+        }
+      }
+    }
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return
+      this.ws = undefined
+      this.events.onDisconnect(ev.reason || `code ${ev.code}`)
+      setTimeout(() => this.connect(), reconnectDelay(this.failures++))
+    }
+  }
+
+  /** false if there is no open connection (the coordinator has requeued the job by then). */
+  send(msg: FromWorker): boolean {
+    if (this.ws?.readyState !== WebSocket.OPEN) return false
+    this.ws.send(JSON.stringify(msg))
+    return true
+  }
+}
