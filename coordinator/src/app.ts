@@ -36,7 +36,10 @@ export interface Coordinator {
 export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   const { config, db } = deps
   const app = Fastify({
-    logger: deps.logger ?? { level: config.logLevel },
+    logger: deps.logger ?? {
+      level: config.logLevel,
+      ...(config.logFormat === 'pretty' ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss', ignore: 'pid,hostname' } } } : {}),
+    },
     // One line per request would drown the log at hundreds of uploads a second; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     // Uploads are streamed by @fastify/multipart; this bounds JSON bodies only.

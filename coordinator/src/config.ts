@@ -22,6 +22,8 @@ export interface Config {
   /** Longest `?wait=` a client may ask for. */
   maxWaitSeconds: number
   logLevel: string
+  /** json (default, for machines) or pretty (for a person at a terminal; npm start picks it on a TTY). */
+  logFormat: 'json' | 'pretty'
 }
 
 export const DEFAULT_MODEL_DIR = resolve(REPO_ROOT, '../shared/models/mobilenet_v2_1.0_224')
@@ -60,5 +62,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pingIntervalMs: int(env, 'PING_INTERVAL_MS', 2_000, 100, 60_000),
     maxWaitSeconds: int(env, 'MAX_WAIT_SECONDS', 60, 0, 3_600),
     logLevel: env.LOG_LEVEL ?? 'info',
+    logFormat: env.LOG_FORMAT === 'pretty' ? 'pretty' : 'json',
   }
 }

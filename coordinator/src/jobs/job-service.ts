@@ -109,10 +109,11 @@ export class JobService {
 
   /** The job now, or as soon as it is final, waiting at most `waitMs`. */
   async getWhenFinished(id: string, waitMs: number, signal?: AbortSignal): Promise<JobView> {
-    const deadline = this.clock.now() + waitMs
+    // A real-time wait (timers), so the monotonic clock, not the domain clock tests move by hand.
+    const deadline = performance.now() + waitMs
     for (;;) {
       const view = await this.get(id)
-      const left = deadline - this.clock.now()
+      const left = deadline - performance.now()
       if (TERMINAL_STATUSES.includes(view.status) || left <= 0 || signal?.aborted) return view
       // Woken by this process's result handler; the 1 s cap covers results that reach another coordinator.
       await this.waiters.wait(id, Math.min(left, 1_000), signal)
@@ -256,33 +257,30 @@ export class JobService {
         this.queueVersion++
         continue
       }
-      for (const job of jobs) {
-        w.inFlight.add(job.id)
-        sent++
-        void this.send(w.id, w.channel, job)
-      }
+      for (const job of jobs) w.inFlight.add(job.id)
+      sent += jobs.length
+      void this.send(w.id, w.channel, jobs)
     }
     this.counters.dispatched += sent
     return sent
   }
 
-  private async send(workerId: string, channel: WorkerChannel, job: jobsRepo.QueuedJob): Promise<void> {
-    let image: Buffer
-    try {
-      image = await this.blobs.get(job.id)
-    } catch (err) {
-      this.log.error({ err, jobId: job.id }, 'the stored image is missing')
-      await jobsRepo.failJob(this.db.kysely, { id: job.id, token: job.lease_token + 1, workerId }, this.clock.now(), 'IMAGE_MISSING', 'the stored image could not be read')
-      this.release(workerId, job.id)
-      this.waiters.notify(job.id)
-      return
+  /** Reads the images at once but sends the frames in claim order, so priority order holds on the wire. */
+  private async send(workerId: string, channel: WorkerChannel, jobs: jobsRepo.QueuedJob[]): Promise<void> {
+    const images = await Promise.all(jobs.map((job) => this.blobs.get(job.id).catch((err: unknown) => err)))
+    for (const [i, job] of jobs.entries()) {
+      const image = images[i]
+      const token = job.lease_token + 1
+      if (!(image instanceof Buffer)) {
+        this.log.error({ err: image, jobId: job.id }, 'the stored image is missing')
+        await jobsRepo.failJob(this.db.kysely, { id: job.id, token, workerId }, this.clock.now(), 'IMAGE_MISSING', 'the stored image could not be read')
+        this.release(workerId, job.id)
+        this.waiters.notify(job.id)
+        continue
+      }
+      // A failed send means the socket is closing; its close handler requeues the job.
+      channel.send(encodeAssignFrame({ type: 'job.assign', jobId: job.id, leaseToken: token, attempt: job.attempts + 1, contentType: job.content_type }, image))
     }
-    const frame = encodeAssignFrame(
-      { type: 'job.assign', jobId: job.id, leaseToken: job.lease_token + 1, attempt: job.attempts + 1, contentType: job.content_type },
-      image,
-    )
-    // A failed send means the socket is closing; its close handler requeues the job.
-    channel.send(frame)
   }
 
   // ---- sweep ----

@@ -23,6 +23,8 @@ const CLOSE_POLICY = 1008
  */
 export function attachWorkerSocket(app: FastifyInstance, jobs: JobService, log: Logger, opts: WorkerSocketOptions): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false })
+  // Requeues of closed connections still running; shutdown waits for them before the database goes.
+  const pendingRequeues = new Set<Promise<void>>()
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0]
@@ -99,15 +101,29 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: JobService, log: 
       clearTimeout(helloTimer)
       clearInterval(pinger)
       if (workerId && workerId !== 'pending') {
-        jobs.workerDisconnected(workerId).catch((err) => log.error({ err, workerId }, 'could not requeue the jobs of a lost worker'))
+        const id = workerId
+        const p = jobs.workerDisconnected(id)
+          .catch((err) => log.error({ err, workerId: id }, 'could not requeue the jobs of a lost worker'))
+          .finally(() => pendingRequeues.delete(p))
+        pendingRequeues.add(p)
       }
     })
     ws.on('error', (err) => log.warn({ err, workerId }, 'worker socket error'))
   }
 
-  app.addHook('onClose', async () => {
+  // preClose: before Fastify closes the HTTP server, which would cut the upgraded sockets without a close frame.
+  app.addHook('preClose', async () => {
     app.server.off('upgrade', onUpgrade)
-    for (const ws of wss.clients) ws.close(1001, 'coordinator shutting down')
-    await new Promise<void>((resolve) => wss.close(() => resolve()))
+    const open = [...wss.clients]
+    for (const ws of open) ws.close(1001, 'coordinator shutting down')
+    const allClosed = Promise.all(open.map((ws) => new Promise<void>((resolve) => {
+      if (ws.readyState === ws.CLOSED) resolve()
+      else ws.once('close', () => resolve())
+    })))
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, 1_000))
+    await Promise.race([allClosed, grace])
+    for (const ws of wss.clients) ws.terminate()
+    wss.close()
+    await Promise.all(pendingRequeues)
   })
 }

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { jpeg, tinyPng } from '../support/images.ts'
+import { buildTestApp, multipart } from '../support/test-app.ts'
+
+test('one image answers 202 with one queued job that can be read back', async (t) => {
+  const { app } = await buildTestApp(t)
+  const res = await app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([{ name: 'cat.jpg', data: jpeg() }]) })
+  assert.equal(res.statusCode, 202)
+  const body = res.json()
+  assert.equal(body.jobs.length, 1)
+  assert.equal(body.jobs[0].status, 'queued')
+  assert.equal(body.jobs[0].filename, 'cat.jpg')
+  assert.equal(res.headers.location, `/api/v1/jobs/${body.jobs[0].id}`)
+  const job = (await app.inject({ url: `/api/v1/jobs/${body.jobs[0].id}` })).json()
+  assert.equal(job.id, body.jobs[0].id)
+  assert.equal(job.status, 'queued')
+  assert.equal(job.contentType, 'image/jpeg')
+  assert.equal(job.width, 496)
+  assert.equal(job.height, 368)
+  assert.equal(job.attempts, 0)
+  assert.equal(job.result, null)
+})
+
+test('several images in one request make one job each, stored on disk before the 202', async (t) => {
+  const { app, dataDir } = await buildTestApp(t)
+  const res = await app.inject({
+    method: 'POST', url: '/api/v1/jobs',
+    ...multipart([{ name: 'a.jpg', data: jpeg() }, { name: 'b.png', type: 'image/png', data: tinyPng() }, { field: 'other', name: 'c.jpg', data: jpeg() }]),
+  })
+  assert.equal(res.statusCode, 202)
+  const ids: string[] = res.json().jobs.map((j: { id: string }) => j.id)
+  assert.equal(new Set(ids).size, 3)
+  for (const id of ids) assert.ok(existsSync(join(dataDir, 'blobs', id)), `blob of ${id}`)
+  const png = (await app.inject({ url: `/api/v1/jobs/${ids[1]}` })).json()
+  assert.equal(png.contentType, 'image/png')
+})
+
+test('a request without an image is refused with 400 NO_IMAGE, and JSON bodies with 415', async (t) => {
+  const { app } = await buildTestApp(t)
+  const empty = await app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([], { note: 'hello' }) })
+  assert.equal(empty.statusCode, 400)
+  assert.equal(empty.headers['content-type'], 'application/problem+json; charset=utf-8')
+  assert.equal(empty.json().code, 'NO_IMAGE')
+  const json = await app.inject({ method: 'POST', url: '/api/v1/jobs', payload: { image: 'x' } })
+  assert.equal(json.statusCode, 415)
+  assert.equal(json.json().code, 'UNSUPPORTED_MEDIA_TYPE')
+})
+
+test('a file that is not an image is refused and nothing of the request is kept', async (t) => {
+  const { app, dataDir } = await buildTestApp(t)
+  const res = await app.inject({
+    method: 'POST', url: '/api/v1/jobs',
+    ...multipart([{ name: 'ok.jpg', data: jpeg() }, { name: 'evil.jpg', data: Buffer.from('<html><script>alert(1)</script></html>') }]),
+  })
+  assert.equal(res.statusCode, 415)
+  assert.equal(res.json().code, 'UNSUPPORTED_IMAGE_TYPE')
+  assert.match(res.json().detail, /evil\.jpg/)
+  assert.deepEqual(readdirSync(join(dataDir, 'blobs')), [])
+  assert.equal((await app.inject({ url: '/api/v1/jobs' })).json().jobs.length, 0)
+})
+
+test('an image over the size limit is refused with 413', async (t) => {
+  const { app } = await buildTestApp(t, { env: { MAX_IMAGE_BYTES: '2048' } })
+  const res = await app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([{ name: 'big.jpg', data: jpeg() }]) })
+  assert.equal(res.statusCode, 413)
+  assert.equal(res.json().code, 'IMAGE_TOO_LARGE')
+})
+
+test('an unknown job id answers 404 with a stable code', async (t) => {
+  const { app } = await buildTestApp(t)
+  for (const id of [randomUUID(), 'not-a-uuid']) {
+    const res = await app.inject({ url: `/api/v1/jobs/${id}` })
+    assert.equal(res.statusCode, 404)
+    assert.equal(res.json().code, 'JOB_NOT_FOUND')
+  }
+})
+
+test('the list is newest first, paginated by cursor, and filtered by status', async (t) => {
+  const { app } = await buildTestApp(t)
+  const ids: string[] = []
+  for (let i = 0; i < 5; i++) {
+    const r = await app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([{ name: `${i}.png`, type: 'image/png', data: tinyPng() }]) })
+    ids.push(r.json().jobs[0].id)
+  }
+  const p1 = (await app.inject({ url: '/api/v1/jobs?limit=2' })).json()
+  assert.deepEqual(p1.jobs.map((j: { id: string }) => j.id), [ids[4], ids[3]])
+  const p2 = (await app.inject({ url: `/api/v1/jobs?limit=2&cursor=${p1.nextCursor}` })).json()
+  const p3 = (await app.inject({ url: `/api/v1/jobs?limit=2&cursor=${p2.nextCursor}` })).json()
+  assert.deepEqual([...p2.jobs, ...p3.jobs].map((j: { id: string }) => j.id), [ids[2], ids[1], ids[0]])
+  assert.equal(p3.nextCursor, null)
+  assert.equal((await app.inject({ url: '/api/v1/jobs?status=succeeded' })).json().jobs.length, 0)
+  assert.equal((await app.inject({ url: '/api/v1/jobs?status=queued' })).json().jobs.length, 5)
+  const bad = await app.inject({ url: '/api/v1/jobs?status=exploded' })
+  assert.equal(bad.statusCode, 400)
+  assert.equal(bad.json().code, 'VALIDATION_FAILED')
+})
+
+test('?wait returns after the wait when the job is still queued', async (t) => {
+  const { app } = await buildTestApp(t)
+  const id = (await app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([{ name: 'a.png', type: 'image/png', data: tinyPng() }]) })).json().jobs[0].id
+  const started = Date.now()
+  const res = await app.inject({ url: `/api/v1/jobs/${id}?wait=0.3` })
+  assert.equal(res.json().status, 'queued')
+  assert.ok(Date.now() - started >= 250, 'it waited')
+})
+
+test('health, readiness, the worker page and the model files are served', async (t) => {
+  const { app, model } = await buildTestApp(t)
+  assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200)
+  const ready = await app.inject({ url: '/readyz' })
+  assert.equal(ready.statusCode, 200)
+  assert.deepEqual(ready.json().checks, { database: 'ok', migrations: 'ok', model: 'ok' })
+  const page = await app.inject({ url: '/worker' })
+  assert.equal(page.statusCode, 200)
+  assert.equal(page.headers['cross-origin-embedder-policy'], 'require-corp')
+  const modelJson = await app.inject({ url: model.modelUrl })
+  assert.equal(modelJson.statusCode, 200)
+  assert.match(String(modelJson.headers['cache-control']), /immutable/)
+  const secret = await app.inject({ url: `${model.urlPrefix}PROVENANCE.md` })
+  assert.equal(secret.statusCode, 404)
+  const unknown = await app.inject({ url: '/nope' })
+  assert.equal(unknown.statusCode, 404)
+  assert.equal(unknown.json().code, 'NOT_FOUND')
+})

@@ -1,0 +1,44 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TestContext } from 'node:test'
+import { buildApp, type Coordinator } from '../../src/app.ts'
+import { loadConfig } from '../../src/config.ts'
+import type { Dialect } from '../../src/db/create-db.ts'
+import { FakeClock } from '../../src/jobs/clock.ts'
+import { freshDb } from './databases.ts'
+
+export interface TestApp extends Coordinator {
+  clock: FakeClock
+  dataDir: string
+}
+
+/** A coordinator on a fresh database (SQLite in memory unless told otherwise), closed when the test ends. */
+export async function buildTestApp(t: TestContext, opts: { dialect?: Dialect; env?: Record<string, string> } = {}): Promise<TestApp> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hivesight-test-'))
+  const { db, close } = await freshDb(opts.dialect ?? 'sqlite')
+  const config = loadConfig({ ...process.env, DATA_DIR: dataDir, ...opts.env })
+  const clock = new FakeClock(Date.now())
+  const coordinator = await buildApp({ config, db, clock, logger: false })
+  t.after(async () => {
+    await coordinator.app.close()
+    await close()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+  return { ...coordinator, clock, dataDir }
+}
+
+/** A multipart body for app.inject, without a client library. */
+export function multipart(files: { field?: string; name: string; type?: string; data: Buffer }[], fields: Record<string, string> = {}): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = `----hivesight${Math.random().toString(16).slice(2)}`
+  const chunks: Buffer[] = []
+  for (const [k, v] of Object.entries(fields)) {
+    chunks.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`))
+  }
+  for (const f of files) {
+    chunks.push(Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="${f.field ?? 'image'}"; filename="${f.name}"\r\ncontent-type: ${f.type ?? 'image/jpeg'}\r\n\r\n`))
+    chunks.push(f.data, Buffer.from('\r\n'))
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`))
+  return { payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } }
+}

@@ -1,0 +1,57 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import * as tf from '@tensorflow/tfjs-core'
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
+import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter'
+import type { ClassScore } from '@hivesight/protocol'
+import { pageAssets } from '@hivesight/worker-runtime'
+import { classifyPixels } from '@hivesight/worker-runtime/classify'
+import sharp from 'sharp'
+
+interface ModelJson {
+  modelTopology: object
+  format?: string
+  generatedBy?: string
+  convertedBy?: string
+  signature?: object
+  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]
+}
+
+/**
+ * The same model, preprocessing and top-k code as the worker page, run in Node on the same tfjs wasm
+ * backend: the yardstick that says whether the browser path changed an answer. Images are decoded with
+ * sharp (libvips/libjpeg-turbo) instead of the browser's decoder.
+ */
+export class NodeClassifier {
+  private constructor(private readonly model: GraphModel) {}
+
+  static async load(modelDir: string): Promise<NodeClassifier> {
+    setWasmPaths(`${pageAssets.wasmDir}/`)
+    await tf.setBackend('wasm')
+    await tf.ready()
+    if (tf.getBackend() !== 'wasm') throw new Error('the tfjs wasm backend did not start in Node')
+    const json = JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8')) as ModelJson
+    const shards = await Promise.all(json.weightsManifest.flatMap((g) => g.paths).map((p) => readFile(join(modelDir, p))))
+    const weightData = new Uint8Array(Buffer.concat(shards)).buffer
+    const model = await loadGraphModel(tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+      weightData,
+      format: json.format,
+      generatedBy: json.generatedBy,
+      convertedBy: json.convertedBy,
+    }))
+    return new NodeClassifier(model)
+  }
+
+  async classify(bytes: Uint8Array): Promise<ClassScore[]> {
+    // rotate(): apply EXIF orientation like the browser; keep stored values (no ICC transform), 3 channels.
+    const { data, info } = await sharp(bytes).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true })
+    const pixels = tf.tensor3d(new Int32Array(data), [info.height, info.width, 3], 'int32')
+    try {
+      return await classifyPixels(this.model, pixels)
+    } finally {
+      pixels.dispose()
+    }
+  }
+}

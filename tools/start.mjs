@@ -1,0 +1,77 @@
+// `npm start`: install what is missing, build the worker page, start the coordinator and local headless
+// workers, print where everything is; Ctrl-C stops it all.
+import { spawn } from 'node:child_process'
+import { availableParallelism } from 'node:os'
+import { ROOT, buildWorkerPage, ensureChromium, ensureDependencies, say } from './bootstrap.mjs'
+
+const started = Date.now()
+const port = Number(process.env.PORT ?? 8080)
+const pages = Number(process.env.WORKER_PAGES ?? availableParallelism())
+
+ensureDependencies()
+const chromium = ensureChromium()
+buildWorkerPage()
+
+const children = new Set()
+function launch(name, args, env = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env },
+  })
+  children.add(child)
+  child.on('exit', (code, signal) => {
+    children.delete(child)
+    if (!stopping) {
+      say(`${name} exited (${signal ?? `code ${code}`}); stopping everything`)
+      stop(code || 1)
+    }
+  })
+  return child
+}
+
+let stopping = false
+function stop(code = 0) {
+  if (stopping) return
+  stopping = true
+  for (const c of children) c.kill('SIGTERM')
+  const force = setTimeout(() => {
+    for (const c of children) c.kill('SIGKILL')
+    process.exit(code)
+  }, 15_000)
+  force.unref()
+  const check = setInterval(() => {
+    if (children.size === 0) {
+      clearInterval(check)
+      process.exit(code)
+    }
+  }, 50)
+}
+process.on('SIGINT', () => stop(0))
+process.on('SIGTERM', () => stop(0))
+
+launch('coordinator', ['coordinator/src/server.ts'], process.stdout.isTTY ? { LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty' } : {})
+
+const base = `http://localhost:${port}`
+async function waitHealthy() {
+  for (let i = 0; i < 300 && !stopping; i++) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) return true
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return false
+}
+
+if (await waitHealthy()) {
+  if (chromium) {
+    launch('worker runtime', ['worker-runtime/src/launcher/cli.ts', '--coordinator', `http://127.0.0.1:${port}`, '--pages', String(pages)], { CHROMIUM_PATH: chromium })
+  }
+  say(`up in ${((Date.now() - started) / 1000).toFixed(1)} s
+  API          ${base}/api/v1/jobs   (curl -F image=@cat.jpg ${base}/api/v1/jobs)
+  workers      ${base}/api/v1/workers${chromium ? ` (${pages} local headless page${pages > 1 ? 's' : ''} starting)` : ''}
+  worker page  ${base}/worker   (open it in any browser tab to volunteer)
+  health       ${base}/readyz
+  Ctrl-C stops everything.`)
+} else if (!stopping) {
+  say(`the coordinator did not answer on ${base}/healthz; stopping`)
+  stop(1)
+}

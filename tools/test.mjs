@@ -1,0 +1,37 @@
+// `npm test`: build the worker page (the end-to-end tests load it in Chromium), then run every
+// *.test.ts with node's test runner, whose closing `# pass` / `# fail` lines CI reads.
+import { spawnSync } from 'node:child_process'
+import { readdirSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { ROOT, buildWorkerPage, ensureDependencies } from './bootstrap.mjs'
+
+function testFiles(dir) {
+  let out = []
+  let entries = []
+  try {
+    entries = readdirSync(dir)
+  } catch {
+    return out
+  }
+  for (const e of entries) {
+    const p = join(dir, e)
+    if (e === 'node_modules') continue
+    if (statSync(p).isDirectory()) out = out.concat(testFiles(p))
+    else if (e.endsWith('.test.ts')) out.push(relative(ROOT, p))
+  }
+  return out
+}
+
+ensureDependencies()
+buildWorkerPage()
+const filter = process.argv.slice(2)
+const files = ['protocol', 'coordinator', 'worker-runtime', 'evaluation', 'tools']
+  .flatMap((w) => testFiles(join(ROOT, w, 'test')))
+  .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
+  .sort()
+if (files.length === 0) {
+  console.error('no test files matched')
+  process.exit(1)
+}
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', ...files], { cwd: ROOT, stdio: 'inherit' })
+process.exit(r.status ?? 1)
