@@ -34,6 +34,7 @@ writeFileSync(resolve(outDir, 'index.html'), `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Hivesight worker</title>
+<link rel="icon" href="data:,">
 <style>
   body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem; color: #1d2433; }
   #status { font-family: ui-monospace, monospace; padding: .6rem .8rem; background: #f2f4f8; border-radius: 6px; display: inline-block; }
