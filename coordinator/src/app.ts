@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Config } from './config.ts'
 import type { Db } from './db/create-db.ts'
+import { dashboardRoutes } from './http/dashboard.routes.ts'
 import { errorHandler } from './http/error-handler.ts'
 import { healthRoutes } from './http/health.routes.ts'
 import { jobsRoutes } from './http/jobs.routes.ts'
@@ -76,6 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   await app.register(workersRoutes, { db })
   await app.register(healthRoutes, { db, model })
   await app.register(workerPageRoutes, { model })
+  await app.register(dashboardRoutes)
   attachWorkerSocket(app, jobs, app.log, { path: '/ws/worker', pingIntervalMs: config.pingIntervalMs, helloTimeoutMs: 10_000 })
 
   app.addHook('onReady', async () => jobs.start())
