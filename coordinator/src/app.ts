@@ -12,7 +12,9 @@ import { problem } from './http/problem.ts'
 import { workerPageRoutes } from './http/worker-page.routes.ts'
 import { workersRoutes } from './http/workers.routes.ts'
 import { systemClock, type Clock } from './jobs/clock.ts'
+import { DispatchService } from './jobs/dispatch-service.ts'
 import { JobService } from './jobs/job-service.ts'
+import { JobWaiters } from './jobs/job-waiters.ts'
 import { ModelFiles } from './model/model-files.ts'
 import { BlobStore } from './storage/blob-store.ts'
 import { WorkerRegistry } from './workers/worker-registry.ts'
@@ -29,8 +31,14 @@ export interface AppDeps {
 export interface Coordinator {
   app: FastifyInstance
   jobs: JobService
+  dispatch: DispatchService
   registry: WorkerRegistry
   model: ModelFiles
+  /**
+   * Graceful shutdown, first half: refuse new uploads (503 + Retry-After), stop dispatching, tell the
+   * workers, and give them up to `graceMs` to deliver what they hold. `app.close()` does the rest.
+   */
+  drain(graceMs: number): Promise<void>
 }
 
 /** Builds the whole coordinator around a database it is given; never listens (server.ts does). */
@@ -49,11 +57,15 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
 
   const model = new ModelFiles(config.modelDir)
   const registry = new WorkerRegistry()
-  const jobs = new JobService(db, new BlobStore(join(config.dataDir, 'blobs')), model, registry, deps.clock ?? systemClock, app.log, {
+  const clock = deps.clock ?? systemClock
+  const blobs = new BlobStore(join(config.dataDir, 'blobs'))
+  const waiters = new JobWaiters()
+  const dispatch = new DispatchService(db, blobs, model, registry, waiters, clock, app.log, {
     maxAttempts: config.maxAttempts,
     leaseMs: config.leaseMs,
     sweepIntervalMs: Math.max(1_000, config.pingIntervalMs),
   })
+  const jobs = new JobService(db, blobs, dispatch, waiters, clock, app.log, { maxAttempts: config.maxAttempts })
 
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) =>
@@ -78,9 +90,24 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   await app.register(healthRoutes, { db, model })
   await app.register(workerPageRoutes, { model })
   await app.register(dashboardRoutes)
-  attachWorkerSocket(app, jobs, app.log, { path: '/ws/worker', pingIntervalMs: config.pingIntervalMs, helloTimeoutMs: 10_000 })
+  attachWorkerSocket(app, dispatch, app.log, { path: '/ws/worker', pingIntervalMs: config.pingIntervalMs, helloTimeoutMs: 10_000 })
 
-  app.addHook('onReady', async () => jobs.start())
-  app.addHook('onClose', async () => jobs.stop())
-  return { app, jobs, registry, model }
+  let keyExpiry: NodeJS.Timeout | undefined
+  app.addHook('onReady', async () => {
+    dispatch.start()
+    keyExpiry = setInterval(() => void jobs.expireIdempotencyKeys().catch((err) => app.log.warn({ err }, 'could not expire idempotency keys')), 3600_000)
+    keyExpiry.unref()
+  })
+  app.addHook('onClose', async () => {
+    clearInterval(keyExpiry)
+    await dispatch.stop()
+  })
+
+  const drain = async (graceMs: number) => {
+    jobs.stopAccepting()
+    dispatch.startDrain()
+    const end = performance.now() + graceMs
+    while (registry.inFlight > 0 && performance.now() < end) await new Promise((r) => setTimeout(r, 50))
+  }
+  return { app, jobs, dispatch, registry, model, drain }
 }

@@ -4,12 +4,14 @@ import { ConfigError, loadConfig } from './config.ts'
 import { createDb } from './db/create-db.ts'
 import { migrateToLatest } from './db/migrate.ts'
 
+const DRAIN_GRACE_MS = 5_000
+
 // loadConfig → createDb → migrate → buildApp → listen; a clean close on SIGINT/SIGTERM.
 async function main(): Promise<void> {
   const config = loadConfig()
   const db = config.databaseUrl ? createDb({ databaseUrl: config.databaseUrl }) : createDb({ sqliteFile: join(config.dataDir, 'hivesight.sqlite') })
   await migrateToLatest(db.kysely)
-  const { app, model } = await buildApp({ config, db })
+  const { app, model, drain } = await buildApp({ config, db })
   await app.listen({ host: config.host, port: config.port })
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
@@ -22,8 +24,10 @@ async function main(): Promise<void> {
       process.exit(1)
     }
     closing = true
-    app.log.info({ signal }, 'shutting down')
-    app.close()
+    app.log.info({ signal }, 'shutting down: refusing uploads, letting workers deliver what they hold')
+    // Everything accepted is in the database already; the grace only saves re-running in-flight jobs.
+    drain(DRAIN_GRACE_MS)
+      .then(() => app.close())
       .then(() => db.kysely.destroy())
       .then(() => process.exit(0), (err) => {
         app.log.error({ err }, 'unclean shutdown')

@@ -1,9 +1,12 @@
 import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
+import { CoordinatorDraining } from './messages/coordinator-draining.ts'
+import { JobCancel } from './messages/job-cancel.ts'
 import { JobFailed } from './messages/job-failed.ts'
 import { JobResult } from './messages/job-result.ts'
 import { ProtocolError } from './messages/protocol-error.ts'
 import { WorkerHello } from './messages/worker-hello.ts'
+import { JobRelease, WorkerDrain } from './messages/worker-drain.ts'
 import { WorkerWelcome } from './messages/worker-welcome.ts'
 
 export * from './messages/limits.ts'
@@ -13,17 +16,20 @@ export * from './messages/job-assign.ts'
 export * from './messages/job-result.ts'
 export * from './messages/job-failed.ts'
 export * from './messages/protocol-error.ts'
+export * from './messages/job-cancel.ts'
+export * from './messages/worker-drain.ts'
+export * from './messages/coordinator-draining.ts'
 export * from './frames/assign-frame.ts'
 export * from './api/job-view.ts'
 export * from './api/worker-view.ts'
 export * from './api/problem.ts'
 
 /** Text frames a worker may send. */
-export const FromWorker = Type.Union([WorkerHello, JobResult, JobFailed])
+export const FromWorker = Type.Union([WorkerHello, JobResult, JobFailed, WorkerDrain, JobRelease])
 export type FromWorker = Static<typeof FromWorker>
 
 /** Text frames the coordinator sends (job.assign travels as a binary frame). */
-export const FromCoordinator = Type.Union([WorkerWelcome, ProtocolError])
+export const FromCoordinator = Type.Union([WorkerWelcome, ProtocolError, JobCancel, CoordinatorDraining])
 export type FromCoordinator = Static<typeof FromCoordinator>
 
 export type Decoded<T> = { ok: true; msg: T } | { ok: false; reason: string }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
-import { Kysely, MysqlDialect, SqliteDialect } from 'kysely'
+import { CompiledQuery, Kysely, MysqlDialect, SqliteDialect } from 'kysely'
 import { createPool } from 'mysql2'
 import type { Database } from './schema.ts'
 
@@ -32,7 +32,16 @@ export function createDb(target: { databaseUrl: string } | { sqliteFile: string 
       bigNumberStrings: false,
     })
     return {
-      kysely: new Kysely<Database>({ dialect: new MysqlDialect({ pool }) }),
+      kysely: new Kysely<Database>({
+        dialect: new MysqlDialect({
+          pool,
+          // READ COMMITTED: the claim's SELECT … FOR UPDATE SKIP LOCKED then locks only the rows it takes,
+          // not the gaps of the queue index, so completions do not deadlock with claims.
+          onCreateConnection: async (conn) => {
+            await conn.executeQuery(CompiledQuery.raw('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'))
+          },
+        }),
+      }),
       dialect: 'mariadb',
       describe: `mariadb ${url.hostname}:${url.port || 3306}${url.pathname}`,
     }
@@ -45,4 +54,28 @@ export function createDb(target: { databaseUrl: string } | { sqliteFile: string 
   sqlite.pragma('synchronous = FULL')
   sqlite.pragma('busy_timeout = 5000')
   return { kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite', describe: `sqlite ${file}` }
+}
+
+/** A duplicate primary/unique key, in either dialect's words. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number }
+  return e?.code === 'ER_DUP_ENTRY' || e?.errno === 1062 || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE'
+}
+
+/** A deadlock or lock-wait timeout: the transaction was rolled back and can simply run again. */
+export function isTransient(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number }
+  return e?.errno === 1213 || e?.errno === 1205 || e?.code === 'SQLITE_BUSY'
+}
+
+/** Runs `fn` again (a few times, with a short random pause) when the database rolled it back. */
+export async function retryTransient<T>(fn: () => Promise<T>, tries = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (i >= tries || !isTransient(err)) throw err
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * i))
+    }
+  }
 }

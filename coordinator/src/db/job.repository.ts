@@ -32,9 +32,10 @@ export type QueuedJob = Pick<JobRow, 'id' | 'lease_token' | 'attempts' | 'conten
  * signature asks for one; `skipLocked` lets several coordinators claim from one MariaDB without waiting.
  * SQLite has a single writer and no FOR UPDATE, so it must be false there.
  */
-export function selectQueuedForUpdate(trx: Transaction<Database>, limit: number, skipLocked: boolean): Promise<QueuedJob[]> {
+export function selectQueuedForUpdate(trx: Transaction<Database>, limit: number, skipLocked: boolean, now: number): Promise<QueuedJob[]> {
   let q = trx.selectFrom('jobs').select(['id', 'lease_token', 'attempts', 'content_type'])
-    .where('status', '=', 'queued').orderBy('priority', 'desc').orderBy('id', 'asc').limit(limit)
+    .where('status', '=', 'queued').where('available_at', '<=', now)
+    .orderBy('priority', 'desc').orderBy('id', 'asc').limit(limit)
   if (skipLocked) q = q.forUpdate().skipLocked()
   return q.execute()
 }
@@ -76,36 +77,94 @@ export async function failJob(db: Conn, f: Fence, now: number, code: string, mes
 }
 
 /** Put one leased job back in the queue (a retryable failure), keeping the error for the record. */
-export async function requeueLeased(db: Conn, f: Fence, code: string, message: string): Promise<boolean> {
+export async function requeueLeased(db: Conn, f: Fence, availableAt: number, code: string, message: string): Promise<boolean> {
   const r = await db.updateTable('jobs')
-    .set({ status: 'queued', worker_id: null, lease_expires_at: null, error_code: code, error_message: message.slice(0, 1000) })
+    .set({ status: 'queued', worker_id: null, lease_expires_at: null, available_at: availableAt, error_code: code, error_message: message.slice(0, 1000) })
     .where('id', '=', f.id).where('lease_token', '=', f.token).where('worker_id', '=', f.workerId).where('status', '=', 'running')
     .executeTakeFirst()
   return r.numUpdatedRows === 1n
 }
 
-/** Every running job of a worker that is gone goes back to the queue at once. */
-export async function requeueWorkerJobs(db: Conn, workerIds: string[]): Promise<number> {
-  if (workerIds.length === 0) return 0
-  const r = await db.updateTable('jobs')
-    .set({ status: 'queued', worker_id: null, lease_expires_at: null })
-    .where('worker_id', 'in', workerIds).where('status', '=', 'running')
+export type LostLease = { dead: number; requeued: number }
+
+/**
+ * Leases lost without an answer (worker gone, lease expired) go back to the queue at once, except jobs
+ * that used all their attempts: those are dead. A poison image that kills every page it reaches ends here.
+ */
+async function takeBackLeases(db: Conn, scope: { workerIds?: string[]; expiredAt?: number }, now: number): Promise<LostLease> {
+  if (scope.workerIds?.length === 0) return { dead: 0, requeued: 0 }
+  const running = () => {
+    let q = db.updateTable('jobs').where('status', '=', 'running')
+    if (scope.workerIds) q = q.where('worker_id', 'in', scope.workerIds)
+    if (scope.expiredAt !== undefined) q = q.where('lease_expires_at', '<=', scope.expiredAt)
+    return q
+  }
+  const dead = await running()
+    .set({ status: 'dead', finished_at: now, lease_expires_at: null, error_code: 'ATTEMPTS_EXHAUSTED', error_message: 'every attempt was lost (worker gone or lease expired); the last error, if any, was overwritten' })
+    .whereRef('attempts', '>=', 'max_attempts')
     .executeTakeFirst()
-  return Number(r.numUpdatedRows)
+  const requeued = await running()
+    .set({ status: 'queued', worker_id: null, lease_expires_at: null, available_at: now })
+    .executeTakeFirst()
+  return { dead: Number(dead.numUpdatedRows), requeued: Number(requeued.numUpdatedRows) }
 }
 
-/** Leases that ran out (the holder hung or its coordinator died) go back to the queue. */
-export async function requeueExpiredLeases(db: Conn, now: number): Promise<number> {
+/** Every running job of a worker that is gone goes back to the queue at once. */
+export function requeueWorkerJobs(db: Conn, workerIds: string[], now: number): Promise<LostLease> {
+  return takeBackLeases(db, { workerIds }, now)
+}
+
+/** Leases that ran out (the holder hung, or its coordinator died) go back to the queue. */
+export function requeueExpiredLeases(db: Conn, now: number): Promise<LostLease> {
+  return takeBackLeases(db, { expiredAt: now }, now)
+}
+
+/** A retryable error that used the last attempt: the job is dead, with the worker's error. */
+export async function markDead(db: Conn, f: Fence, now: number, code: string, message: string): Promise<boolean> {
   const r = await db.updateTable('jobs')
-    .set({ status: 'queued', worker_id: null, lease_expires_at: null })
-    .where('status', '=', 'running').where('lease_expires_at', '<=', now)
+    .set({ status: 'dead', finished_at: now, lease_expires_at: null, error_code: code, error_message: message.slice(0, 1000) })
+    .where('id', '=', f.id).where('lease_token', '=', f.token).where('worker_id', '=', f.workerId).where('status', '=', 'running')
     .executeTakeFirst()
-  return Number(r.numUpdatedRows)
+  return r.numUpdatedRows === 1n
+}
+
+/** A draining worker hands back a job it never started: no attempt is counted. */
+export async function releaseLeased(db: Conn, f: Fence, now: number): Promise<boolean> {
+  const r = await db.updateTable('jobs')
+    .set((eb) => ({ status: 'queued', worker_id: null, lease_expires_at: null, available_at: now, attempts: eb('attempts', '-', 1) }))
+    .where('id', '=', f.id).where('lease_token', '=', f.token).where('worker_id', '=', f.workerId).where('status', '=', 'running')
+    .executeTakeFirst()
+  return r.numUpdatedRows === 1n
+}
+
+/** Cancel a job that is not final yet; the token guard makes a concurrent completion win or lose cleanly. */
+export async function cancelJob(db: Conn, id: string, expected: { status: JobStatus; token: number }, now: number): Promise<boolean> {
+  const r = await db.updateTable('jobs')
+    .set({ status: 'canceled', finished_at: now, lease_expires_at: null, error_code: null, error_message: null })
+    .where('id', '=', id).where('status', '=', expected.status).where('lease_token', '=', expected.token)
+    .executeTakeFirst()
+  return r.numUpdatedRows === 1n
+}
+
+/** A dead job gets a fresh set of attempts. */
+export async function requeueDead(db: Conn, id: string, now: number): Promise<boolean> {
+  const r = await db.updateTable('jobs')
+    .set({ status: 'queued', attempts: 0, available_at: now, finished_at: null, worker_id: null, error_code: null, error_message: null })
+    .where('id', '=', id).where('status', '=', 'dead')
+    .executeTakeFirst()
+  return r.numUpdatedRows === 1n
+}
+
+/** Earliest time a backed-off job becomes claimable (null: none waiting). */
+export async function nextAvailableAt(db: Conn, now: number): Promise<number | null> {
+  const r = await db.selectFrom('jobs').select((eb) => eb.fn.min('available_at').as('t'))
+    .where('status', '=', 'queued').where('available_at', '>', now).executeTakeFirst()
+  return r?.t === null || r?.t === undefined ? null : Number(r.t)
 }
 
 export async function countByStatus(db: Conn): Promise<Record<JobStatus, number>> {
   const rows = await db.selectFrom('jobs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute()
-  const counts: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, failed: 0, canceled: 0 }
+  const counts: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, failed: 0, canceled: 0, dead: 0 }
   for (const r of rows) counts[r.status] = Number(r.n)
   return counts
 }

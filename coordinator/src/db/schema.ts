@@ -1,9 +1,9 @@
-import type { Insertable, Selectable, Updateable } from 'kysely'
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
 
 // Times are epoch milliseconds in BIGINT columns: they read the same on MariaDB and SQLite, and the
 // coordinator, not the database, decides what "now" is (tests drive it with a fake clock).
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled'
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled' | 'dead'
 
 export interface JobTable {
   id: string // uuid v7 made by the app: time-ordered, so ORDER BY id is submission order
@@ -13,6 +13,8 @@ export interface JobTable {
   max_attempts: number
   lease_token: number // bumped on every lease: a result must quote the current value
   lease_expires_at: number | null
+  /** A queued job is not claimed before this time: retry backoff. */
+  available_at: Generated<number>
   worker_id: string | null
   submitted_at: number
   started_at: number | null
@@ -42,9 +44,19 @@ export interface WorkerTable {
   jobs_done: number
 }
 
+/** A submit with an Idempotency-Key, stored in the same transaction as its jobs. */
+export interface IdempotencyKeyTable {
+  idem_key: string
+  /** sha256 of what was submitted: the same key with other content is refused. */
+  fingerprint: string
+  response_json: string
+  created_at: number
+}
+
 export interface Database {
   jobs: JobTable
   workers: WorkerTable
+  idempotency_keys: IdempotencyKeyTable
 }
 
 export type JobRow = Selectable<JobTable>

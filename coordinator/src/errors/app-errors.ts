@@ -5,6 +5,10 @@ export const ERROR_STATUS = {
   BAD_REQUEST: 400,
   INVALID_CURSOR: 400,
   JOB_NOT_FOUND: 404,
+  JOB_ALREADY_FINISHED: 409,
+  JOB_NOT_DEAD: 409,
+  IDEMPOTENCY_KEY_IN_PROGRESS: 409,
+  IDEMPOTENCY_KEY_REUSED: 422,
   NOT_FOUND: 404,
   IMAGE_TOO_LARGE: 413,
   TOO_MANY_IMAGES: 413,
@@ -12,13 +16,17 @@ export const ERROR_STATUS = {
   UNSUPPORTED_IMAGE_TYPE: 415,
   IMAGE_INVALID: 422,
   SERVICE_UNAVAILABLE: 503,
+  SHUTTING_DOWN: 503,
 } as const
 export type ErrorCode = keyof typeof ERROR_STATUS
 
 export class AppError extends Error {
   readonly status: number
-  constructor(readonly code: ErrorCode, message: string) {
+  /** Seconds for a Retry-After header (503, 409 in progress, 429). */
+  readonly retryAfter: number | undefined
+  constructor(readonly code: ErrorCode, message: string, opts: { retryAfter?: number } = {}) {
     super(message)
     this.status = ERROR_STATUS[code]
+    this.retryAfter = opts.retryAfter
   }
 }

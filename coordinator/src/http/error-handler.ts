@@ -17,6 +17,7 @@ const CLIENT_ERRORS: Record<string, { code: string; status: number; detail?: str
 
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (err instanceof AppError) {
+    if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter))
     return reply.code(err.status).type('application/problem+json').send(problem(err.status, err.code, err.message))
   }
   if (err.validation) {

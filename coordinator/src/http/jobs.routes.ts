@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type {} from '@fastify/multipart' // request.parts() and isMultipart()
 import { JobPage, JobStatus, JobView, Problem, SubmitResponse } from '@hivesight/protocol'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { AppError } from '../errors/app-errors.ts'
 import { inspectImage } from '../images/image-inspector.ts'
@@ -26,13 +27,26 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
     schema: {
       summary: 'Submit images for classification (one job per image)',
       consumes: ['multipart/form-data'],
+      headers: Type.Object({
+        'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$', description: 'Retrying with the same key and content returns the same jobs (kept 24 h)' })),
+      }),
       querystring: Type.Object({ priority: Type.Optional(Type.Integer(PRIORITY)) }),
-      response: { 202: SubmitResponse, 400: Problem, 413: Problem, 415: Problem, 422: Problem, 503: Problem },
+      response: { 202: SubmitResponse, 400: Problem, 409: Problem, 413: Problem, 415: Problem, 422: Problem, 503: Problem },
     },
   }, async (req, reply) => {
     if (!req.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'send the images as multipart/form-data, e.g. curl -F image=@cat.jpg')
+    const idempotencyKey = req.headers['idempotency-key']
+    const done = idempotencyKey ? jobs.beginIdempotent(idempotencyKey) : () => undefined
+    try {
+      return await receive(req, reply, idempotencyKey, req.query.priority)
+    } finally {
+      done()
+    }
+  })
+
+  async function receive(req: FastifyRequest, reply: FastifyReply, idempotencyKey: string | undefined, queryPriority: number | undefined) {
     const images: UploadedImage[] = []
-    let priority = req.query.priority ?? 0
+    let priority = queryPriority ?? 0
     for await (const part of req.parts()) {
       if (part.type === 'file') {
         const bytes = await part.toBuffer()
@@ -52,12 +66,11 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
       }
     }
     if (images.length === 0) throw new AppError('NO_IMAGE', 'the request holds no image: send at least one file part, e.g. curl -F image=@cat.jpg')
-    const created = await jobs.submit(images, priority)
-    if (created.length === 1) reply.header('location', `/api/v1/jobs/${created[0]!.id}`)
-    return reply.code(202).send({
-      jobs: created.map((j) => ({ id: j.id, status: j.status, filename: j.filename, url: `/api/v1/jobs/${j.id}` })),
-    })
-  })
+    const { response, replayed } = await jobs.submit({ images, priority, idempotencyKey })
+    if (response.jobs.length === 1) reply.header('location', response.jobs[0]!.url)
+    if (replayed) reply.header('idempotent-replayed', 'true')
+    return reply.code(202).send(response)
+  }
 
   app.get('/api/v1/jobs/:id', {
     schema: {
@@ -66,14 +79,30 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
       querystring: Type.Object({ wait: Type.Optional(Type.Number({ minimum: 0, maximum: maxWaitSeconds })) }),
       response: { 200: JobView, 404: Problem },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const wait = req.query.wait ?? 0
     if (wait <= 0) return jobs.get(req.params.id)
-    // Stop waiting when the client goes away.
+    // Stop waiting when the client goes away. (The request's own 'close' fires once its body is read.)
     const abort = new AbortController()
-    req.raw.once('close', () => abort.abort())
+    reply.raw.once('close', () => abort.abort())
     return jobs.getWhenFinished(req.params.id, wait * 1000, abort.signal)
   })
+
+  app.delete('/api/v1/jobs/:id', {
+    schema: {
+      summary: 'Cancel a queued or running job (a running one is dropped by its worker)',
+      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+      response: { 200: JobView, 404: Problem, 409: Problem },
+    },
+  }, async (req) => jobs.cancel(req.params.id))
+
+  app.post('/api/v1/jobs/:id/retry', {
+    schema: {
+      summary: 'Queue a dead job again with a fresh set of attempts',
+      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+      response: { 200: JobView, 404: Problem, 409: Problem },
+    },
+  }, async (req) => jobs.retry(req.params.id))
 
   app.get('/api/v1/jobs', {
     schema: {

@@ -1,25 +1,17 @@
-import { TERMINAL_STATUSES, encodeAssignFrame, type JobFailed, type JobResult, type JobResultView, type JobStatus, type JobView, type WorkerHello } from '@hivesight/protocol'
+import { createHash } from 'node:crypto'
+import { TERMINAL_STATUSES, type JobStatus, type JobView, type SubmitResponse } from '@hivesight/protocol'
 import { v7 as uuidv7 } from 'uuid'
-import type { Db } from '../db/create-db.ts'
+import { isUniqueViolation, type Db } from '../db/create-db.ts'
+import * as idemRepo from '../db/idempotency.repository.ts'
 import * as jobsRepo from '../db/job.repository.ts'
 import type { NewJob } from '../db/schema.ts'
-import * as workersRepo from '../db/worker.repository.ts'
 import { AppError } from '../errors/app-errors.ts'
 import type { ImageInfo } from '../images/image-inspector.ts'
-import type { ModelFiles } from '../model/model-files.ts'
 import type { BlobStore } from '../storage/blob-store.ts'
-import type { WorkerChannel, WorkerRegistry } from '../workers/worker-registry.ts'
 import type { Clock } from './clock.ts'
-import { planAssignments } from './dispatcher.ts'
+import type { DispatchService, Logger } from './dispatch-service.ts'
 import { toJobView } from './job-view.ts'
-import { JobWaiters } from './job-waiters.ts'
-
-export interface JobServiceOptions {
-  maxAttempts: number
-  leaseMs: number
-  /** How often leases, stale workers and other coordinators' submissions are checked. */
-  sweepIntervalMs: number
-}
+import type { JobWaiters } from './job-waiters.ts'
 
 export interface UploadedImage {
   bytes: Buffer
@@ -27,78 +19,107 @@ export interface UploadedImage {
   info: ImageInfo
 }
 
-export interface Logger {
-  info(obj: object, msg?: string): void
-  warn(obj: object, msg?: string): void
-  error(obj: object, msg?: string): void
+export interface SubmitRequest {
+  images: UploadedImage[]
+  priority: number
+  idempotencyKey?: string
 }
 
-export interface JobCounters {
-  staleResults: number
-  dispatched: number
-  completed: number
+export interface SubmitOutcome {
+  response: SubmitResponse
+  /** true when an earlier request with the same Idempotency-Key and content is answered again. */
+  replayed: boolean
 }
 
-/**
- * The one place that joins the pieces: repositories, the pure dispatcher, the blob store and the sockets
- * of the workers connected to this process. Dispatch is push: a submit, a finished job or a new worker
- * runs `pump()` at once; the sweep only covers what no event announces (other coordinators, expiries).
- */
+/** Keys are kept at least this long (the IETF draft suggests 24 h). */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
+
+/** What a client sees of the job lifecycle: submit, read, wait, list, cancel, retry. */
 export class JobService {
-  readonly waiters = new JobWaiters()
-  readonly counters: JobCounters = { staleResults: 0, dispatched: 0, completed: 0 }
-  private pumping = false
-  private pumpAgain = false
-  // Skip the claim query while we know the queue is empty; bumped whenever a job may have been queued.
-  private maybeQueued = true
-  private queueVersion = 0
-  private sweepTimer: NodeJS.Timeout | undefined
-  private idle: Promise<void> = Promise.resolve()
+  private readonly keysInProgress = new Set<string>()
+  private accepting = true
 
   constructor(
     private readonly db: Db,
     private readonly blobs: BlobStore,
-    private readonly model: ModelFiles,
-    private readonly registry: WorkerRegistry,
+    private readonly dispatch: DispatchService,
+    private readonly waiters: JobWaiters,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly opts: JobServiceOptions,
+    private readonly opts: { maxAttempts: number },
   ) {}
 
-  start(): void {
-    this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepIntervalMs)
-    this.sweepTimer.unref()
-    void this.sweep()
+  /** Shutdown: new uploads get 503 with Retry-After; nothing accepted is affected. */
+  stopAccepting(): void {
+    this.accepting = false
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.sweepTimer)
-    await this.idle
+  /** Called before the body is read: a second request with a key still in progress gets 409 at once. */
+  beginIdempotent(key: string): () => void {
+    if (this.keysInProgress.has(key)) {
+      throw new AppError('IDEMPOTENCY_KEY_IN_PROGRESS', 'a request with this Idempotency-Key is still in progress; retry when it has finished', { retryAfter: 1 })
+    }
+    this.keysInProgress.add(key)
+    return () => this.keysInProgress.delete(key)
   }
 
-  // ---- submissions and reads ----
-
-  /** Stores every image durably and inserts the jobs in one transaction: all of them are accepted, or none. */
-  async submit(images: UploadedImage[], priority: number): Promise<JobView[]> {
+  /**
+   * Stores every image durably, then inserts the jobs (and the idempotency key) in one transaction:
+   * all of them are accepted, or none.
+   */
+  async submit(req: SubmitRequest): Promise<SubmitOutcome> {
+    if (!this.accepting) throw new AppError('SHUTTING_DOWN', 'the coordinator is shutting down; retry in a few seconds', { retryAfter: 5 })
+    const fingerprint = req.idempotencyKey ? fingerprintOf(req) : ''
+    if (req.idempotencyKey) {
+      const earlier = await this.storedKey(req.idempotencyKey)
+      if (earlier) return this.replay(earlier, fingerprint)
+    }
     const now = this.clock.now()
-    const rows: NewJob[] = images.map((img) => ({
-      id: uuidv7(), status: 'queued', priority, attempts: 0, max_attempts: this.opts.maxAttempts, lease_token: 0,
-      submitted_at: now, filename: img.filename, content_type: img.info.contentType, byte_size: img.bytes.length,
+    const rows: NewJob[] = req.images.map((img) => ({
+      id: uuidv7(), status: 'queued', priority: req.priority, attempts: 0, max_attempts: this.opts.maxAttempts, lease_token: 0,
+      submitted_at: now, available_at: now, filename: img.filename, content_type: img.info.contentType, byte_size: img.bytes.length,
       width: img.info.width, height: img.info.height,
     }))
+    const response: SubmitResponse = {
+      jobs: rows.map((r) => ({ id: r.id, status: 'queued', filename: r.filename ?? null, url: `/api/v1/jobs/${r.id}` })),
+    }
     try {
-      await Promise.all(rows.map((r, i) => this.blobs.put(r.id, images[i]!.bytes)))
+      await Promise.all(rows.map((r, i) => this.blobs.put(r.id, req.images[i]!.bytes)))
       await this.blobs.flush()
-      await this.db.kysely.transaction().execute((trx) => jobsRepo.insertJobs(trx, rows))
+      await this.db.kysely.transaction().execute(async (trx) => {
+        await jobsRepo.insertJobs(trx, rows)
+        if (req.idempotencyKey) {
+          await idemRepo.insertKey(trx, { idem_key: req.idempotencyKey, fingerprint, response_json: JSON.stringify(response), created_at: now })
+        }
+      })
     } catch (err) {
       await Promise.all(rows.map((r) => this.blobs.delete(r.id).catch(() => undefined)))
+      if (req.idempotencyKey && isUniqueViolation(err)) {
+        // Another coordinator stored the same key first: answer as it did.
+        const earlier = await this.storedKey(req.idempotencyKey)
+        if (earlier) return this.replay(earlier, fingerprint)
+      }
       this.log.error({ err }, 'could not store an upload')
-      throw new AppError('SERVICE_UNAVAILABLE', 'the upload could not be stored right now; nothing was accepted, try again')
+      throw new AppError('SERVICE_UNAVAILABLE', 'the upload could not be stored right now; nothing was accepted, try again', { retryAfter: 2 })
     }
-    this.jobsMayBeQueued()
-    const stored = await jobsRepo.findJobs(this.db.kysely, rows.map((r) => r.id))
-    const byId = new Map(stored.map((r) => [r.id, r]))
-    return rows.map((r) => toJobView(byId.get(r.id)!))
+    this.dispatch.jobsMayBeQueued()
+    return { response, replayed: false }
+  }
+
+  private async storedKey(key: string) {
+    try {
+      return await idemRepo.findKey(this.db.kysely, key)
+    } catch (err) {
+      this.log.error({ err }, 'could not read an idempotency key')
+      throw new AppError('SERVICE_UNAVAILABLE', 'the database is unreachable; nothing was accepted, try again', { retryAfter: 2 })
+    }
+  }
+
+  private replay(earlier: { fingerprint: string; response_json: string }, fingerprint: string): SubmitOutcome {
+    if (earlier.fingerprint !== fingerprint) {
+      throw new AppError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different upload; use a new key for new content')
+    }
+    return { response: JSON.parse(earlier.response_json) as SubmitResponse, replayed: true }
   }
 
   async get(id: string): Promise<JobView> {
@@ -126,182 +147,46 @@ export class JobService {
     return { jobs: page.map(toJobView), nextCursor: rows.length > opts.limit ? page[page.length - 1]!.id : null }
   }
 
-  // ---- workers ----
-
-  async workerConnected(hello: WorkerHello, channel: WorkerChannel, remoteAddress: string | null): Promise<string> {
-    const id = uuidv7()
-    const now = this.clock.now()
-    await workersRepo.insertWorker(this.db.kysely, {
-      id, kind: hello.kind, name: hello.name ?? null, slots: hello.slots, backend: hello.backend, threads: hello.threads,
-      user_agent: hello.userAgent ?? null, remote_address: remoteAddress, connected_at: now, last_seen_at: now, jobs_done: 0,
-    })
-    this.registry.add({ id, hello, slots: hello.slots, inFlight: new Set(), channel })
-    this.log.info({ workerId: id, kind: hello.kind, slots: hello.slots, name: hello.name }, 'worker joined')
-    this.pump()
-    return id
-  }
-
-  /** A worker is gone: every job it held goes back to the queue at once. */
-  async workerDisconnected(id: string): Promise<void> {
-    const w = this.registry.remove(id)
-    if (!w) return
-    const now = this.clock.now()
-    const requeued = await jobsRepo.requeueWorkerJobs(this.db.kysely, [id])
-    await workersRepo.markDisconnected(this.db.kysely, [id], now)
-    this.log.info({ workerId: id, requeued }, 'worker left')
-    if (requeued > 0) this.jobsMayBeQueued()
-  }
-
-  async handleResult(workerId: string, msg: JobResult): Promise<void> {
-    const now = this.clock.now()
-    const result: JobResultView = {
-      predictions: this.model.toPredictions(msg.top),
-      model: this.model.name,
-      decodeMs: Math.round(msg.timings.decodeMs * 10) / 10,
-      inferMs: Math.round(msg.timings.inferMs * 10) / 10,
-    }
-    const accepted = await this.db.kysely.transaction().execute(async (trx) => {
-      const ok = await jobsRepo.completeJob(trx, { id: msg.jobId, token: msg.leaseToken, workerId }, now, JSON.stringify(result))
-      if (ok) await workersRepo.addJobsDone(trx, workerId, 1, now)
-      return ok
-    })
-    this.release(workerId, msg.jobId)
-    if (accepted) {
-      this.counters.completed++
-      this.finished(msg.jobId)
-    } else {
-      this.counters.staleResults++
-      this.log.warn({ workerId, jobId: msg.jobId, leaseToken: msg.leaseToken }, 'refused a stale result')
-    }
-  }
-
-  async handleFailed(workerId: string, msg: JobFailed): Promise<void> {
-    const fence = { id: msg.jobId, token: msg.leaseToken, workerId }
-    const row = await jobsRepo.findJob(this.db.kysely, msg.jobId)
-    const retry = row !== undefined && msg.retryable && row.attempts < row.max_attempts
-    const accepted = retry
-      ? await jobsRepo.requeueLeased(this.db.kysely, fence, msg.code, msg.message)
-      : row !== undefined && await jobsRepo.failJob(this.db.kysely, fence, this.clock.now(), msg.code, msg.message)
-    this.log.warn({ workerId, jobId: msg.jobId, code: msg.code, retry, accepted }, 'a worker could not classify an image')
-    this.release(workerId, msg.jobId)
-    if (!accepted) this.counters.staleResults++
-    else if (retry) this.jobsMayBeQueued()
-    else this.finished(msg.jobId)
-  }
-
-  /** The worker's slot is free again, whatever became of the job. */
-  private release(workerId: string, jobId: string): void {
-    this.registry.get(workerId)?.inFlight.delete(jobId)
-    this.pump()
-  }
-
-  /** The job reached a final state: wake long-polls and drop the stored image. */
-  private finished(jobId: string): void {
-    this.waiters.notify(jobId)
-    void this.blobs.delete(jobId).catch((err) => this.log.warn({ err, jobId }, 'could not delete a finished image'))
-  }
-
-  // ---- dispatch ----
-
-  private jobsMayBeQueued(): void {
-    this.queueVersion++
-    this.maybeQueued = true
-    this.pump()
-  }
-
-  /** Coalesced: many calls while a pass runs give one more pass. */
-  pump(): void {
-    if (this.pumping) {
-      this.pumpAgain = true
-      return
-    }
-    this.pumping = true
-    this.idle = this.runPump()
-      .catch((err) => this.log.error({ err }, 'dispatch failed; the sweep will try again'))
-      .finally(() => {
-        this.pumping = false
-      })
-  }
-
-  private async runPump(): Promise<void> {
-    do {
-      this.pumpAgain = false
-      while (this.maybeQueued) {
-        const free = this.registry.freeSlots()
-        const wanted = free.reduce((n, f) => n + f.free, 0)
-        if (wanted === 0) break
-        const version = this.queueVersion
-        const sent = await this.claimAndSend(free, wanted)
-        if (sent < wanted && version === this.queueVersion) this.maybeQueued = false
-        if (sent === 0) break
+  /** Cancels a queued or running job; a running one's worker is told to drop it. */
+  async cancel(id: string): Promise<JobView> {
+    for (let tries = 0; tries < 3; tries++) {
+      const row = await jobsRepo.findJob(this.db.kysely, id)
+      if (!row) throw new AppError('JOB_NOT_FOUND', `no job with id ${id}`)
+      if (TERMINAL_STATUSES.includes(row.status)) {
+        throw new AppError('JOB_ALREADY_FINISHED', `job ${id} is already ${row.status}; only queued or running jobs can be canceled`)
       }
-    } while (this.pumpAgain)
-  }
-
-  private async claimAndSend(free: { workerId: string; free: number }[], wanted: number): Promise<number> {
-    const now = this.clock.now()
-    const skipLocked = this.db.dialect === 'mariadb'
-    const plan = await this.db.kysely.transaction().execute(async (trx) => {
-      const queued = await jobsRepo.selectQueuedForUpdate(trx, wanted, skipLocked)
-      const plan = planAssignments(free, queued.map((q) => q.id))
-      const byId = new Map(queued.map((q) => [q.id, q]))
-      for (const [workerId, ids] of plan) await jobsRepo.leaseJobs(trx, ids, workerId, now, now + this.opts.leaseMs)
-      return [...plan].map(([workerId, ids]) => ({ workerId, jobs: ids.map((id) => byId.get(id)!) }))
-    })
-    let sent = 0
-    for (const { workerId, jobs } of plan) {
-      const w = this.registry.get(workerId)
-      if (!w) {
-        // It left while we claimed: its disconnect handler may have run before our commit.
-        await jobsRepo.requeueWorkerJobs(this.db.kysely, [workerId])
-        this.queueVersion++
-        continue
+      if (await jobsRepo.cancelJob(this.db.kysely, id, { status: row.status, token: row.lease_token }, this.clock.now())) {
+        if (row.status === 'running' && row.worker_id) this.dispatch.cancelOnWorker(row.worker_id, id, row.lease_token, 'canceled by the API')
+        this.dispatch.finished(id)
+        return this.get(id)
       }
-      for (const job of jobs) w.inFlight.add(job.id)
-      sent += jobs.length
-      void this.send(w.id, w.channel, jobs)
+      // It changed under us (dispatched or finished): look again.
     }
-    this.counters.dispatched += sent
-    return sent
+    return this.get(id)
   }
 
-  /** Reads the images at once but sends the frames in claim order, so priority order holds on the wire. */
-  private async send(workerId: string, channel: WorkerChannel, jobs: jobsRepo.QueuedJob[]): Promise<void> {
-    const images = await Promise.all(jobs.map((job) => this.blobs.get(job.id).catch((err: unknown) => err)))
-    for (const [i, job] of jobs.entries()) {
-      const image = images[i]
-      const token = job.lease_token + 1
-      if (!(image instanceof Buffer)) {
-        this.log.error({ err: image, jobId: job.id }, 'the stored image is missing')
-        await jobsRepo.failJob(this.db.kysely, { id: job.id, token, workerId }, this.clock.now(), 'IMAGE_MISSING', 'the stored image could not be read')
-        this.release(workerId, job.id)
-        this.waiters.notify(job.id)
-        continue
-      }
-      // A failed send means the socket is closing; its close handler requeues the job.
-      channel.send(encodeAssignFrame({ type: 'job.assign', jobId: job.id, leaseToken: token, attempt: job.attempts + 1, contentType: job.content_type }, image))
+  /** A dead job gets a fresh set of attempts. */
+  async retry(id: string): Promise<JobView> {
+    if (!(await jobsRepo.requeueDead(this.db.kysely, id, this.clock.now()))) {
+      const row = await jobsRepo.findJob(this.db.kysely, id)
+      if (!row) throw new AppError('JOB_NOT_FOUND', `no job with id ${id}`)
+      throw new AppError('JOB_NOT_DEAD', `job ${id} is ${row.status}; only dead jobs can be retried`)
     }
+    this.dispatch.jobsMayBeQueued()
+    return this.get(id)
   }
 
-  // ---- sweep ----
-
-  /** Covers what no event announces: expired leases, workers of a crashed coordinator, other coordinators' uploads. */
-  async sweep(): Promise<void> {
-    try {
-      const now = this.clock.now()
-      await workersRepo.touchWorkers(this.db.kysely, this.registry.ids(), now)
-      const stale = await workersRepo.findStaleWorkerIds(this.db.kysely, now - 3 * this.opts.sweepIntervalMs)
-      const orphans = stale.filter((id) => !this.registry.get(id))
-      if (orphans.length > 0) {
-        const n = await jobsRepo.requeueWorkerJobs(this.db.kysely, orphans)
-        await workersRepo.markDisconnected(this.db.kysely, orphans, now)
-        this.log.info({ workers: orphans.length, requeued: n }, 'requeued the jobs of workers nobody vouches for')
-      }
-      const expired = await jobsRepo.requeueExpiredLeases(this.db.kysely, now)
-      if (expired > 0) this.log.warn({ requeued: expired }, 'requeued jobs whose lease expired')
-      this.jobsMayBeQueued()
-    } catch (err) {
-      this.log.error({ err }, 'sweep failed; it runs again on the next tick')
-    }
+  /** Old idempotency keys are forgotten after their TTL. */
+  async expireIdempotencyKeys(): Promise<number> {
+    return idemRepo.deleteKeysCreatedBefore(this.db.kysely, this.clock.now() - IDEMPOTENCY_TTL_MS)
   }
+}
+
+/** What makes two submits "the same content": priority, and each image's bytes and name, in order. */
+function fingerprintOf(req: SubmitRequest): string {
+  const h = createHash('sha256').update(`priority:${req.priority}\n`)
+  for (const img of req.images) {
+    h.update(`${createHash('sha256').update(img.bytes).digest('hex')} ${img.filename ?? ''}\n`)
+  }
+  return h.digest('hex')
 }

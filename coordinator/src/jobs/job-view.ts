@@ -18,6 +18,6 @@ export function toJobView(row: JobRow): JobView {
     workerId: row.worker_id,
     result: row.result_json ? (JSON.parse(row.result_json) as JobResultView) : null,
     // A queued job may carry the error of an earlier, retried attempt; show errors only once final.
-    error: row.status === 'failed' && row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
+    error: (row.status === 'failed' || row.status === 'dead') && row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
   }
 }

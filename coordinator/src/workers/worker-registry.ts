@@ -1,17 +1,26 @@
-import type { WorkerHello } from '@hivesight/protocol'
+import type { FromCoordinator, WorkerHello } from '@hivesight/protocol'
 
-/** How the job service reaches one connected worker; the socket layer implements it. */
+/** How the services reach one connected worker; the socket layer implements it. */
 export interface WorkerChannel {
-  /** false when the frame could not be queued (socket closing). */
-  send(frame: Uint8Array): boolean
+  /** A binary job.assign frame; false when the socket is closing. */
+  sendFrame(frame: Uint8Array): boolean
+  sendMessage(msg: FromCoordinator): boolean
   close(code: number, reason: string): void
+}
+
+export interface HeldJob {
+  token: number
+  leaseExpiresAt: number
 }
 
 export interface LiveWorker {
   id: string
   hello: WorkerHello
   slots: number
-  inFlight: Set<string>
+  /** Jobs leased to this worker and not answered yet. */
+  inFlight: Map<string, HeldJob>
+  /** A draining worker gets nothing new. */
+  draining: boolean
   channel: WorkerChannel
 }
 
@@ -30,16 +39,24 @@ export class WorkerRegistry {
   get(id: string): LiveWorker | undefined {
     return this.workers.get(id)
   }
+  all(): IterableIterator<LiveWorker> {
+    return this.workers.values()
+  }
   ids(): string[] {
     return [...this.workers.keys()]
   }
   get size(): number {
     return this.workers.size
   }
+  get inFlight(): number {
+    let n = 0
+    for (const w of this.workers.values()) n += w.inFlight.size
+    return n
+  }
   freeSlots(): { workerId: string; free: number }[] {
     const out: { workerId: string; free: number }[] = []
     for (const w of this.workers.values()) {
-      const free = w.slots - w.inFlight.size
+      const free = w.draining ? 0 : w.slots - w.inFlight.size
       if (free > 0) out.push({ workerId: w.id, free })
     }
     return out

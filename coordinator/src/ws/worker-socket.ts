@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream'
 import { decodeFromWorker, type FromCoordinator, type FromWorker } from '@hivesight/protocol'
 import type { FastifyInstance } from 'fastify'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
-import type { JobService, Logger } from '../jobs/job-service.ts'
+import type { DispatchService, Logger } from '../jobs/dispatch-service.ts'
+import { isUnresponsive } from '../jobs/lease.ts'
 
 export interface WorkerSocketOptions {
   path: string
@@ -21,7 +22,7 @@ const CLOSE_POLICY = 1008
  * server with its own handler would answer other paths with 400); frames are decoded with the shared
  * protocol and handed to the job service.
  */
-export function attachWorkerSocket(app: FastifyInstance, jobs: JobService, log: Logger, opts: WorkerSocketOptions): void {
+export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, log: Logger, opts: WorkerSocketOptions): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false })
   // Requeues of closed connections still running; shutdown waits for them before the database goes.
   const pendingRequeues = new Set<Promise<void>>()
@@ -48,7 +49,7 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: JobService, log: 
       missedPings = 0
     })
     const pinger = setInterval(() => {
-      if (missedPings >= 2) {
+      if (isUnresponsive(missedPings)) {
         log.warn({ workerId }, 'worker missed two pings; dropping it')
         ws.terminate()
         return
@@ -64,9 +65,14 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: JobService, log: 
           clearTimeout(helloTimer)
           workerId = 'pending'
           const channel = {
-            send: (frame: Uint8Array) => {
+            sendFrame: (frame: Uint8Array) => {
               if (ws.readyState !== ws.OPEN) return false
               ws.send(frame, { binary: true })
+              return true
+            },
+            sendMessage: (m: FromCoordinator) => {
+              if (ws.readyState !== ws.OPEN) return false
+              send(m)
               return true
             },
             close: (code: number, reason: string) => ws.close(code, reason),
@@ -77,10 +83,16 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: JobService, log: 
         }
         case 'job.result':
           if (!workerId || workerId === 'pending') return send({ type: 'error', code: 'NO_HELLO', message: 'say worker.hello first' })
-          return jobs.handleResult(workerId, msg)
+          return jobs.handleAnswer(workerId, msg)
         case 'job.failed':
           if (!workerId || workerId === 'pending') return send({ type: 'error', code: 'NO_HELLO', message: 'say worker.hello first' })
-          return jobs.handleFailed(workerId, msg)
+          return jobs.handleAnswer(workerId, msg)
+        case 'job.release':
+          if (!workerId || workerId === 'pending') return send({ type: 'error', code: 'NO_HELLO', message: 'say worker.hello first' })
+          return jobs.handleRelease(workerId, msg)
+        case 'worker.drain':
+          if (!workerId || workerId === 'pending') return send({ type: 'error', code: 'NO_HELLO', message: 'say worker.hello first' })
+          return jobs.workerDraining(workerId)
         default: {
           const unhandled: never = msg
           return unhandled

@@ -21,7 +21,7 @@ for (const dialect of DIALECTS) {
       const a = newJob(), b = newJob(), urgent = newJob({ priority: 5 })
       await jobs.insertJobs(db.kysely, [a, b, urgent])
       const claimed = await db.kysely.transaction().execute(async (trx) => {
-        const rows = await jobs.selectQueuedForUpdate(trx, 2, db.dialect === 'mariadb')
+        const rows = await jobs.selectQueuedForUpdate(trx, 2, db.dialect === 'mariadb', 2_000)
         assert.equal(await jobs.leaseJobs(trx, rows.map((r) => r.id), 'w1', 2_000, 9_000), 2)
         return rows
       })
@@ -60,10 +60,10 @@ for (const dialect of DIALECTS) {
         await jobs.leaseJobs(trx, [a.id, b.id], 'gone', 1_000, 5_000)
         await jobs.leaseJobs(trx, [c.id], 'alive', 1_000, 3_000)
       })
-      assert.equal(await jobs.requeueWorkerJobs(db.kysely, ['gone']), 2)
-      assert.equal(await jobs.requeueExpiredLeases(db.kysely, 2_999), 0)
-      assert.equal(await jobs.requeueExpiredLeases(db.kysely, 3_000), 1)
-      assert.deepEqual(await jobs.countByStatus(db.kysely), { queued: 3, running: 0, succeeded: 0, failed: 0, canceled: 0 })
+      assert.deepEqual(await jobs.requeueWorkerJobs(db.kysely, ['gone'], 2_000), { requeued: 2, dead: 0 })
+      assert.deepEqual(await jobs.requeueExpiredLeases(db.kysely, 2_999), { requeued: 0, dead: 0 })
+      assert.deepEqual(await jobs.requeueExpiredLeases(db.kysely, 3_000), { requeued: 1, dead: 0 })
+      assert.deepEqual(await jobs.countByStatus(db.kysely), { queued: 3, running: 0, succeeded: 0, failed: 0, canceled: 0, dead: 0 })
       assert.equal(await jobs.completeJob(db.kysely, { id: c.id, token: 1, workerId: 'alive' }, 4_000, '{}'), false)
       // The next lease bumps the token again, so the old holder's token stays stale forever.
       await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, [c.id], 'other', 4_000, 9_000))
@@ -91,7 +91,7 @@ for (const dialect of DIALECTS) {
       const [a, b] = [newJob(), newJob()]
       await jobs.insertJobs(db.kysely, [a, b])
       await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, [a.id, b.id], 'w', 1_000, 5_000))
-      assert.equal(await jobs.requeueLeased(db.kysely, { id: a.id, token: 1, workerId: 'w' }, 'INFERENCE_FAILED', 'oom'), true)
+      assert.equal(await jobs.requeueLeased(db.kysely, { id: a.id, token: 1, workerId: 'w' }, 4_000, 'INFERENCE_FAILED', 'oom'), true)
       assert.equal(await jobs.failJob(db.kysely, { id: b.id, token: 1, workerId: 'w' }, 2_000, 'IMAGE_DECODE_FAILED', 'bad'), true)
       const [ra, rb] = [await jobs.findJob(db.kysely, a.id), await jobs.findJob(db.kysely, b.id)]
       assert.equal(ra?.status, 'queued')

@@ -70,7 +70,7 @@ async function dispatch(): Promise<void> {
         w.succeed(a)
         progress.tick()
       }
-    }).concat(until(() => system.jobs.counters.completed >= n, 120_000, 'all jobs').then(() => workers.forEach((w) => w.kill()))))
+    }).concat(until(() => system.dispatch.counters.completed >= n, 120_000, 'all jobs').then(() => workers.forEach((w) => w.kill()))))
     progress.end()
     const rate = n / ((performance.now() - t0) / 1000)
     report('jobs dispatched and completed', `${rate.toFixed(0)}/s`, `MariaDB SKIP LOCKED one job per transaction: 1 350/s`)

@@ -6,9 +6,10 @@ export const JobStatus = Type.Union([
   Type.Literal('succeeded'),
   Type.Literal('failed'),
   Type.Literal('canceled'),
-])
+  Type.Literal('dead'),
+], { description: 'dead: every attempt was used up; POST /api/v1/jobs/{id}/retry queues it again' })
 export type JobStatus = Static<typeof JobStatus>
-export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled']
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled', 'dead']
 
 export const Prediction = Type.Object({
   wnid: Type.String({ description: 'WordNet id of the ImageNet class, e.g. n02123045' }),

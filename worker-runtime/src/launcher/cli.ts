@@ -3,6 +3,9 @@ import { parseArgs } from 'node:util'
 import { findChromium } from './chromium-path.ts'
 import { PagePool } from './page-pool.ts'
 
+// Issue #4: a SIGTERM'd runtime finishes or hands back its in-flight jobs within 20 s.
+const DRAIN_GRACE_MS = 18_000
+
 const USAGE = `usage: npm run worker -- [--coordinator http://HOST:8080] [--pages N] [--name NAME]
 
 Starts headless Chromium with N worker pages (default: one per CPU core) that join the coordinator.
@@ -51,8 +54,8 @@ function main(): void {
   const stop = (signal: string) => {
     if (stopping) process.exit(1)
     stopping = true
-    log(`${signal}: closing the pages`)
-    void pool.stop().then(() => process.exit(0))
+    log(`${signal}: draining (finishing or handing back held jobs, at most ${DRAIN_GRACE_MS / 1000} s)`)
+    void pool.drain(DRAIN_GRACE_MS).then(() => process.exit(0))
   }
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))

@@ -22,6 +22,7 @@ const CHROMIUM_ARGS = [
  */
 export class PagePool {
   private browser: Browser | undefined
+  private readonly pages = new Set<Page>()
   private stopping = false
   private restarts = 0
 
@@ -50,6 +51,8 @@ export class PagePool {
     if (this.stopping || !browser.isConnected()) return
     const context = await browser.newContext()
     const page = await context.newPage()
+    this.pages.add(page)
+    page.on('close', () => this.pages.delete(page))
     page.on('crash', () => {
       this.opts.log(`page ${i + 1} crashed; opening it again`)
       void context.close().catch(() => undefined).then(() => this.openPage(browser, i))
@@ -76,6 +79,18 @@ export class PagePool {
         await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * 2 ** attempt)))
       }
     }
+  }
+
+  /**
+   * Graceful stop: every page takes nothing new, hands back what it has not started and finishes what it
+   * runs, within `graceMs`; then the browser closes (anything still held is requeued on disconnect).
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.stopping = true
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref())
+    const drained = Promise.all([...this.pages].map((p) => p.evaluate(() => window.hivesightDrain?.()).catch(() => undefined)))
+    await Promise.race([drained, timeout])
+    await this.stop()
   }
 
   async stop(): Promise<void> {

@@ -3,6 +3,8 @@ import { decodeAssignFrame, decodeFromCoordinator, type FromWorker, type JobAssi
 export interface ConnectionEvents {
   onWelcome(workerId: string): void
   onAssign(job: JobAssign, image: Uint8Array): void
+  onCancel(jobId: string, reason: string): void
+  onCoordinatorDraining(): void
   onDisconnect(reason: string): void
   onProblem(message: string): void
 }
@@ -44,6 +46,10 @@ export class CoordinatorConnection {
           return this.events.onWelcome(msg.workerId)
         case 'error':
           return this.events.onProblem(`${msg.code}: ${msg.message}`)
+        case 'job.cancel':
+          return this.events.onCancel(msg.jobId, msg.reason)
+        case 'coordinator.draining':
+          return this.events.onCoordinatorDraining()
         default: {
           const unhandled: never = msg
           return unhandled

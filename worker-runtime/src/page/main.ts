@@ -6,6 +6,13 @@ import { initBackend, loadModel } from './model.ts'
 // The worker page: the headless runtime opens it, and so can any browser tab that wants to volunteer.
 interface PageConfig { modelUrl: string; wasmPath: string; socketPath: string }
 
+declare global {
+  interface Window {
+    /** Called by the worker runtime on SIGTERM: take nothing new, hand back what has not started, finish the rest. */
+    hivesightDrain?: () => Promise<void>
+  }
+}
+
 const statusEl = document.getElementById('status')!
 const state = { phase: 'starting', connected: false, jobsDone: 0, failed: 0, backend: '', workerId: '' }
 function render(): void {
@@ -32,7 +39,9 @@ async function main(): Promise<void> {
   // Two slots: one image is classified while the next one is already on its way.
   const slots = Math.min(16, Math.max(1, Number(params.get('slots')) || 2))
   const queue: { job: JobAssign; image: Uint8Array }[] = []
-  let busy = false
+  let current: string | undefined
+  let busy: Promise<void> | undefined
+  let draining = false
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${config.socketPath}`
   const connection = new CoordinatorConnection(url, {
     type: 'worker.hello', protocol: PROTOCOL_VERSION, kind: params.get('kind') === 'headless' ? 'headless' : 'browser', slots,
@@ -42,11 +51,25 @@ async function main(): Promise<void> {
     onWelcome: (workerId) => {
       state.connected = true
       state.workerId = workerId
+      state.phase = draining ? 'draining' : 'ready'
       render()
+      if (draining) connection.send({ type: 'worker.drain' })
     },
     onAssign: (job, image) => {
       queue.push({ job, image })
-      void drain()
+      busy ??= drain().finally(() => {
+        busy = undefined
+      })
+    },
+    onCancel: (jobId, reason) => {
+      // Not started yet: drop it. Running: let it finish; the coordinator ignores the answer.
+      const i = queue.findIndex((q) => q.job.jobId === jobId)
+      if (i >= 0) queue.splice(i, 1)
+      console.info(`job ${jobId} taken back (${reason})${jobId === current ? ' while running' : ''}`)
+    },
+    onCoordinatorDraining: () => {
+      state.phase = 'coordinator restarting'
+      render()
     },
     onDisconnect: (reason) => {
       // The coordinator requeues whatever we held; finishing it would only produce stale results.
@@ -59,20 +82,25 @@ async function main(): Promise<void> {
   })
 
   async function drain(): Promise<void> {
-    if (busy) return
-    busy = true
-    try {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        const outcome = await runJob(model, next.job, next.image)
-        if (outcome.type === 'job.result') state.jobsDone++
-        else state.failed++
-        connection.send(outcome)
-        state.phase = 'ready'
-        render()
-      }
-    } finally {
-      busy = false
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      current = next.job.jobId
+      const outcome = await runJob(model, next.job, next.image)
+      current = undefined
+      if (outcome.type === 'job.result') state.jobsDone++
+      else state.failed++
+      connection.send(outcome)
+      state.phase = draining ? 'draining' : 'ready'
+      render()
     }
+  }
+
+  window.hivesightDrain = async () => {
+    draining = true
+    state.phase = 'draining'
+    render()
+    connection.send({ type: 'worker.drain' })
+    for (const { job } of queue.splice(0)) connection.send({ type: 'job.release', jobId: job.jobId, leaseToken: job.leaseToken })
+    await busy
   }
   connection.connect()
 }

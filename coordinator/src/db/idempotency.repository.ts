@@ -1,0 +1,18 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { Database, IdempotencyKeyTable } from './schema.ts'
+
+type Conn = Kysely<Database> | Transaction<Database>
+
+export function findKey(db: Conn, key: string) {
+  return db.selectFrom('idempotency_keys').selectAll().where('idem_key', '=', key).executeTakeFirst()
+}
+
+/** Throws the driver's unique-key error when another request stored the key first. */
+export async function insertKey(db: Conn, row: IdempotencyKeyTable): Promise<void> {
+  await db.insertInto('idempotency_keys').values(row).execute()
+}
+
+export async function deleteKeysCreatedBefore(db: Conn, before: number): Promise<number> {
+  const r = await db.deleteFrom('idempotency_keys').where('created_at', '<', before).executeTakeFirst()
+  return Number(r.numDeletedRows)
+}
