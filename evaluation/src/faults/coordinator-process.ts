@@ -1,0 +1,50 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
+import { join } from 'node:path'
+import { REPO_ROOT } from '@hivesight/coordinator'
+
+/**
+ * The real coordinator (coordinator/src/server.ts) as a child process, so a fault can kill -9 it and
+ * start it again on the same port, data folder and database.
+ */
+export class CoordinatorProcess {
+  private child: ChildProcess | undefined
+  readonly url: string
+
+  constructor(private readonly opts: { port: number; dataDir: string; databaseUrl?: string; env?: Record<string, string> }) {
+    this.url = `http://127.0.0.1:${opts.port}`
+  }
+
+  async start(): Promise<void> {
+    const log = createWriteStream(join(this.opts.dataDir, 'coordinator.log'), { flags: 'a' })
+    const child = spawn(process.execPath, ['--import', 'tsx', 'coordinator/src/server.ts'], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env, PORT: String(this.opts.port), HOST: '127.0.0.1', DATA_DIR: this.opts.dataDir, LOG_LEVEL: 'info', LOG_FORMAT: 'json',
+        ...(this.opts.databaseUrl ? { DATABASE_URL: this.opts.databaseUrl } : {}), ...this.opts.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    child.stdout?.pipe(log)
+    child.stderr?.pipe(log)
+    this.child = child
+    const end = Date.now() + 30_000
+    while (Date.now() < end) {
+      if (child.exitCode !== null) throw new Error(`the coordinator exited with ${child.exitCode}; see ${join(this.opts.dataDir, 'coordinator.log')}`)
+      try {
+        if ((await fetch(`${this.url}/readyz`)).ok) return
+      } catch { /* not up yet */ }
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    throw new Error('the coordinator did not become ready in 30 s')
+  }
+
+  /** Sends a signal and waits for the process to be gone. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+    child.kill(signal)
+    await gone
+  }
+}

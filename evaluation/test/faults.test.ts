@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { F1, F3, F5, F11 } from '../src/faults/catalogue.ts'
+import { runFault } from '../src/faults/fault-run.ts'
+import { formatFaultTable } from '../src/faults/fault-table.ts'
+
+// The fast subset of `npm run eval:faults`: a real coordinator process (kill -9 and all), simulated
+// workers over real WebSockets, clients that retry with Idempotency-Key. Nothing acknowledged may be
+// lost, duplicated or overwritten.
+for (const fault of [F1, F3, F5, F11]) {
+  test(`${fault.id}: ${fault.title} — 0 lost, 0 duplicated, 1 result per job, 0 overwrites`, async () => {
+    const r = await runFault(fault, { jobs: 30, workers: 3, timeScale: 0.1 })
+    console.log(formatFaultTable([r]).split('\n').map((l) => `# ${l}`).join('\n'))
+    assert.equal(r.jobs, 30)
+    assert.equal(r.lost, 0)
+    assert.equal(r.duplicated, 0)
+    assert.equal(r.badResultCounts, 0)
+    assert.equal(r.overwrites, 0)
+    if (fault === F11) assert.deepEqual(r.byStatus, { succeeded: 29, failed: 1 })
+    else assert.deepEqual(r.byStatus, { succeeded: 30 })
+    if (fault === F3) {
+      assert.ok(r.staleAnswersSent > 0, 'the frozen worker sent late answers')
+      assert.ok(r.requeueMaxS !== null && r.requeueMaxS <= 8, `requeue after ${r.requeueMaxS} s (goal ≤ 8 s)`)
+    }
+  })
+}
