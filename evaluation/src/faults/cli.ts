@@ -7,15 +7,17 @@ const { values } = parseArgs({
   options: {
     jobs: { type: 'string', default: '300' },
     workers: { type: 'string', default: '3' },
+    fleet: { type: 'string', default: 'chromium' },
     only: { type: 'string' },
     'database-url': { type: 'string', default: process.env.DATABASE_URL },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
 if (values.help) {
-  console.log(`usage: npm run eval:faults -- [--jobs 300] [--workers 3] [--only F1,F5] [--database-url mysql://…]
+  console.log(`usage: npm run eval:faults -- [--jobs 300] [--workers 3] [--fleet chromium|simulated] [--only F1,F5] [--database-url mysql://…]
 
-Runs a real coordinator process and simulated workers, injects each fault during a run of --jobs uploads
+Runs a real coordinator process and workers (real worker runtimes with headless Chromium, or simulated
+protocol peers for speed), injects each fault during a run of --jobs uploads
 (clients retry with Idempotency-Key), waits for every job to finish, and checks the whole history:
 lost, duplicated, results per job and overwrites must all be 0. Faults: ${FAULTS.map((f) => `${f.id} (${f.title})`).join(', ')}.`)
   process.exit(0)
@@ -25,7 +27,8 @@ const chosen = FAULTS.filter((f) => !only || only.includes(f.id))
 const results: FaultResult[] = []
 for (const fault of chosen) {
   console.log(`${fault.id}: ${fault.title} (${values.jobs} uploads)…`)
-  results.push(await runFault(fault, { jobs: Number(values.jobs), workers: Number(values.workers), timeScale: 1, databaseUrl: values['database-url'], log: (m) => console.log(`  ${m}`) }))
+  const fleet = values.fleet === 'simulated' ? 'simulated' : 'chromium'
+  results.push(await runFault(fault, { jobs: Number(values.jobs), workers: Number(values.workers), fleet, timeScale: 1, databaseUrl: values['database-url'], log: (m) => console.log(`  ${m}`) }))
 }
 console.log(`\n${formatFaultTable(results)}`)
 const bad = results.filter((r) => r.lost + r.duplicated + r.badResultCounts + r.overwrites > 0)

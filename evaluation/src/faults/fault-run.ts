@@ -1,28 +1,30 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { DEFAULT_MODEL_DIR } from '@hivesight/coordinator'
+import { join, resolve } from 'node:path'
+import { DEFAULT_MODEL_DIR, REPO_ROOT } from '@hivesight/coordinator'
 import type { JobView } from '@hivesight/protocol'
-import { mapLimit } from '../client/hivesight-client.ts'
 import { percentile } from '../accuracy/accuracy-report.ts'
+import { mapLimit } from '../client/hivesight-client.ts'
+import { readLabelledDataset, spreadSample } from '../dataset/labelled-dataset.ts'
 import { CoordinatorProcess } from './coordinator-process.ts'
+import { ChromiumFleet, SimFleet, type Fleet, type FleetMember } from './fleet.ts'
 import { checkHistory, type AckedUpload, type HistoryCheck } from './history.ts'
 import { PrivateMariaDb } from './private-mariadb.ts'
-import { AutoWorker, POISON_MARKER, type FleetEvents } from './sim-fleet.ts'
+import { POISON_MARKER } from './sim-fleet.ts'
 import { uploadWithRetries } from './upload-load.ts'
 
 export interface FaultContext {
   coordinator: CoordinatorProcess
-  workers: AutoWorker[]
-  events: FleetEvents
-  addWorker(): AutoWorker
-  /** Seconds from a fault to each affected job running again elsewhere. */
+  fleet: Fleet
+  /** Seconds from a fault to each affected job running again elsewhere (or finished elsewhere). */
   requeueSeconds: number[]
   notes: string[]
-  /** Scale of waits: 1 for the full suite, smaller for the fast subset in npm test. */
+  /** Scale of long waits: 1 for the full suite, smaller for the fast subset in npm test. */
   timeScale: number
   mariadb?: PrivateMariaDb
+  /** Polls the API until each job left `from` (runs elsewhere or is final); records the seconds since `since`. */
+  measureRequeue(jobIds: string[], from: FleetMember, since: number, timeoutMs?: number): Promise<void>
 }
 
 export interface Fault {
@@ -37,7 +39,8 @@ export interface Fault {
 export interface FaultResult extends HistoryCheck {
   id: string
   title: string
-  staleAnswersSent: number
+  fleet: Fleet['kind']
+  staleAnswersSent: number | null
   /** What the uploading clients got back, by HTTP status (or network error), retries included. */
   clientSaw: Record<string, number>
   requeueMedianS: number | null
@@ -56,15 +59,29 @@ export async function freePort(): Promise<number> {
   })
 }
 
-// A valid 1×1 PNG; each upload appends its key so that every image (and fingerprint) is distinct.
+// A valid 1×1 PNG; each simulated upload appends its key so that every image (and fingerprint) is distinct.
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex')
+const DATASET = process.env.DATASET_DIR ?? resolve(REPO_ROOT, '../shared/datasets/imagenet-val-dev')
+
+/** The images to upload: tiny distinct PNGs for simulated workers, real ImageNet JPEGs for Chromium. */
+function images(n: number, fleet: Fleet['kind'], poisonAt: number, tag: string): Buffer[] {
+  if (fleet === 'simulated') {
+    return Array.from({ length: n }, (_, i) => Buffer.concat([PNG, Buffer.from(`${tag}-${i}`), i === poisonAt ? POISON_MARKER : Buffer.alloc(0)]))
+  }
+  const files = spreadSample(readLabelledDataset(DATASET), Math.min(n, 713))
+  return Array.from({ length: n }, (_, i) => {
+    const bytes = readFileSync(files[i % files.length]!.path)
+    // Poison for a browser: a JPEG cut in the middle (headers intact, so it is accepted, then fails to decode).
+    return i === poisonAt ? bytes.subarray(0, Math.floor(bytes.length * 0.3)) : bytes
+  })
+}
 
 /**
- * One fault against a real coordinator process and simulated workers: upload `jobs` images through
+ * One fault against a real coordinator process and a fleet of workers: upload `jobs` images through
  * clients that retry with Idempotency-Key, inject the fault once ~30 % are acknowledged, wait for every
  * acknowledged job to be final, then check the whole history.
  */
-export async function runFault(fault: Fault, opts: { jobs: number; workers: number; timeScale: number; databaseUrl?: string; log?: (m: string) => void }): Promise<FaultResult> {
+export async function runFault(fault: Fault, opts: { jobs: number; workers: number; fleet: Fleet['kind']; timeScale: number; databaseUrl?: string; log?: (m: string) => void }): Promise<FaultResult> {
   const started = Date.now()
   const log = opts.log ?? (() => undefined)
   const dataDir = mkdtempSync(join(tmpdir(), `hivesight-${fault.id}-`))
@@ -72,30 +89,24 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
   await mariadb?.start()
   const coordinator = new CoordinatorProcess({ port: await freePort(), dataDir, databaseUrl: mariadb?.url ?? opts.databaseUrl, env: { PING_INTERVAL_MS: '2000', LEASE_MS: '30000' } })
   await coordinator.start()
-  const events: FleetEvents = { assigned: [], staleAnswersSent: 0 }
-  const wsUrl = `${coordinator.url.replace('http', 'ws')}/ws/worker`
-  const workers: AutoWorker[] = []
-  const addWorker = () => {
-    const w = new AutoWorker(wsUrl, `sim-${workers.length + 1}`, events, { slots: 2, latencyMs: 40 })
-    workers.push(w)
-    w.start()
-    return w
+  const fleet: Fleet = opts.fleet === 'simulated' ? new SimFleet(`${coordinator.url.replace('http', 'ws')}/ws/worker`) : new ChromiumFleet(coordinator.url, dataDir)
+  await Promise.all(Array.from({ length: opts.workers }, () => fleet.add()))
+  const ctx: FaultContext = {
+    coordinator, fleet, requeueSeconds: [], notes: [], timeScale: opts.timeScale, mariadb,
+    measureRequeue: (ids, from, since, timeoutMs = 30_000) => measureRequeue(coordinator.url, ids, from, since, timeoutMs, ctx.requeueSeconds),
   }
-  for (let i = 0; i < opts.workers; i++) addWorker()
-  const ctx: FaultContext = { coordinator, workers, events, addWorker, requeueSeconds: [], notes: [], timeScale: opts.timeScale, mariadb }
 
   const uploads: AckedUpload[] = Array.from({ length: opts.jobs }, (_, i) => ({ key: `${fault.id}-${started}-${i}`, acks: [] }))
-  const poisonAt = fault.poison ? Math.floor(opts.jobs / 2) : -1
+  const bodies = images(opts.jobs, opts.fleet, fault.poison ? Math.floor(opts.jobs / 2) : -1, `${fault.id}-${started}`)
   const clientSaw: Record<string, number> = {}
   let acked = 0
   let injected: Promise<void> | undefined
   const deadline = Date.now() + 300_000
   try {
     await mapLimit(uploads, 4, async (u, i) => {
-      const image = Buffer.concat([PNG, Buffer.from(u.key), i === poisonAt ? POISON_MARKER : Buffer.alloc(0)])
-      await uploadWithRetries(coordinator.url, u.key, image, u, deadline, clientSaw)
-      // A client that lost the first 202 in a crash retries: answer it again (same key, same ids).
-      if (i % 10 === 0) await uploadWithRetries(coordinator.url, u.key, image, u, deadline, clientSaw)
+      await uploadWithRetries(coordinator.url, u.key, bodies[i]!, u, deadline, clientSaw)
+      // A client that lost the first 202 in a crash retries: it must get the same jobs again.
+      if (i % 10 === 0) await uploadWithRetries(coordinator.url, u.key, bodies[i]!, u, deadline, clientSaw)
       acked++
       if (!injected && acked >= opts.jobs * 0.3) {
         log(`${fault.id}: injecting after ${acked} acknowledged uploads`)
@@ -105,42 +116,64 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
     })
     await injected
     log(`${fault.id}: all uploads acknowledged; waiting for every job to finish`)
-    const ids = [...new Set(uploads.flatMap((u) => u.acks.flat()))]
-    const finals = new Map<string, JobView | undefined>()
-    const finalWait = Date.now() + 120_000
-    for (;;) {
-      const pending = await mapLimit(ids.filter((id) => !finals.has(id)), 16, async (id) => {
-        const res = await fetch(`${coordinator.url}/api/v1/jobs/${id}`).catch(() => undefined)
-        const job = res?.ok ? ((await res.json()) as JobView) : undefined
-        if (job && ['succeeded', 'failed', 'canceled', 'dead'].includes(job.status)) finals.set(id, job)
-        return job
-      })
-      if (pending.every((j) => j && finals.has(j.id)) || Date.now() > finalWait) break
-      await new Promise((r) => setTimeout(r, 250))
-    }
-    const check = checkHistory(uploads, finals, (attempt) => wnidOf(attempt))
+    const finals = await finalStates(coordinator.url, [...new Set(uploads.flatMap((u) => u.acks.flat()))], 180_000)
+    // Simulated workers answer class = attempt number, so an answer from a stale attempt is visible.
+    const check = checkHistory(uploads, finals, opts.fleet === 'simulated' ? wnidOf : undefined)
     const req = ctx.requeueSeconds
     return {
-      id: fault.id, title: fault.title, ...check, staleAnswersSent: events.staleAnswersSent, clientSaw,
+      id: fault.id, title: fault.title, fleet: fleet.kind, ...check, clientSaw,
+      staleAnswersSent: fleet instanceof SimFleet ? fleet.events.staleAnswersSent : null,
       requeueMedianS: req.length ? percentile(req, 50) : null, requeueMaxS: req.length ? Math.max(...req) : null,
       notes: ctx.notes, seconds: (Date.now() - started) / 1000,
     }
   } finally {
-    for (const w of workers) w.kill()
+    await fleet.stop()
     await coordinator.kill('SIGTERM')
     await mariadb?.destroy()
     rmSync(dataDir, { recursive: true, force: true })
   }
 }
 
-// The simulated worker answers class index = attempt number; the coordinator maps it through labels.json.
+async function getJob(base: string, id: string): Promise<JobView | undefined> {
+  const res = await fetch(`${base}/api/v1/jobs/${id}`).catch(() => undefined)
+  return res?.ok ? ((await res.json()) as JobView) : undefined
+}
+
+const FINAL = ['succeeded', 'failed', 'canceled', 'dead']
+
+async function finalStates(base: string, ids: string[], timeoutMs: number): Promise<Map<string, JobView | undefined>> {
+  const finals = new Map<string, JobView | undefined>()
+  const end = Date.now() + timeoutMs
+  while (Date.now() < end) {
+    await mapLimit(ids.filter((id) => !finals.has(id)), 16, async (id) => {
+      const job = await getJob(base, id)
+      if (job && FINAL.includes(job.status)) finals.set(id, job)
+    })
+    if (finals.size === ids.length) break
+    await new Promise((r) => setTimeout(r, 250))
+  }
+  return finals
+}
+
+async function measureRequeue(base: string, ids: string[], from: FleetMember, since: number, timeoutMs: number, out: number[]): Promise<void> {
+  const original = new Map<string, string | null>()
+  for (const id of ids) original.set(id, (await getJob(base, id))?.workerId ?? null)
+  const pending = new Set(ids)
+  const end = Date.now() + timeoutMs
+  while (pending.size > 0 && Date.now() < end) {
+    await Promise.all([...pending].map(async (id) => {
+      const job = await getJob(base, id)
+      if (!job) return
+      const moved = job.status === 'running' && job.workerId !== original.get(id)
+      if (moved || (FINAL.includes(job.status) && job.workerId !== original.get(id))) {
+        out.push((Date.now() - since) / 1000)
+        pending.delete(id)
+      }
+    }))
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  void from
+}
+
 const LABELS = JSON.parse(readFileSync(join(process.env.MODEL_DIR ?? DEFAULT_MODEL_DIR, 'labels.json'), 'utf8')) as { wnid: string | null }[]
 const wnidOf = (attempt: number): string => LABELS[attempt]?.wnid ?? `attempt-${attempt}`
-
-/** Seconds from `since` until each job in `jobIds` was assigned again (to anyone) after it. */
-export function reassignmentSeconds(events: FleetEvents, jobIds: string[], since: number): number[] {
-  return jobIds.flatMap((id) => {
-    const next = events.assigned.find((a) => a.jobId === id && a.at > since)
-    return next ? [(next.at - since) / 1000] : []
-  })
-}

@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
+import { join } from 'node:path'
+import { REPO_ROOT } from '@hivesight/coordinator'
+import type { JobPage, WorkerList } from '@hivesight/protocol'
+import { findChromium } from '@hivesight/worker-runtime/chromium-path'
+import { descendants, isBrowserMain, signalAll } from './process-tree.ts'
+import { AutoWorker, type FleetEvents } from './sim-fleet.ts'
+
+/** One worker (simulated) or one worker runtime with its Chromium (real), as a fault sees it. */
+export interface FleetMember {
+  readonly name: string
+  /** Ids of the jobs this member holds right now. */
+  held(): Promise<string[]>
+  kill(): void
+  freeze(): void
+  thaw(): void
+  drain(): Promise<void>
+}
+
+export interface Fleet {
+  readonly kind: 'simulated' | 'chromium'
+  readonly members: FleetMember[]
+  add(): Promise<FleetMember>
+  stop(): Promise<void>
+}
+
+export class SimFleet implements Fleet {
+  readonly kind = 'simulated'
+  readonly members: FleetMember[] = []
+  readonly events: FleetEvents = { assigned: [], staleAnswersSent: 0 }
+  constructor(private readonly wsUrl: string) {}
+
+  async add(): Promise<FleetMember> {
+    const w = new AutoWorker(this.wsUrl, `sim-${this.members.length + 1}`, this.events, { slots: 2, latencyMs: 40 })
+    w.start()
+    const member: FleetMember = {
+      name: w.name, held: async () => w.holding, kill: () => w.kill(), freeze: () => w.freeze(), thaw: () => w.thaw(), drain: () => w.drain(),
+    }
+    this.members.push(member)
+    return member
+  }
+
+  async stop(): Promise<void> {
+    for (const m of this.members) m.kill()
+  }
+}
+
+/** Real worker runtimes (`npm run worker`), one page each, as child processes whose Chromium we can signal. */
+export class ChromiumFleet implements Fleet {
+  readonly kind = 'chromium'
+  readonly members: FleetMember[] = []
+  private readonly children: ChildProcess[] = []
+  constructor(private readonly baseUrl: string, private readonly logDir: string) {}
+
+  async add(): Promise<FleetMember> {
+    const name = `rt${this.members.length + 1}`
+    const log = createWriteStream(join(this.logDir, `${name}.log`))
+    const child = spawn(process.execPath, ['--import', 'tsx', 'worker-runtime/src/launcher/cli.ts', '--coordinator', this.baseUrl, '--pages', '1', '--name', name], {
+      cwd: REPO_ROOT, env: { ...process.env, CHROMIUM_PATH: findChromium() }, stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    child.stdout?.pipe(log)
+    child.stderr?.pipe(log)
+    this.children.push(child)
+    const base = this.baseUrl
+    const workerIds = async () => {
+      const list = (await (await fetch(`${base}/api/v1/workers`)).json()) as WorkerList
+      return new Set(list.workers.filter((w) => w.name?.startsWith(`${name}-`)).map((w) => w.id))
+    }
+    const browserPids = () => descendants(child.pid!)
+    const member: FleetMember = {
+      name,
+      held: async () => {
+        const ids = await workerIds()
+        const page = (await (await fetch(`${base}/api/v1/jobs?status=running&limit=500`)).json()) as JobPage
+        return page.jobs.filter((j) => j.workerId && ids.has(j.workerId)).map((j) => j.id)
+      },
+      // kill -9 of Chromium: every page of this runtime dies with it (the runtime launches a new browser).
+      kill: () => signalAll(browserPids().filter(isBrowserMain), 'SIGKILL'),
+      freeze: () => signalAll(browserPids(), 'SIGSTOP'),
+      thaw: () => signalAll(browserPids(), 'SIGCONT'),
+      drain: async () => {
+        const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+        child.kill('SIGTERM')
+        await gone
+      },
+    }
+    this.members.push(member)
+    // Ready when its page has joined.
+    for (let i = 0; i < 600 && (await workerIds().catch(() => new Set())).size === 0; i++) await new Promise((r) => setTimeout(r, 100))
+    return member
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.children) {
+      const pids = descendants(c.pid!)
+      signalAll(pids, 'SIGCONT')
+      c.kill('SIGKILL')
+      signalAll(pids, 'SIGKILL')
+    }
+  }
+}
