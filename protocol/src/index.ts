@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { CoordinatorDraining } from './messages/coordinator-draining.ts'
+import { CoordinatorDraining, CoordinatorHeartbeat } from './messages/coordinator-draining.ts'
 import { JobCancel } from './messages/job-cancel.ts'
 import { JobFailed } from './messages/job-failed.ts'
 import { JobResult } from './messages/job-result.ts'
@@ -29,7 +29,7 @@ export const FromWorker = Type.Union([WorkerHello, JobResult, JobFailed, WorkerD
 export type FromWorker = Static<typeof FromWorker>
 
 /** Text frames the coordinator sends (job.assign travels as a binary frame). */
-export const FromCoordinator = Type.Union([WorkerWelcome, ProtocolError, JobCancel, CoordinatorDraining])
+export const FromCoordinator = Type.Union([WorkerWelcome, ProtocolError, JobCancel, CoordinatorDraining, CoordinatorHeartbeat])
 export type FromCoordinator = Static<typeof FromCoordinator>
 
 export type Decoded<T> = { ok: true; msg: T } | { ok: false; reason: string }

@@ -56,6 +56,7 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
       }
       missedPings++
       ws.ping()
+      if (workerId && workerId !== 'pending') send({ type: 'coordinator.heartbeat' })
     }, opts.pingIntervalMs)
 
     const handle = async (msg: FromWorker) => {
@@ -79,7 +80,7 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
           }
           workerId = await jobs.workerConnected(msg, channel, req.socket.remoteAddress ?? null)
           if (ws.readyState !== ws.OPEN) return void jobs.workerDisconnected(workerId)
-          return send({ type: 'worker.welcome', workerId, slots: msg.slots })
+          return send({ type: 'worker.welcome', workerId, slots: msg.slots, heartbeatMs: opts.pingIntervalMs })
         }
         case 'job.result':
           if (!workerId || workerId === 'pending') return send({ type: 'error', code: 'NO_HELLO', message: 'say worker.hello first' })

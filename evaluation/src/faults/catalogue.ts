@@ -57,6 +57,40 @@ export const F3: Fault = {
   },
 }
 
+export const F4: Fault = {
+  id: 'F4',
+  title: 'cut a worker off the network for 20 s, heal',
+  isolatedWorker: true,
+  async inject(ctx) {
+    const { host, member } = ctx.isolated!
+    let held: string[] = []
+    for (let i = 0; i < 500 && held.length === 0; i++) {
+      held = await member.held()
+      if (held.length === 0) await sleep(10)
+    }
+    const at = Date.now()
+    host.cut()
+    await ctx.measureRequeue(held, member, at, 20_000)
+    await sleep(Math.max(0, at + 20_000 * Math.max(ctx.timeScale, 0.5) - Date.now()))
+    host.heal()
+    const healed = Date.now()
+    // Back in: the page notices the silence (3 heartbeats), reconnects and takes jobs again.
+    let back = false
+    for (let i = 0; i < 300 && !back; i++) {
+      back = (await member.held()).length > 0 || (await workerCount(ctx, member.name)) > 0
+      if (!back) await sleep(100)
+    }
+    ctx.notes.push(`${held.length} held; partition ${((healed - at) / 1000).toFixed(0)} s; ${back ? `rejoined ${((Date.now() - healed) / 1000).toFixed(1)} s after healing` : 'did not rejoin'}`)
+  },
+}
+
+async function workerCount(ctx: FaultContext, name: string): Promise<number> {
+  const res = await fetch(`${ctx.coordinator.url}/api/v1/workers`).catch(() => undefined)
+  if (!res?.ok) return 0
+  const { workers } = (await res.json()) as { workers: { name: string | null }[] }
+  return workers.filter((w) => w.name?.startsWith(`${name}-`)).length
+}
+
 export const F5: Fault = {
   id: 'F5',
   title: 'kill -9 the coordinator mid-run, restart',
@@ -104,4 +138,4 @@ export const F13: Fault = {
   },
 }
 
-export const FAULTS: Fault[] = [F1, F2, F3, F5, F6, F11, F13]
+export const FAULTS: Fault[] = [F1, F2, F3, F4, F5, F6, F11, F13]

@@ -10,6 +10,7 @@ import { readLabelledDataset, spreadSample } from '../dataset/labelled-dataset.t
 import { CoordinatorProcess } from './coordinator-process.ts'
 import { ChromiumFleet, SimFleet, type Fleet, type FleetMember } from './fleet.ts'
 import { checkHistory, type AckedUpload, type HistoryCheck } from './history.ts'
+import { IsolatedHost } from './netns.ts'
 import { PrivateMariaDb } from './private-mariadb.ts'
 import { POISON_MARKER } from './sim-fleet.ts'
 import { uploadWithRetries } from './upload-load.ts'
@@ -23,6 +24,7 @@ export interface FaultContext {
   /** Scale of long waits: 1 for the full suite, smaller for the fast subset in npm test. */
   timeScale: number
   mariadb?: PrivateMariaDb
+  isolated?: { host: IsolatedHost; member: FleetMember }
   /** Polls the API until each job left `from` (runs elsewhere or is final); records the seconds since `since`. */
   measureRequeue(jobIds: string[], from: FleetMember, since: number, timeoutMs?: number): Promise<void>
 }
@@ -33,6 +35,8 @@ export interface Fault {
   poison?: boolean
   /** Runs on a private MariaDB server that the fault may stop (`ctx.mariadb`). */
   privateMariaDb?: boolean
+  /** Adds one worker on an isolated host (network namespace) that the fault may cut off (`ctx.isolated`). */
+  isolatedWorker?: boolean
   inject(ctx: FaultContext): Promise<void>
 }
 
@@ -87,17 +91,27 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
   const dataDir = mkdtempSync(join(tmpdir(), `hivesight-${fault.id}-`))
   const mariadb = fault.privateMariaDb ? new PrivateMariaDb(await freePort()) : undefined
   await mariadb?.start()
-  const coordinator = new CoordinatorProcess({ port: await freePort(), dataDir, databaseUrl: mariadb?.url ?? opts.databaseUrl, env: { PING_INTERVAL_MS: '2000', LEASE_MS: '30000' } })
+  const isolatedHost = fault.isolatedWorker ? new IsolatedHost() : undefined
+  isolatedHost?.create()
+  const port = await freePort()
+  const coordinator = new CoordinatorProcess({
+    port, dataDir, databaseUrl: mariadb?.url ?? opts.databaseUrl,
+    env: { PING_INTERVAL_MS: '2000', LEASE_MS: '30000', ...(isolatedHost ? { HOST: '0.0.0.0' } : {}) },
+  })
   await coordinator.start()
-  const fleet: Fleet = opts.fleet === 'simulated' ? new SimFleet(`${coordinator.url.replace('http', 'ws')}/ws/worker`) : new ChromiumFleet(coordinator.url, dataDir)
+  // The isolated host reaches the coordinator through its veth, so it needs real (Chromium) workers.
+  const fleet: Fleet = opts.fleet === 'simulated' && !isolatedHost ? new SimFleet(`${coordinator.url.replace('http', 'ws')}/ws/worker`) : new ChromiumFleet(coordinator.url, dataDir)
   await Promise.all(Array.from({ length: opts.workers }, () => fleet.add()))
+  const isolated = isolatedHost
+    ? { host: isolatedHost, member: await fleet.add({ netns: isolatedHost.ns, coordinatorUrl: `http://${isolatedHost.hostIp}:${port}` }) }
+    : undefined
   const ctx: FaultContext = {
-    coordinator, fleet, requeueSeconds: [], notes: [], timeScale: opts.timeScale, mariadb,
+    coordinator, fleet, requeueSeconds: [], notes: [], timeScale: opts.timeScale, mariadb, isolated,
     measureRequeue: (ids, from, since, timeoutMs = 30_000) => measureRequeue(coordinator.url, ids, from, since, timeoutMs, ctx.requeueSeconds),
   }
 
   const uploads: AckedUpload[] = Array.from({ length: opts.jobs }, (_, i) => ({ key: `${fault.id}-${started}-${i}`, acks: [] }))
-  const bodies = images(opts.jobs, opts.fleet, fault.poison ? Math.floor(opts.jobs / 2) : -1, `${fault.id}-${started}`)
+  const bodies = images(opts.jobs, fleet.kind, fault.poison ? Math.floor(opts.jobs / 2) : -1, `${fault.id}-${started}`)
   const clientSaw: Record<string, number> = {}
   let acked = 0
   let injected: Promise<void> | undefined
@@ -118,7 +132,7 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
     log(`${fault.id}: all uploads acknowledged; waiting for every job to finish`)
     const finals = await finalStates(coordinator.url, [...new Set(uploads.flatMap((u) => u.acks.flat()))], 180_000)
     // Simulated workers answer class = attempt number, so an answer from a stale attempt is visible.
-    const check = checkHistory(uploads, finals, opts.fleet === 'simulated' ? wnidOf : undefined)
+    const check = checkHistory(uploads, finals, fleet.kind === 'simulated' ? wnidOf : undefined)
     const req = ctx.requeueSeconds
     return {
       id: fault.id, title: fault.title, fleet: fleet.kind, ...check, clientSaw,
@@ -128,6 +142,7 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
     }
   } finally {
     await fleet.stop()
+    isolatedHost?.destroy()
     await coordinator.kill('SIGTERM')
     await mariadb?.destroy()
     rmSync(dataDir, { recursive: true, force: true })

@@ -21,7 +21,7 @@ export interface FleetMember {
 export interface Fleet {
   readonly kind: 'simulated' | 'chromium'
   readonly members: FleetMember[]
-  add(): Promise<FleetMember>
+  add(opts?: { netns?: string; coordinatorUrl?: string }): Promise<FleetMember>
   stop(): Promise<void>
 }
 
@@ -53,10 +53,13 @@ export class ChromiumFleet implements Fleet {
   private readonly children: ChildProcess[] = []
   constructor(private readonly baseUrl: string, private readonly logDir: string) {}
 
-  async add(): Promise<FleetMember> {
+  /** A runtime with one page; `netns` runs it inside that network namespace, reaching the coordinator at `coordinatorUrl`. */
+  async add(opts: { netns?: string; coordinatorUrl?: string } = {}): Promise<FleetMember> {
     const name = `rt${this.members.length + 1}`
     const log = createWriteStream(join(this.logDir, `${name}.log`))
-    const child = spawn(process.execPath, ['--import', 'tsx', 'worker-runtime/src/launcher/cli.ts', '--coordinator', this.baseUrl, '--pages', '1', '--name', name], {
+    const args = ['--import', 'tsx', 'worker-runtime/src/launcher/cli.ts', '--coordinator', opts.coordinatorUrl ?? this.baseUrl, '--pages', '1', '--name', name]
+    const [cmd, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...args]] : [process.execPath, args]
+    const child = spawn(cmd, argv, {
       cwd: REPO_ROOT, env: { ...process.env, CHROMIUM_PATH: findChromium() }, stdio: ['ignore', 'pipe', 'pipe'],
     })
     child.stdout?.pipe(log)

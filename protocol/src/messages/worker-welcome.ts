@@ -5,5 +5,7 @@ export const WorkerWelcome = Type.Object({
   type: Type.Literal('worker.welcome'),
   workerId: Type.String(),
   slots: Type.Integer({ minimum: 1 }),
+  /** The coordinator sends `coordinator.heartbeat` this often; a worker that hears nothing for 3× reconnects. */
+  heartbeatMs: Type.Integer({ minimum: 100 }),
 })
 export type WorkerWelcome = Static<typeof WorkerWelcome>

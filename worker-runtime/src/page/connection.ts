@@ -22,6 +22,8 @@ export function reconnectDelay(failures: number, random: () => number = Math.ran
 export class CoordinatorConnection {
   private ws: WebSocket | undefined
   private failures = 0
+  private watchdog: ReturnType<typeof setInterval> | undefined
+  private lastHeard = 0
 
   constructor(private readonly url: string, private readonly hello: WorkerHello, private readonly events: ConnectionEvents) {}
 
@@ -31,6 +33,7 @@ export class CoordinatorConnection {
     this.ws = ws
     ws.onopen = () => ws.send(JSON.stringify(this.hello))
     ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
+      this.lastHeard = Date.now()
       if (typeof ev.data !== 'string') {
         const frame = decodeAssignFrame(new Uint8Array(ev.data))
         if (frame.ok) this.events.onAssign(frame.header, frame.image)
@@ -43,7 +46,10 @@ export class CoordinatorConnection {
       switch (msg.type) {
         case 'worker.welcome':
           this.failures = 0
+          this.watch(ws, msg.heartbeatMs)
           return this.events.onWelcome(msg.workerId)
+        case 'coordinator.heartbeat':
+          return
         case 'error':
           return this.events.onProblem(`${msg.code}: ${msg.message}`)
         case 'job.cancel':
@@ -58,10 +64,25 @@ export class CoordinatorConnection {
     }
     ws.onclose = (ev) => {
       if (this.ws !== ws) return
+      clearInterval(this.watchdog)
       this.ws = undefined
       this.events.onDisconnect(ev.reason || `code ${ev.code}`)
       setTimeout(() => this.connect(), reconnectDelay(this.failures++))
     }
+  }
+
+  /** Silence for 3 heartbeats means the coordinator dropped us (e.g. during a partition): start over. */
+  private watch(ws: WebSocket, heartbeatMs: number): void {
+    clearInterval(this.watchdog)
+    this.lastHeard = Date.now()
+    this.watchdog = setInterval(() => {
+      if (Date.now() - this.lastHeard > 3 * heartbeatMs) {
+        clearInterval(this.watchdog)
+        ws.close(4000, 'coordinator silent')
+        // A half-open TCP connection may never deliver the close handshake: reconnect now.
+        ws.onclose?.(new CloseEvent('close', { code: 4000, reason: 'coordinator silent' }))
+      }
+    }, heartbeatMs)
   }
 
   /** false if there is no open connection (the coordinator has requeued the job by then). */
