@@ -59,6 +59,13 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
       if (workerId && workerId !== 'pending') send({ type: 'coordinator.heartbeat' })
     }, opts.pingIntervalMs)
 
+    /** The worker's id once it has said hello; otherwise tells it so and gives undefined. */
+    const helloedId = (): string | undefined => {
+      if (workerId && workerId !== 'pending') return workerId
+      send({ type: 'error', code: 'NO_HELLO', message: 'say worker.hello first' })
+      return undefined
+    }
+
     const handle = async (msg: FromWorker) => {
       switch (msg.type) {
         case 'worker.hello': {
@@ -83,17 +90,18 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
           return send({ type: 'worker.welcome', workerId, slots: msg.slots, heartbeatMs: opts.pingIntervalMs })
         }
         case 'job.result':
-          if (!workerId || workerId === 'pending') return send({ type: 'error', code: 'NO_HELLO', message: 'say worker.hello first' })
-          return jobs.handleAnswer(workerId, msg)
-        case 'job.failed':
-          if (!workerId || workerId === 'pending') return send({ type: 'error', code: 'NO_HELLO', message: 'say worker.hello first' })
-          return jobs.handleAnswer(workerId, msg)
-        case 'job.release':
-          if (!workerId || workerId === 'pending') return send({ type: 'error', code: 'NO_HELLO', message: 'say worker.hello first' })
-          return jobs.handleRelease(workerId, msg)
-        case 'worker.drain':
-          if (!workerId || workerId === 'pending') return send({ type: 'error', code: 'NO_HELLO', message: 'say worker.hello first' })
-          return jobs.workerDraining(workerId)
+        case 'job.failed': {
+          const id = helloedId()
+          return id && jobs.handleAnswer(id, msg)
+        }
+        case 'job.release': {
+          const id = helloedId()
+          return id && jobs.handleRelease(id, msg)
+        }
+        case 'worker.drain': {
+          const id = helloedId()
+          return id && jobs.workerDraining(id)
+        }
         default: {
           const unhandled: never = msg
           return unhandled

@@ -47,12 +47,15 @@ export const F3: Fault = {
   id: 'F3',
   title: 'SIGSTOP a worker past its lease, SIGCONT',
   async inject(ctx) {
-    const { member, held } = await holder(ctx)
+    const { member } = await holder(ctx)
     const at = Date.now()
     member.freeze()
-    await ctx.measureRequeue(held, member, at, 20_000)
+    // What it holds once frozen: those can no longer finish on it.
+    const held = await member.held()
+    const measured = ctx.measureRequeue(held, member, at, 20_000)
     await sleep(Math.max(0, at + 9_000 - Date.now()))
     member.thaw()
+    await measured
     ctx.notes.push(`${held.length} held; frozen 9 s, then resumed (late answers must be refused)`)
   },
 }
@@ -63,16 +66,15 @@ export const F4: Fault = {
   isolatedWorker: true,
   async inject(ctx) {
     const { host, member } = ctx.isolated!
-    let held: string[] = []
-    for (let i = 0; i < 500 && held.length === 0; i++) {
-      held = await member.held()
-      if (held.length === 0) await sleep(10)
-    }
+    for (let i = 0; i < 500 && (await member.held()).length === 0; i++) await sleep(10)
     const at = Date.now()
     host.cut()
-    await ctx.measureRequeue(held, member, at, 20_000)
+    // What it holds once cut off: those can no longer be answered.
+    const held = await member.held()
+    const measured = ctx.measureRequeue(held, member, at, 20_000)
     await sleep(Math.max(0, at + 20_000 * Math.max(ctx.timeScale, 0.5) - Date.now()))
     host.heal()
+    await measured
     const healed = Date.now()
     // Back in: the page notices the silence (3 heartbeats), reconnects and takes jobs again.
     let back = false

@@ -179,10 +179,12 @@ async function measureRequeue(base: string, ids: string[], from: FleetMember, si
     await Promise.all([...pending].map(async (id) => {
       const job = await getJob(base, id)
       if (!job) return
-      const moved = job.status === 'running' && job.workerId !== original.get(id)
-      if (moved || (FINAL.includes(job.status) && job.workerId !== original.get(id))) {
+      const elsewhere = job.workerId !== original.get(id)
+      if ((job.status === 'running' || FINAL.includes(job.status)) && elsewhere) {
         out.push((Date.now() - since) / 1000)
         pending.delete(id)
+      } else if (FINAL.includes(job.status)) {
+        pending.delete(id) // its answer got through before the fault: nothing to requeue
       }
     }))
     await new Promise((r) => setTimeout(r, 50))
