@@ -79,6 +79,7 @@ export class SimulatedWorker {
     while (!cond()) {
       const left = end - Date.now()
       if (left <= 0) throw new Error(`simulated worker: timed out waiting for ${what}`)
+      if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`simulated worker: connection closed while waiting for ${what}`)
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left)
         this.waiters.push(() => {
