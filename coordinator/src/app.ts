@@ -7,6 +7,7 @@ import type { Db } from './db/create-db.ts'
 import { dashboardRoutes } from './http/dashboard.routes.ts'
 import { errorHandler } from './http/error-handler.ts'
 import { healthRoutes } from './http/health.routes.ts'
+import { registerOpenApi } from './http/openapi.ts'
 import { jobsRoutes } from './http/jobs.routes.ts'
 import { problem } from './http/problem.ts'
 import { workerPageRoutes } from './http/worker-page.routes.ts'
@@ -75,6 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store')
   })
 
+  await registerOpenApi(app)
   await app.register(multipart, {
     limits: {
       fileSize: config.maxImageBytes,

@@ -10,9 +10,9 @@ import type { ModelFiles } from '../model/model-files.ts'
 const Health = Type.Object({ status: Type.String(), checks: Type.Optional(Type.Record(Type.String(), Type.String())) })
 
 export const healthRoutes: FastifyPluginAsyncTypebox<{ db: Db; model: ModelFiles }> = async (app, { db, model }) => {
-  app.get('/healthz', { schema: { summary: 'The process is alive', response: { 200: Health } } }, async () => ({ status: 'ok' }))
+  app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process is alive', response: { 200: Health } } }, async () => ({ status: 'ok' }))
 
-  app.get('/readyz', { schema: { summary: 'Database reachable, migrations applied, model present', response: { 200: Health, 503: Health } } }, async (_req, reply) => {
+  app.get('/readyz', { schema: { tags: ['operations'], summary: 'Database reachable, migrations applied, model present', response: { 200: Health, 503: Health } } }, async (_req, reply) => {
     const checks: Record<string, string> = {}
     try {
       await sql`select 1`.execute(db.kysely)

@@ -25,7 +25,7 @@ function cleanFilename(name: string | undefined): string | null {
 export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, maxWaitSeconds }) => {
   app.post('/api/v1/jobs', {
     schema: {
-      summary: 'Submit images for classification (one job per image)',
+      tags: ['jobs'], summary: 'Submit images for classification (one job per image)',
       consumes: ['multipart/form-data'],
       headers: Type.Object({
         'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$', description: 'Retrying with the same key and content returns the same jobs (kept 24 h)' })),
@@ -74,7 +74,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
 
   app.get('/api/v1/jobs/:id', {
     schema: {
-      summary: 'One job; with ?wait=N, wait up to N seconds for it to finish',
+      tags: ['jobs'], summary: 'One job; with ?wait=N, wait up to N seconds for it to finish',
       params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
       querystring: Type.Object({ wait: Type.Optional(Type.Number({ minimum: 0, maximum: maxWaitSeconds })) }),
       response: { 200: JobView, 404: Problem },
@@ -90,7 +90,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
 
   app.delete('/api/v1/jobs/:id', {
     schema: {
-      summary: 'Cancel a queued or running job (a running one is dropped by its worker)',
+      tags: ['jobs'], summary: 'Cancel a queued or running job (a running one is dropped by its worker)',
       params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
       response: { 200: JobView, 404: Problem, 409: Problem },
     },
@@ -98,7 +98,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
 
   app.post('/api/v1/jobs/:id/retry', {
     schema: {
-      summary: 'Queue a dead job again with a fresh set of attempts',
+      tags: ['jobs'], summary: 'Queue a dead job again with a fresh set of attempts',
       params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
       response: { 200: JobView, 404: Problem, 409: Problem },
     },
@@ -106,7 +106,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
 
   app.get('/api/v1/jobs', {
     schema: {
-      summary: 'Jobs, newest first, with cursor pagination',
+      tags: ['jobs'], summary: 'Jobs, newest first, with cursor pagination',
       querystring: Type.Object({
         limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
         cursor: Type.Optional(Type.String({ pattern: '^[0-9a-f-]{36}$', description: 'nextCursor of the previous page' })),

@@ -22,11 +22,11 @@ export const workerPageRoutes: FastifyPluginAsync<{ model: ModelFiles }> = async
   const config: WorkerPageConfig = { modelUrl: model.modelUrl, wasmPath, socketPath: '/ws/worker' }
   const indexFile = join(pageAssets.pageDir, 'index.html')
 
-  app.get('/worker', async (_req, reply) => {
+  app.get('/worker', { schema: { hide: true } }, async (_req, reply) => {
     if (!existsSync(indexFile)) throw new AppError('SERVICE_UNAVAILABLE', 'the worker page is not built: run `npm run build`')
     return reply.headers({ ...ISOLATION, 'cache-control': 'no-cache' }).type('text/html; charset=utf-8').send(readFileSync(indexFile))
   })
-  app.get('/worker/config.json', async (_req, reply) => reply.header('cache-control', 'no-store').send(config))
+  app.get('/worker/config.json', { schema: { hide: true } }, async (_req, reply) => reply.header('cache-control', 'no-store').send(config))
 
   const staticOpts = { decorateReply: false, index: false as const, list: false as const, cacheControl: false, etag: true }
   await app.register(fastifyStatic, {

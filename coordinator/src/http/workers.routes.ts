@@ -5,7 +5,7 @@ import { listLiveWorkers } from '../db/worker.repository.ts'
 
 export const workersRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
   app.get('/api/v1/workers', {
-    schema: { summary: 'Connected workers', response: { 200: WorkerList } },
+    schema: { tags: ['workers'], summary: 'Connected workers', response: { 200: WorkerList } },
   }, async () => {
     const rows = await listLiveWorkers(db.kysely)
     return {
