@@ -9,6 +9,7 @@ import { errorHandler } from './http/error-handler.ts'
 import { healthRoutes } from './http/health.routes.ts'
 import { registerOpenApi } from './http/openapi.ts'
 import { jobsRoutes } from './http/jobs.routes.ts'
+import { metricsRoutes } from './http/metrics.routes.ts'
 import { problem } from './http/problem.ts'
 import { workerPageRoutes } from './http/worker-page.routes.ts'
 import { workersRoutes } from './http/workers.routes.ts'
@@ -16,6 +17,7 @@ import { systemClock, type Clock } from './jobs/clock.ts'
 import { DispatchService } from './jobs/dispatch-service.ts'
 import { JobService } from './jobs/job-service.ts'
 import { JobWaiters } from './jobs/job-waiters.ts'
+import { PrometheusMetrics } from './metrics/prometheus-metrics.ts'
 import { ModelFiles } from './model/model-files.ts'
 import { BlobStore } from './storage/blob-store.ts'
 import { WorkerRegistry } from './workers/worker-registry.ts'
@@ -61,12 +63,13 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   const clock = deps.clock ?? systemClock
   const blobs = new BlobStore(join(config.dataDir, 'blobs'))
   const waiters = new JobWaiters()
+  const metrics = new PrometheusMetrics(db, registry)
   const dispatch = new DispatchService(db, blobs, model, registry, waiters, clock, app.log, {
     maxAttempts: config.maxAttempts,
     leaseMs: config.leaseMs,
     sweepIntervalMs: Math.max(1_000, config.pingIntervalMs),
-  })
-  const jobs = new JobService(db, blobs, dispatch, waiters, clock, app.log, { maxAttempts: config.maxAttempts })
+  }, metrics)
+  const jobs = new JobService(db, blobs, dispatch, waiters, clock, app.log, { maxAttempts: config.maxAttempts }, metrics)
 
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) =>
@@ -90,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   await app.register(jobsRoutes, { jobs, maxWaitSeconds: config.maxWaitSeconds })
   await app.register(workersRoutes, { db })
   await app.register(healthRoutes, { db, model })
+  await app.register(metricsRoutes, { metrics })
   await app.register(workerPageRoutes, { model })
   await app.register(dashboardRoutes)
   attachWorkerSocket(app, dispatch, app.log, { path: '/ws/worker', pingIntervalMs: config.pingIntervalMs, helloTimeoutMs: 10_000 })

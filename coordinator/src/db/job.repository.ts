@@ -25,7 +25,7 @@ export function listJobs(db: Conn, opts: { limit: number; before?: string; statu
   return q.execute()
 }
 
-export type QueuedJob = Pick<JobRow, 'id' | 'lease_token' | 'attempts' | 'content_type'>
+export type QueuedJob = Pick<JobRow, 'id' | 'lease_token' | 'attempts' | 'content_type' | 'submitted_at' | 'available_at'>
 
 /**
  * Oldest queued jobs of the highest priority. Row locks only make sense inside a transaction, so the
@@ -33,7 +33,7 @@ export type QueuedJob = Pick<JobRow, 'id' | 'lease_token' | 'attempts' | 'conten
  * SQLite has a single writer and no FOR UPDATE, so it must be false there.
  */
 export function selectQueuedForUpdate(trx: Transaction<Database>, limit: number, skipLocked: boolean, now: number): Promise<QueuedJob[]> {
-  let q = trx.selectFrom('jobs').select(['id', 'lease_token', 'attempts', 'content_type'])
+  let q = trx.selectFrom('jobs').select(['id', 'lease_token', 'attempts', 'content_type', 'submitted_at', 'available_at'])
     .where('status', '=', 'queued').where('available_at', '<=', now)
     .orderBy('priority', 'desc').orderBy('id', 'asc').limit(limit)
   if (skipLocked) q = q.forUpdate().skipLocked()

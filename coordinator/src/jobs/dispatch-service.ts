@@ -9,6 +9,7 @@ import type { LiveWorker, WorkerChannel, WorkerRegistry } from '../workers/worke
 import type { Clock } from './clock.ts'
 import { planAssignments } from './dispatcher.ts'
 import type { JobWaiters } from './job-waiters.ts'
+import type { JobMetrics } from './job-metrics.ts'
 import { retryDelayMs } from './lease.ts'
 
 export interface DispatchOptions {
@@ -69,6 +70,7 @@ export class DispatchService {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly opts: DispatchOptions,
+    private readonly metrics: JobMetrics,
   ) {}
 
   start(): void {
@@ -112,11 +114,16 @@ export class DispatchService {
     const now = this.clock.now()
     const lost = await jobsRepo.requeueWorkerJobs(this.db.kysely, [id], now)
     await workersRepo.markDisconnected(this.db.kysely, [id], now)
-    this.counters.requeuedLostLeases += lost.requeued
-    this.counters.deadJobs += lost.dead
+    this.leasesTakenBack(lost)
     this.log.info({ workerId: id, requeued: lost.requeued, dead: lost.dead }, 'worker left')
     for (const jobId of w.inFlight.keys()) this.waiters.notify(jobId)
     if (lost.requeued > 0) this.jobsMayBeQueued()
+  }
+
+  private leasesTakenBack(lost: jobsRepo.LostLease): void {
+    this.counters.requeuedLostLeases += lost.requeued
+    this.counters.deadJobs += lost.dead
+    this.metrics.leasesTakenBack(lost.requeued, lost.dead)
   }
 
   workerDraining(id: string): void {
@@ -129,9 +136,10 @@ export class DispatchService {
 
   /** A worker's answer (result or failure): its slot is free at once; the answer is applied, or kept until it can be. */
   async handleAnswer(workerId: string, msg: JobResult | JobFailed): Promise<void> {
+    const held = this.registry.get(workerId)?.inFlight.get(msg.jobId)
     this.release(workerId, msg.jobId)
     try {
-      await this.applyAnswer(workerId, msg)
+      await this.applyAnswer(workerId, msg, held?.submittedAt)
     } catch (err) {
       // The database is unreachable: keep the answer and apply it when it is back. Fencing still holds.
       if (this.buffered.length >= MAX_BUFFERED_RESULTS) throw err
@@ -141,11 +149,11 @@ export class DispatchService {
     }
   }
 
-  private applyAnswer(workerId: string, msg: JobResult | JobFailed): Promise<void> {
-    return msg.type === 'job.result' ? this.applyResult(workerId, msg) : this.applyFailed(workerId, msg)
+  private applyAnswer(workerId: string, msg: JobResult | JobFailed, submittedAt?: number): Promise<void> {
+    return msg.type === 'job.result' ? this.applyResult(workerId, msg, submittedAt) : this.applyFailed(workerId, msg)
   }
 
-  private async applyResult(workerId: string, msg: JobResult): Promise<void> {
+  private async applyResult(workerId: string, msg: JobResult, submittedAt?: number): Promise<void> {
     const now = this.clock.now()
     const result: JobResultView = {
       predictions: this.model.toPredictions(msg.top),
@@ -159,9 +167,11 @@ export class DispatchService {
     })
     if (accepted) {
       this.counters.completed++
+      this.metrics.finished('succeeded', submittedAt === undefined ? undefined : (now - submittedAt) / 1000)
+      this.metrics.workerTimings(msg.timings.decodeMs, msg.timings.inferMs)
       this.finished(msg.jobId)
     } else {
-      this.counters.staleResults++
+      this.staleAnswer()
       this.log.warn({ workerId, jobId: msg.jobId, leaseToken: msg.leaseToken }, 'refused a stale result')
     }
   }
@@ -205,7 +215,7 @@ export class DispatchService {
     const fence = { id: msg.jobId, token: msg.leaseToken, workerId }
     const row = await jobsRepo.findJob(this.db.kysely, msg.jobId)
     if (!row || row.lease_token !== msg.leaseToken || row.status !== 'running') {
-      this.counters.staleResults++
+      this.staleAnswer()
       return
     }
     const outcome = !msg.retryable ? 'failed' : row.attempts < row.max_attempts ? 'retry' : 'dead'
@@ -215,11 +225,12 @@ export class DispatchService {
       return jobsRepo.markDead(this.db.kysely, fence, now, msg.code, `${msg.message} (after ${row.attempts} attempts)`)
     })
     this.log.warn({ workerId, jobId: msg.jobId, code: msg.code, outcome, accepted }, 'a worker could not classify an image')
-    if (!accepted) this.counters.staleResults++
+    if (!accepted) this.staleAnswer()
     else if (outcome === 'retry') this.jobsMayBeQueued()
     else {
       if (outcome === 'dead') this.counters.deadJobs++
       else this.counters.failed++
+      this.metrics.finished(outcome)
       this.finished(msg.jobId, outcome === 'failed')
     }
   }
@@ -235,6 +246,11 @@ export class DispatchService {
     if (!w?.inFlight.delete(jobId)) return
     w.channel.sendMessage({ type: 'job.cancel', jobId, leaseToken: token, reason })
     this.pump()
+  }
+
+  private staleAnswer(): void {
+    this.counters.staleResults++
+    this.metrics.staleAnswer()
   }
 
   /** The worker's slot is free again, whatever became of the job. */
@@ -307,7 +323,8 @@ export class DispatchService {
         this.queueVersion++
         continue
       }
-      for (const job of jobs) w.inFlight.set(job.id, { token: job.lease_token + 1, leaseExpiresAt: expiresAt })
+      for (const job of jobs) w.inFlight.set(job.id, { token: job.lease_token + 1, leaseExpiresAt: expiresAt, submittedAt: Number(job.submitted_at) })
+      this.metrics.dispatched(jobs.map((j) => (now - Math.max(Number(j.submitted_at), Number(j.available_at))) / 1000))
       sent += jobs.length
       void this.send(w, jobs)
     }
@@ -354,14 +371,12 @@ export class DispatchService {
       if (orphans.length > 0) {
         const lost = await jobsRepo.requeueWorkerJobs(this.db.kysely, orphans, now)
         await workersRepo.markDisconnected(this.db.kysely, orphans, now)
-        this.counters.requeuedLostLeases += lost.requeued
-        this.counters.deadJobs += lost.dead
+        this.leasesTakenBack(lost)
         this.log.info({ workers: orphans.length, ...lost }, 'took back the jobs of workers nobody vouches for')
       }
       const expired = await jobsRepo.requeueExpiredLeases(this.db.kysely, now)
       if (expired.requeued + expired.dead > 0) {
-        this.counters.requeuedLostLeases += expired.requeued
-        this.counters.deadJobs += expired.dead
+        this.leasesTakenBack(expired)
         this.log.warn(expired, 'took back jobs whose lease expired')
       }
       this.jobsMayBeQueued()

@@ -11,6 +11,7 @@ import type { BlobStore } from '../storage/blob-store.ts'
 import type { Clock } from './clock.ts'
 import type { DispatchService, Logger } from './dispatch-service.ts'
 import { toJobView } from './job-view.ts'
+import type { JobMetrics } from './job-metrics.ts'
 import type { JobWaiters } from './job-waiters.ts'
 
 export interface UploadedImage {
@@ -47,6 +48,7 @@ export class JobService {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly opts: { maxAttempts: number },
+    private readonly metrics: JobMetrics,
   ) {}
 
   /** Shutdown: new uploads get 503 with Retry-After; nothing accepted is affected. */
@@ -102,6 +104,7 @@ export class JobService {
       this.log.error({ err }, 'could not store an upload')
       throw new AppError('SERVICE_UNAVAILABLE', 'the upload could not be stored right now; nothing was accepted, try again', { retryAfter: 2 })
     }
+    this.metrics.imagesAccepted(rows.length)
     this.dispatch.jobsMayBeQueued()
     return { response, replayed: false }
   }
@@ -157,6 +160,7 @@ export class JobService {
       }
       if (await jobsRepo.cancelJob(this.db.kysely, id, { status: row.status, token: row.lease_token }, this.clock.now())) {
         if (row.status === 'running' && row.worker_id) this.dispatch.cancelOnWorker(row.worker_id, id, row.lease_token, 'canceled by the API')
+        this.metrics.finished('canceled')
         this.dispatch.finished(id)
         return this.get(id)
       }

@@ -11,6 +11,7 @@ export interface WorkerChannel {
 export interface HeldJob {
   token: number
   leaseExpiresAt: number
+  submittedAt: number
 }
 
 export interface LiveWorker {

@@ -1,0 +1,63 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Db } from '../db/create-db.ts'
+import { countByStatus } from '../db/job.repository.ts'
+import type { JobMetrics } from '../jobs/job-metrics.ts'
+import type { WorkerRegistry } from '../workers/worker-registry.ts'
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
+const WORKER_MS_BUCKETS = [1, 2.5, 5, 10, 20, 30, 50, 75, 100, 250, 500, 1000, 5000]
+
+/** Prometheus metrics of one coordinator, in a registry of its own (tests build many apps in one process). */
+export class PrometheusMetrics implements JobMetrics {
+  readonly registry = new Registry()
+  private readonly uploads = new Counter({ name: 'hivesight_images_accepted_total', help: 'Images accepted (202) for classification', registers: [this.registry] })
+  private readonly outcomes = new Counter({ name: 'hivesight_jobs_finished_total', help: 'Jobs that reached a final state', labelNames: ['outcome'], registers: [this.registry] })
+  private readonly stale = new Counter({ name: 'hivesight_stale_answers_total', help: 'Worker answers refused: stale lease token, replay or not the holder', registers: [this.registry] })
+  private readonly takenBack = new Counter({ name: 'hivesight_leases_taken_back_total', help: 'Leases lost (worker gone, lease expired)', labelNames: ['then'], registers: [this.registry] })
+  private readonly queueWait = new Histogram({ name: 'hivesight_dispatch_wait_seconds', help: 'Submit (or requeue) to lease', buckets: LATENCY_BUCKETS, registers: [this.registry] })
+  private readonly endToEnd = new Histogram({ name: 'hivesight_job_seconds', help: 'Submit to result accepted', buckets: LATENCY_BUCKETS, registers: [this.registry] })
+  private readonly inference = new Histogram({ name: 'hivesight_worker_inference_ms', help: 'Inference time reported by workers', buckets: WORKER_MS_BUCKETS, registers: [this.registry] })
+  private readonly decode = new Histogram({ name: 'hivesight_worker_decode_ms', help: 'Image decode time reported by workers', buckets: WORKER_MS_BUCKETS, registers: [this.registry] })
+
+  constructor(db: Db, workers: WorkerRegistry) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'hivesight_process_' })
+    const registry = this.registry
+    new Gauge({
+      name: 'hivesight_jobs', help: 'Jobs by status (from the database)', labelNames: ['status'], registers: [registry],
+      async collect() {
+        const counts = await countByStatus(db.kysely)
+        for (const [status, n] of Object.entries(counts)) this.set({ status }, n)
+      },
+    })
+    new Gauge({
+      name: 'hivesight_workers_connected', help: 'Workers connected to this coordinator', labelNames: ['kind'], registers: [registry],
+      collect() {
+        this.reset()
+        for (const w of workers.all()) this.inc({ kind: w.hello.kind })
+      },
+    })
+    new Gauge({ name: 'hivesight_jobs_in_flight', help: 'Jobs leased to workers of this coordinator', registers: [registry], collect() { this.set(workers.inFlight) } })
+  }
+
+  imagesAccepted(n: number): void {
+    this.uploads.inc(n)
+  }
+  dispatched(queueWaitSeconds: number[]): void {
+    for (const s of queueWaitSeconds) this.queueWait.observe(s)
+  }
+  finished(outcome: 'succeeded' | 'failed' | 'dead' | 'canceled', endToEndSeconds?: number): void {
+    this.outcomes.inc({ outcome })
+    if (endToEndSeconds !== undefined) this.endToEnd.observe(endToEndSeconds)
+  }
+  staleAnswer(): void {
+    this.stale.inc()
+  }
+  leasesTakenBack(requeued: number, dead: number): void {
+    if (requeued) this.takenBack.inc({ then: 'requeued' }, requeued)
+    if (dead) this.takenBack.inc({ then: 'dead' }, dead)
+  }
+  workerTimings(decodeMs: number, inferMs: number): void {
+    this.decode.observe(decodeMs)
+    this.inference.observe(inferMs)
+  }
+}

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { tinyPng } from '../support/images.ts'
+import { listeningApp } from '../support/listening-app.ts'
+import { multipart } from '../support/test-app.ts'
+
+test('/metrics reports uploads, jobs by status, workers, latencies and refused answers in Prometheus format', async (t) => {
+  const app = await listeningApp(t)
+  const w = await app.worker()
+  const res = await app.app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([{ name: 'a.png', type: 'image/png', data: tinyPng() }]) })
+  const id = res.json().jobs[0].id
+  const a = await w.assignment(0)
+  w.succeed(a)
+  assert.equal((await app.app.inject({ url: `/api/v1/jobs/${id}?wait=5` })).json().status, 'succeeded')
+  w.succeed(a) // a replay: refused and counted
+  await w.waitFor(() => app.dispatch.counters.staleResults === 1, 3_000, 'replay refused')
+  const metrics = await app.app.inject({ url: '/metrics' })
+  assert.equal(metrics.statusCode, 200)
+  assert.match(String(metrics.headers['content-type']), /text\/plain/)
+  const body = metrics.body
+  for (const line of [
+    'hivesight_images_accepted_total 1',
+    'hivesight_jobs{status="succeeded"} 1',
+    'hivesight_jobs{status="queued"} 0',
+    'hivesight_workers_connected{kind="headless"} 1',
+    'hivesight_jobs_finished_total{outcome="succeeded"} 1',
+    'hivesight_stale_answers_total 1',
+    'hivesight_job_seconds_count 1',
+    'hivesight_dispatch_wait_seconds_count 1',
+    'hivesight_worker_inference_ms_count 1',
+  ]) assert.ok(body.includes(line), `missing: ${line}`)
+})
