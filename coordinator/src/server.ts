@@ -17,13 +17,15 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.port
   app.log.info({ port, database: db.describe, model: model.name, dataDir: config.dataDir }, `coordinator listening on http://localhost:${port}`)
 
-  let closing = false
+  let closingSince = 0
   const shutdown = (signal: string) => {
-    if (closing) {
+    if (closingSince) {
+      // Ctrl-C reaches every process of the group and `npm start` also forwards it: ignore that echo.
+      if (Date.now() - closingSince < 2_000) return
       app.log.warn('second signal: exiting now')
       process.exit(1)
     }
-    closing = true
+    closingSince = Date.now()
     app.log.info({ signal }, 'shutting down: refusing uploads, letting workers deliver what they hold')
     // Everything accepted is in the database already; the grace only saves re-running in-flight jobs.
     drain(DRAIN_GRACE_MS)

@@ -78,8 +78,9 @@ export class ChromiumFleet implements Fleet {
         const page = (await (await fetch(`${base}/api/v1/jobs?status=running&limit=500`)).json()) as JobPage
         return page.jobs.filter((j) => j.workerId && ids.has(j.workerId)).map((j) => j.id)
       },
-      // kill -9 of Chromium: every page of this runtime dies with it (the runtime launches a new browser).
-      kill: () => signalAll(browserPids().filter(isBrowserMain), 'SIGKILL'),
+      // kill -9 of Chromium (the browser and its renderers, as an OOM kill of the tree would): every page of
+      // this runtime dies with it; the runtime launches a new browser.
+      kill: () => signalAll(browserPids().filter(isBrowserMain).flatMap((p) => [p, ...descendants(p)]), 'SIGKILL'),
       freeze: () => signalAll(browserPids(), 'SIGSTOP'),
       thaw: () => signalAll(browserPids(), 'SIGCONT'),
       drain: async () => {

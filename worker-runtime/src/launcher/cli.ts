@@ -50,10 +50,14 @@ function main(): void {
     log(`could not start Chromium: ${err instanceof Error ? err.message : String(err)}`)
     process.exit(1)
   })
-  let stopping = false
+  let stoppingSince = 0
   const stop = (signal: string) => {
-    if (stopping) process.exit(1)
-    stopping = true
+    if (stoppingSince) {
+      // Ctrl-C reaches every process of the group and `npm start` also forwards it: ignore that echo.
+      if (Date.now() - stoppingSince > 2_000) process.exit(1)
+      return
+    }
+    stoppingSince = Date.now()
     log(`${signal}: draining (finishing or handing back held jobs, at most ${DRAIN_GRACE_MS / 1000} s)`)
     void pool.drain(DRAIN_GRACE_MS).then(() => process.exit(0))
   }
