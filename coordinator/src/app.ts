@@ -90,7 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
       headerPairs: 100,
     },
   })
-  await app.register(jobsRoutes, { jobs, maxWaitSeconds: config.maxWaitSeconds })
+  await app.register(jobsRoutes, { jobs, maxWaitSeconds: config.maxWaitSeconds, pixelLimits: { maxPixels: config.maxImagePixels, maxSide: config.maxImageSide } })
   await app.register(workersRoutes, { db })
   await app.register(healthRoutes, { db, model })
   await app.register(metricsRoutes, { metrics })

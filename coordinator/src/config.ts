@@ -14,6 +14,8 @@ export interface Config {
   modelDir: string
   maxImageBytes: number
   maxImagesPerRequest: number
+  maxImagePixels: number
+  maxImageSide: number
   maxAttempts: number
   /** How long a worker may hold a job before it is given to another (the full lease design is issue #4). */
   leaseMs: number
@@ -57,6 +59,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     modelDir,
     maxImageBytes: int(env, 'MAX_IMAGE_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     maxImagesPerRequest: int(env, 'MAX_IMAGES_PER_REQUEST', 64, 1, 10_000),
+    maxImagePixels: int(env, 'MAX_IMAGE_PIXELS', 40_000_000, 1, 1_000_000_000),
+    maxImageSide: int(env, 'MAX_IMAGE_SIDE', 16_384, 1, 65_535),
     maxAttempts: int(env, 'MAX_ATTEMPTS', 5, 1, 100),
     leaseMs: int(env, 'LEASE_MS', 60_000, 1_000, 3_600_000),
     pingIntervalMs: int(env, 'PING_INTERVAL_MS', 2_000, 100, 60_000),

@@ -4,12 +4,13 @@ import { JobPage, JobStatus, JobView, Problem, SubmitResponse } from '@hivesight
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { AppError } from '../errors/app-errors.ts'
-import { inspectImage } from '../images/image-inspector.ts'
+import { inspectImage, type PixelLimits } from '../images/image-inspector.ts'
 import type { JobService, UploadedImage } from '../jobs/job-service.ts'
 
 export interface JobsRoutesOptions {
   jobs: JobService
   maxWaitSeconds: number
+  pixelLimits: PixelLimits
 }
 
 const PRIORITY = { minimum: -1000, maximum: 1000 }
@@ -22,7 +23,7 @@ function cleanFilename(name: string | undefined): string | null {
   return base ? base.slice(0, 255) : null
 }
 
-export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, maxWaitSeconds }) => {
+export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, maxWaitSeconds, pixelLimits }) => {
   app.post('/api/v1/jobs', {
     schema: {
       tags: ['jobs'], summary: 'Submit images for classification (one job per image)',
@@ -52,7 +53,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
         const bytes = await part.toBuffer()
         const filename = cleanFilename(part.filename)
         try {
-          images.push({ bytes, filename, info: inspectImage(bytes) })
+          images.push({ bytes, filename, info: inspectImage(bytes, pixelLimits) })
         } catch (err) {
           if (err instanceof AppError) throw new AppError(err.code, `${filename ?? `file ${images.length + 1}`}: ${err.message}`)
           throw err

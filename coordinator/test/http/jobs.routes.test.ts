@@ -4,6 +4,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { jpeg, tinyPng } from '../support/images.ts'
+import { jpegClaiming, pngClaiming } from '../support/pixel-bombs.ts'
 import { buildTestApp, multipart } from '../support/test-app.ts'
 
 test('one image answers 202 with one queued job that can be read back', async (t) => {
@@ -128,4 +129,15 @@ test('health, readiness, the worker page and the model files are served', async 
   const unknown = await app.inject({ url: '/nope' })
   assert.equal(unknown.statusCode, 404)
   assert.equal(unknown.json().code, 'NOT_FOUND')
+})
+
+test('pixel bombs (a valid header claiming huge dimensions) are refused from the header, before any decode', async (t) => {
+  const { app } = await buildTestApp(t)
+  for (const [name, data] of [['bomb.png', pngClaiming(14_000, 14_000)], ['bomb.jpg', jpegClaiming(20_000, 300)]] as const) {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([{ name, data }]) })
+    assert.equal(res.statusCode, 422, name)
+    assert.equal(res.json().code, 'IMAGE_TOO_MANY_PIXELS')
+  }
+  const ok = await app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([{ name: 'fine.png', data: pngClaiming(4_000, 3_000) }]) })
+  assert.equal(ok.statusCode, 202)
 })
