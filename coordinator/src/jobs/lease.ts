@@ -12,11 +12,6 @@ export function retryDelayMs(attempt: number, random: () => number = Math.random
   return Math.round(exp / 2 + random() * (exp / 2))
 }
 
-/** After a lease is lost (worker gone, lease expired) or a retryable error: try again, or give up. */
-export function nextAfterLostAttempt(attempts: number, maxAttempts: number): 'requeue' | 'dead' {
-  return attempts >= maxAttempts ? 'dead' : 'requeue'
-}
-
 /** Liveness from server-side pings: dead once `missed` consecutive pings went unanswered. */
 export function isUnresponsive(missedPings: number, allowed = 2): boolean {
   return missedPings >= allowed
