@@ -49,7 +49,7 @@ function dir(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const modelDir = dir(env, 'MODEL_DIR', DEFAULT_MODEL_DIR)
   if (!existsSync(resolve(modelDir, 'model.json'))) {
-    throw new ConfigError(`no model at ${modelDir} (model.json missing). Set MODEL_DIR to a TF.js MobileNet V2 graph model folder, or fetch one with: npm run fetch-model`)
+    throw new ConfigError(`no model at ${modelDir} (model.json missing). Set MODEL_DIR to a folder with a TF.js MobileNet V2 graph model (model.json, weight shards, labels.json): see "The model" in README.md`)
   }
   return {
     host: env.HOST ?? '0.0.0.0',
