@@ -48,7 +48,10 @@ function stop(code = 0) {
 process.on('SIGINT', () => stop(0))
 process.on('SIGTERM', () => stop(0))
 
-launch('coordinator', ['coordinator/src/server.ts'], process.stdout.isTTY ? { LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty' } : {})
+// The one-machine quick start runs without API keys unless told otherwise (AUTH_MODE=keys); the
+// coordinator logs a warning, and the banner below says so.
+const authMode = process.env.AUTH_MODE ?? 'open'
+launch('coordinator', ['coordinator/src/server.ts'], { AUTH_MODE: authMode, ...(process.stdout.isTTY ? { LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty' } : {}) })
 
 const base = `http://localhost:${port}`
 async function waitHealthy() {
@@ -69,7 +72,8 @@ if (await waitHealthy()) {
   API          ${base}/api/v1/jobs   (curl -F image=@cat.jpg ${base}/api/v1/jobs)
   workers      ${base}/api/v1/workers${chromium ? ` (${pages} local headless page${pages > 1 ? 's' : ''} starting)` : ''}
   worker page  ${base}/worker   (open it in any browser tab to volunteer)
-  health       ${base}/readyz
+  health       ${base}/readyz   API docs ${base}/api/docs
+  ${authMode === 'open' ? 'open mode: no API key needed. On a shared network use AUTH_MODE=keys npm start and npm run keys -- create --name NAME' : 'API keys required: npm run keys -- create --name NAME, then send Authorization: Bearer <key>'}
   Ctrl-C stops everything.`)
 } else if (!stopping) {
   say(`the coordinator did not answer on ${base}/healthz; stopping`)

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import multipart from '@fastify/multipart'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import { ApiKeyVerifier } from './auth/api-keys.ts'
 import type { Config } from './config.ts'
 import type { Db } from './db/create-db.ts'
 import { dashboardRoutes } from './http/dashboard.routes.ts'
@@ -90,7 +91,13 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
       headerPairs: 100,
     },
   })
-  await app.register(jobsRoutes, { jobs, maxWaitSeconds: config.maxWaitSeconds, pixelLimits: { maxPixels: config.maxImagePixels, maxSide: config.maxImageSide } })
+  if (config.authMode === 'open') {
+    app.log.warn('AUTH_MODE=open: anyone who can reach this port can submit and read jobs. Use API keys (AUTH_MODE=keys, npm run keys) on any shared network.')
+  }
+  await app.register(jobsRoutes, {
+    jobs, maxWaitSeconds: config.maxWaitSeconds, pixelLimits: { maxPixels: config.maxImagePixels, maxSide: config.maxImageSide },
+    authMode: config.authMode, verifier: new ApiKeyVerifier(db),
+  })
   await app.register(workersRoutes, { db })
   await app.register(healthRoutes, { db, model })
   await app.register(metricsRoutes, { metrics })

@@ -23,6 +23,8 @@ export interface Config {
   pingIntervalMs: number
   /** Longest `?wait=` a client may ask for. */
   maxWaitSeconds: number
+  /** keys: every job route needs an API key (the default); open: anyone who reaches the port may submit. */
+  authMode: 'keys' | 'open'
   logLevel: string
   /** json (default, for machines) or pretty (for a person at a terminal; npm start picks it on a TTY). */
   logFormat: 'json' | 'pretty'
@@ -46,6 +48,12 @@ function dir(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   return isAbsolute(raw) ? raw : resolve(process.cwd(), raw)
 }
 
+function authMode(raw: string | undefined): 'keys' | 'open' {
+  if (raw === undefined || raw === '' || raw === 'keys') return 'keys'
+  if (raw === 'open') return 'open'
+  throw new ConfigError(`AUTH_MODE must be "keys" or "open" (got "${raw}")`)
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const modelDir = dir(env, 'MODEL_DIR', DEFAULT_MODEL_DIR)
   if (!existsSync(resolve(modelDir, 'model.json'))) {
@@ -65,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     leaseMs: int(env, 'LEASE_MS', 60_000, 1_000, 3_600_000),
     pingIntervalMs: int(env, 'PING_INTERVAL_MS', 2_000, 100, 60_000),
     maxWaitSeconds: int(env, 'MAX_WAIT_SECONDS', 60, 0, 3_600),
+    authMode: authMode(env.AUTH_MODE),
     logLevel: env.LOG_LEVEL ?? 'info',
     logFormat: env.LOG_FORMAT === 'pretty' ? 'pretty' : 'json',
   }

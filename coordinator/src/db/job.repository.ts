@@ -18,8 +18,9 @@ export function findJobs(db: Conn, ids: string[]): Promise<JobRow[]> {
 }
 
 /** Newest first; `before` is the id of the last job of the previous page. */
-export function listJobs(db: Conn, opts: { limit: number; before?: string; status?: JobStatus }): Promise<JobRow[]> {
+export function listJobs(db: Conn, opts: { limit: number; before?: string; status?: JobStatus; owner?: string }): Promise<JobRow[]> {
   let q = db.selectFrom('jobs').selectAll().orderBy('id', 'desc').limit(opts.limit)
+  if (opts.owner !== undefined) q = q.where('owner_key_id', '=', opts.owner)
   if (opts.before) q = q.where('id', '<', opts.before)
   if (opts.status) q = q.where('status', '=', opts.status)
   return q.execute()

@@ -1,11 +1,13 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 import * as m001 from './migrations/2026-11-25-001-create-jobs-and-workers.ts'
 import * as m002 from './migrations/2026-11-25-002-retries-and-idempotency.ts'
+import * as m003 from './migrations/2026-11-25-003-api-keys.ts'
 
 // Listed in code, not read from a folder: the same list under tsx, a bundle or compiled output.
 const migrations: Record<string, Migration> = {
   '2026-11-25-001-create-jobs-and-workers': m001,
   '2026-11-25-002-retries-and-idempotency': m002,
+  '2026-11-25-003-api-keys': m003,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -27,6 +27,8 @@ export interface JobTable {
   result_json: string | null
   error_code: string | null
   error_message: string | null
+  /** The API key that submitted the job (null in open mode): other keys do not see it. */
+  owner_key_id: string | null
 }
 
 export interface WorkerTable {
@@ -53,10 +55,20 @@ export interface IdempotencyKeyTable {
   created_at: number
 }
 
+export interface ApiKeyTable {
+  id: string
+  name: string
+  key_hash: string
+  key_prefix: string
+  created_at: number
+  revoked_at: number | null
+}
+
 export interface Database {
   jobs: JobTable
   workers: WorkerTable
   idempotency_keys: IdempotencyKeyTable
+  api_keys: ApiKeyTable
 }
 
 export type JobRow = Selectable<JobTable>

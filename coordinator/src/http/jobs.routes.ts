@@ -5,13 +5,20 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { AppError } from '../errors/app-errors.ts'
 import { inspectImage, type PixelLimits } from '../images/image-inspector.ts'
-import type { JobService, UploadedImage } from '../jobs/job-service.ts'
+import type { ApiKeyVerifier } from '../auth/api-keys.ts'
+import type { JobService, Scope, UploadedImage } from '../jobs/job-service.ts'
+import { requireApiKey, type AuthMode } from './auth.ts'
 
 export interface JobsRoutesOptions {
   jobs: JobService
   maxWaitSeconds: number
   pixelLimits: PixelLimits
+  authMode: AuthMode
+  verifier: ApiKeyVerifier
 }
+
+/** What the caller may see: its own key's jobs, or all of them in open mode. */
+const scopeOf = (req: FastifyRequest): Scope => (req.principal ? { owner: req.principal.keyId } : 'all')
 
 const PRIORITY = { minimum: -1000, maximum: 1000 }
 
@@ -23,7 +30,9 @@ function cleanFilename(name: string | undefined): string | null {
   return base ? base.slice(0, 255) : null
 }
 
-export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, maxWaitSeconds, pixelLimits }) => {
+export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, maxWaitSeconds, pixelLimits, authMode, verifier }) => {
+  requireApiKey(app, authMode, verifier)
+
   app.post('/api/v1/jobs', {
     schema: {
       tags: ['jobs'], summary: 'Submit images for classification (one job per image)',
@@ -37,7 +46,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
   }, async (req, reply) => {
     if (!req.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'send the images as multipart/form-data, e.g. curl -F image=@cat.jpg')
     const idempotencyKey = req.headers['idempotency-key']
-    const done = idempotencyKey ? jobs.beginIdempotent(idempotencyKey) : () => undefined
+    const done = idempotencyKey ? jobs.beginIdempotent(idempotencyKey, req.principal?.keyId ?? null) : () => undefined
     try {
       return await receive(req, reply, idempotencyKey, req.query.priority)
     } finally {
@@ -67,7 +76,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
       }
     }
     if (images.length === 0) throw new AppError('NO_IMAGE', 'the request holds no image: send at least one file part, e.g. curl -F image=@cat.jpg')
-    const { response, replayed } = await jobs.submit({ images, priority, idempotencyKey })
+    const { response, replayed } = await jobs.submit({ images, priority, idempotencyKey, owner: req.principal?.keyId ?? null })
     if (response.jobs.length === 1) reply.header('location', response.jobs[0]!.url)
     if (replayed) reply.header('idempotent-replayed', 'true')
     return reply.code(202).send(response)
@@ -82,11 +91,11 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
     },
   }, async (req, reply) => {
     const wait = req.query.wait ?? 0
-    if (wait <= 0) return jobs.get(req.params.id)
+    if (wait <= 0) return jobs.get(req.params.id, scopeOf(req))
     // Stop waiting when the client goes away. (The request's own 'close' fires once its body is read.)
     const abort = new AbortController()
     reply.raw.once('close', () => abort.abort())
-    return jobs.getWhenFinished(req.params.id, wait * 1000, abort.signal)
+    return jobs.getWhenFinished(req.params.id, scopeOf(req), wait * 1000, abort.signal)
   })
 
   app.delete('/api/v1/jobs/:id', {
@@ -95,7 +104,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
       params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
       response: { 200: JobView, 404: Problem, 409: Problem },
     },
-  }, async (req) => jobs.cancel(req.params.id))
+  }, async (req) => jobs.cancel(req.params.id, scopeOf(req)))
 
   app.post('/api/v1/jobs/:id/retry', {
     schema: {
@@ -103,7 +112,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
       params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
       response: { 200: JobView, 404: Problem, 409: Problem },
     },
-  }, async (req) => jobs.retry(req.params.id))
+  }, async (req) => jobs.retry(req.params.id, scopeOf(req)))
 
   app.get('/api/v1/jobs', {
     schema: {
@@ -115,5 +124,5 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
       }),
       response: { 200: JobPage, 400: Problem },
     },
-  }, async (req) => jobs.list({ limit: req.query.limit, cursor: req.query.cursor, status: req.query.status }))
+  }, async (req) => jobs.list(scopeOf(req), { limit: req.query.limit, cursor: req.query.cursor, status: req.query.status }))
 }

@@ -24,7 +24,12 @@ export interface SubmitRequest {
   images: UploadedImage[]
   priority: number
   idempotencyKey?: string
+  /** The submitting API key (null in open mode). */
+  owner: string | null
 }
+
+/** Whose jobs a caller sees: one API key's, or (open mode) all. */
+export type Scope = { owner: string } | 'all'
 
 export interface SubmitOutcome {
   response: SubmitResponse
@@ -57,7 +62,8 @@ export class JobService {
   }
 
   /** Called before the body is read: a second request with a key still in progress gets 409 at once. */
-  beginIdempotent(key: string): () => void {
+  beginIdempotent(rawKey: string, owner: string | null): () => void {
+    const key = idempotencyScope(rawKey, owner)
     if (this.keysInProgress.has(key)) {
       throw new AppError('IDEMPOTENCY_KEY_IN_PROGRESS', 'a request with this Idempotency-Key is still in progress; retry when it has finished', { retryAfter: 1 })
     }
@@ -72,15 +78,17 @@ export class JobService {
   async submit(req: SubmitRequest): Promise<SubmitOutcome> {
     if (!this.accepting) throw new AppError('SHUTTING_DOWN', 'the coordinator is shutting down; retry in a few seconds', { retryAfter: 5 })
     const fingerprint = req.idempotencyKey ? fingerprintOf(req) : ''
-    if (req.idempotencyKey) {
-      const earlier = await this.storedKey(req.idempotencyKey)
+    // Keys are per API key: two clients may pick the same key without seeing each other's jobs.
+    const idemKey = req.idempotencyKey ? idempotencyScope(req.idempotencyKey, req.owner) : undefined
+    if (idemKey) {
+      const earlier = await this.storedKey(idemKey)
       if (earlier) return this.replay(earlier, fingerprint)
     }
     const now = this.clock.now()
     const rows: NewJob[] = req.images.map((img) => ({
       id: uuidv7(), status: 'queued', priority: req.priority, attempts: 0, max_attempts: this.opts.maxAttempts, lease_token: 0,
       submitted_at: now, available_at: now, filename: img.filename, content_type: img.info.contentType, byte_size: img.bytes.length,
-      width: img.info.width, height: img.info.height,
+      width: img.info.width, height: img.info.height, owner_key_id: req.owner,
     }))
     const response: SubmitResponse = {
       jobs: rows.map((r) => ({ id: r.id, status: 'queued', filename: r.filename ?? null, url: `/api/v1/jobs/${r.id}` })),
@@ -90,15 +98,13 @@ export class JobService {
       await this.blobs.flush()
       await this.db.kysely.transaction().execute(async (trx) => {
         await jobsRepo.insertJobs(trx, rows)
-        if (req.idempotencyKey) {
-          await idemRepo.insertKey(trx, { idem_key: req.idempotencyKey, fingerprint, response_json: JSON.stringify(response), created_at: now })
-        }
+        if (idemKey) await idemRepo.insertKey(trx, { idem_key: idemKey, fingerprint, response_json: JSON.stringify(response), created_at: now })
       })
     } catch (err) {
       await Promise.all(rows.map((r) => this.blobs.delete(r.id).catch(() => undefined)))
-      if (req.idempotencyKey && isUniqueViolation(err)) {
+      if (idemKey && isUniqueViolation(err)) {
         // Another coordinator stored the same key first: answer as it did.
-        const earlier = await this.storedKey(req.idempotencyKey)
+        const earlier = await this.storedKey(idemKey)
         if (earlier) return this.replay(earlier, fingerprint)
       }
       this.log.error({ err }, 'could not store an upload')
@@ -125,18 +131,23 @@ export class JobService {
     return { response: JSON.parse(earlier.response_json) as SubmitResponse, replayed: true }
   }
 
-  async get(id: string): Promise<JobView> {
+  /** Another key's job is reported exactly like a missing one. */
+  private async find(id: string, scope: Scope) {
     const row = await jobsRepo.findJob(this.db.kysely, id)
-    if (!row) throw new AppError('JOB_NOT_FOUND', `no job with id ${id}`)
-    return toJobView(row)
+    if (!row || (scope !== 'all' && row.owner_key_id !== scope.owner)) throw new AppError('JOB_NOT_FOUND', `no job with id ${id}`)
+    return row
+  }
+
+  async get(id: string, scope: Scope): Promise<JobView> {
+    return toJobView(await this.find(id, scope))
   }
 
   /** The job now, or as soon as it is final, waiting at most `waitMs`. */
-  async getWhenFinished(id: string, waitMs: number, signal?: AbortSignal): Promise<JobView> {
+  async getWhenFinished(id: string, scope: Scope, waitMs: number, signal?: AbortSignal): Promise<JobView> {
     // A real-time wait (timers), so the monotonic clock, not the domain clock tests move by hand.
     const deadline = performance.now() + waitMs
     for (;;) {
-      const view = await this.get(id)
+      const view = await this.get(id, scope)
       const left = deadline - performance.now()
       if (TERMINAL_STATUSES.includes(view.status) || left <= 0 || signal?.aborted) return view
       // Woken by this process's result handler; the 1 s cap covers results that reach another coordinator.
@@ -144,17 +155,17 @@ export class JobService {
     }
   }
 
-  async list(opts: { limit: number; cursor?: string; status?: JobStatus }): Promise<{ jobs: JobView[]; nextCursor: string | null }> {
-    const rows = await jobsRepo.listJobs(this.db.kysely, { limit: opts.limit + 1, before: opts.cursor, status: opts.status })
+  async list(scope: Scope, opts: { limit: number; cursor?: string; status?: JobStatus }): Promise<{ jobs: JobView[]; nextCursor: string | null }> {
+    const owner = scope === 'all' ? undefined : scope.owner
+    const rows = await jobsRepo.listJobs(this.db.kysely, { limit: opts.limit + 1, before: opts.cursor, status: opts.status, owner })
     const page = rows.slice(0, opts.limit)
     return { jobs: page.map(toJobView), nextCursor: rows.length > opts.limit ? page[page.length - 1]!.id : null }
   }
 
   /** Cancels a queued or running job; a running one's worker is told to drop it. */
-  async cancel(id: string): Promise<JobView> {
+  async cancel(id: string, scope: Scope): Promise<JobView> {
     for (let tries = 0; tries < 3; tries++) {
-      const row = await jobsRepo.findJob(this.db.kysely, id)
-      if (!row) throw new AppError('JOB_NOT_FOUND', `no job with id ${id}`)
+      const row = await this.find(id, scope)
       if (TERMINAL_STATUSES.includes(row.status)) {
         throw new AppError('JOB_ALREADY_FINISHED', `job ${id} is already ${row.status}; only queued or running jobs can be canceled`)
       }
@@ -162,28 +173,31 @@ export class JobService {
         if (row.status === 'running' && row.worker_id) this.dispatch.cancelOnWorker(row.worker_id, id, row.lease_token, 'canceled by the API')
         this.metrics.finished('canceled')
         this.dispatch.finished(id)
-        return this.get(id)
+        return this.get(id, scope)
       }
       // It changed under us (dispatched or finished): look again.
     }
-    return this.get(id)
+    return this.get(id, scope)
   }
 
   /** A dead job gets a fresh set of attempts. */
-  async retry(id: string): Promise<JobView> {
+  async retry(id: string, scope: Scope): Promise<JobView> {
+    const row = await this.find(id, scope)
     if (!(await jobsRepo.requeueDead(this.db.kysely, id, this.clock.now()))) {
-      const row = await jobsRepo.findJob(this.db.kysely, id)
-      if (!row) throw new AppError('JOB_NOT_FOUND', `no job with id ${id}`)
       throw new AppError('JOB_NOT_DEAD', `job ${id} is ${row.status}; only dead jobs can be retried`)
     }
     this.dispatch.jobsMayBeQueued()
-    return this.get(id)
+    return this.get(id, scope)
   }
 
   /** Old idempotency keys are forgotten after their TTL. */
   async expireIdempotencyKeys(): Promise<number> {
     return idemRepo.deleteKeysCreatedBefore(this.db.kysely, this.clock.now() - IDEMPOTENCY_TTL_MS)
   }
+}
+
+function idempotencyScope(key: string, owner: string | null): string {
+  return `${owner ?? 'open'}:${key}`
 }
 
 /** What makes two submits "the same content": priority, and each image's bytes and name, in order. */

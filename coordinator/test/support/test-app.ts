@@ -4,20 +4,21 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { buildApp, type Coordinator } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
-import type { Dialect } from '../../src/db/create-db.ts'
+import type { Db, Dialect } from '../../src/db/create-db.ts'
 import { FakeClock } from '../../src/jobs/clock.ts'
 import { freshDb } from './databases.ts'
 
 export interface TestApp extends Coordinator {
   clock: FakeClock
   dataDir: string
+  db: Db
 }
 
 /** A coordinator on a fresh database (SQLite in memory unless told otherwise), closed when the test ends. */
 export async function buildTestApp(t: TestContext, opts: { dialect?: Dialect; env?: Record<string, string> } = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hivesight-test-'))
   const { db, close } = await freshDb(opts.dialect ?? 'sqlite')
-  const config = loadConfig({ ...process.env, DATA_DIR: dataDir, ...opts.env })
+  const config = loadConfig({ ...process.env, DATA_DIR: dataDir, AUTH_MODE: 'open', ...opts.env })
   const clock = new FakeClock(Date.now())
   const coordinator = await buildApp({ config, db, clock, logger: false })
   t.after(async () => {
@@ -25,7 +26,7 @@ export async function buildTestApp(t: TestContext, opts: { dialect?: Dialect; en
     await close()
     rmSync(dataDir, { recursive: true, force: true })
   })
-  return { ...coordinator, clock, dataDir }
+  return { ...coordinator, clock, dataDir, db }
 }
 
 /** A multipart body for app.inject, without a client library. */

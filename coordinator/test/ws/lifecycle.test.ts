@@ -116,7 +116,7 @@ test('Idempotency-Key: same key and content → same jobs; other content → 422
 
 test('Idempotency-Key: a retry while the first request is still in progress gets 409', async (t) => {
   const app = await listeningApp(t)
-  const release = app.jobs.beginIdempotent('slow-upload')
+  const release = app.jobs.beginIdempotent('slow-upload', null)
   const res = await submit(app, 1, { 'idempotency-key': 'slow-upload' })
   assert.equal(res.statusCode, 409)
   assert.equal(res.json().code, 'IDEMPOTENCY_KEY_IN_PROGRESS')

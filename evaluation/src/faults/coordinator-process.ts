@@ -20,7 +20,7 @@ export class CoordinatorProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', 'coordinator/src/server.ts'], {
       cwd: REPO_ROOT,
       env: {
-        ...process.env, PORT: String(this.opts.port), HOST: '127.0.0.1', DATA_DIR: this.opts.dataDir, LOG_LEVEL: 'info', LOG_FORMAT: 'json',
+        ...process.env, PORT: String(this.opts.port), HOST: '127.0.0.1', DATA_DIR: this.opts.dataDir, LOG_LEVEL: 'info', LOG_FORMAT: 'json', AUTH_MODE: 'open',
         ...(this.opts.databaseUrl ? { DATABASE_URL: this.opts.databaseUrl } : {}), ...this.opts.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

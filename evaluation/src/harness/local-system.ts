@@ -14,7 +14,8 @@ export interface LocalCoordinator extends Coordinator {
 /** A real coordinator in this process on a free port, with the embedded database in a temp folder. */
 export async function startLocalCoordinator(env: Record<string, string> = {}): Promise<LocalCoordinator> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hivesight-'))
-  const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...env })
+  // Open mode, chosen explicitly: a throwaway coordinator on loopback for tests and benchmarks.
+  const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, AUTH_MODE: 'open', ...env })
   const db = config.databaseUrl ? createDb({ databaseUrl: config.databaseUrl }) : createDb({ sqliteFile: join(dataDir, 'hivesight.sqlite') })
   await migrateToLatest(db.kysely)
   const coordinator = await buildApp({ config, db, logger: env.LOG_LEVEL ? { level: env.LOG_LEVEL } : false })

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { createApiKey } from '../../src/auth/api-keys.ts'
+import { tinyPng } from '../support/images.ts'
+import { buildTestApp, multipart } from '../support/test-app.ts'
+import { freshDb } from '../support/databases.ts'
+
+const upload = () => multipart([{ name: 'a.png', type: 'image/png', data: tinyPng() }])
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
+
+test('with AUTH_MODE=keys every job route needs a valid key, sent in a header, never in the URL', async (t) => {
+  const app = await buildTestApp(t, { env: { AUTH_MODE: 'keys' } })
+  const { key } = await createApiKey(app.db, 'alice', Date.now())
+  const body = upload()
+  const none = await app.app.inject({ method: 'POST', url: '/api/v1/jobs', payload: body.payload, headers: body.headers })
+  assert.equal(none.statusCode, 401)
+  assert.equal(none.json().code, 'API_KEY_REQUIRED')
+  assert.match(none.json().detail, /npm run keys/)
+  const bad = await app.app.inject({ method: 'POST', url: '/api/v1/jobs', payload: body.payload, headers: { ...body.headers, ...bearer('hs_' + 'x'.repeat(32)) } })
+  assert.equal(bad.statusCode, 401)
+  assert.equal(bad.json().code, 'API_KEY_INVALID')
+  const inUrl = await app.app.inject({ url: `/api/v1/jobs?api_key=${key}` })
+  assert.equal(inUrl.statusCode, 400)
+  assert.equal(inUrl.json().code, 'API_KEY_IN_URL')
+  const ok = await app.app.inject({ method: 'POST', url: '/api/v1/jobs', payload: body.payload, headers: { ...body.headers, 'x-api-key': key } })
+  assert.equal(ok.statusCode, 202)
+  for (const url of ['/healthz', '/readyz', '/api/v1/workers', '/api/v1/openapi.json', '/metrics']) {
+    assert.equal((await app.app.inject({ url })).statusCode, 200, `${url} stays open`)
+  }
+})
+
+test("a key sees only its own jobs: another key's job is a 404 everywhere", async (t) => {
+  const app = await buildTestApp(t, { env: { AUTH_MODE: 'keys' } })
+  const alice = (await createApiKey(app.db, 'alice', Date.now())).key
+  const bob = (await createApiKey(app.db, 'bob', Date.now())).key
+  const body = upload()
+  const id = (await app.app.inject({ method: 'POST', url: '/api/v1/jobs', payload: body.payload, headers: { ...body.headers, ...bearer(alice) } })).json().jobs[0].id
+  assert.equal((await app.app.inject({ url: `/api/v1/jobs/${id}`, headers: bearer(alice) })).statusCode, 200)
+  for (const [method, url] of [['GET', `/api/v1/jobs/${id}`], ['GET', `/api/v1/jobs/${id}?wait=0.1`], ['DELETE', `/api/v1/jobs/${id}`], ['POST', `/api/v1/jobs/${id}/retry`]] as const) {
+    const res = await app.app.inject({ method, url, headers: bearer(bob) })
+    assert.equal(res.statusCode, 404, `${method} ${url}`)
+    assert.equal(res.json().code, 'JOB_NOT_FOUND')
+  }
+  assert.equal((await app.app.inject({ url: '/api/v1/jobs', headers: bearer(bob) })).json().jobs.length, 0)
+  assert.equal((await app.app.inject({ url: '/api/v1/jobs', headers: bearer(alice) })).json().jobs.length, 1)
+  // The same Idempotency-Key from two keys makes two separate uploads.
+  const k = { 'idempotency-key': 'same-key' }
+  const a = await app.app.inject({ method: 'POST', url: '/api/v1/jobs', payload: body.payload, headers: { ...body.headers, ...bearer(alice), ...k } })
+  const b = await app.app.inject({ method: 'POST', url: '/api/v1/jobs', payload: body.payload, headers: { ...body.headers, ...bearer(bob), ...k } })
+  assert.notEqual(a.json().jobs[0].id, b.json().jobs[0].id)
+})
+
+test('only a hash of a key is stored', async (t) => {
+  const { db, close } = await freshDb('sqlite')
+  t.after(close)
+  const { key } = await createApiKey(db, 'carol', 1)
+  const rows = await db.kysely.selectFrom('api_keys').selectAll().execute()
+  assert.equal(rows.length, 1)
+  assert.ok(!JSON.stringify(rows).includes(key))
+  assert.match(rows[0]!.key_hash, /^[0-9a-f]{64}$/)
+})
