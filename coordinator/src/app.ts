@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import cors from '@fastify/cors'
 import multipart from '@fastify/multipart'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
@@ -80,6 +81,8 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store')
   })
 
+  // Browsers may call the API only from listed origins; never `*`, and no credentials (keys go in a header).
+  await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false, credentials: false })
   await registerOpenApi(app)
   await app.register(multipart, {
     limits: {
@@ -96,7 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   }
   await app.register(jobsRoutes, {
     jobs, maxWaitSeconds: config.maxWaitSeconds, pixelLimits: { maxPixels: config.maxImagePixels, maxSide: config.maxImageSide },
-    authMode: config.authMode, verifier: new ApiKeyVerifier(db),
+    authMode: config.authMode, verifier: new ApiKeyVerifier(db), rateLimitPerMinute: config.rateLimitPerMinute,
   })
   await app.register(workersRoutes, { db })
   await app.register(healthRoutes, { db, model })

@@ -25,6 +25,10 @@ export interface Config {
   maxWaitSeconds: number
   /** keys: every job route needs an API key (the default); open: anyone who reaches the port may submit. */
   authMode: 'keys' | 'open'
+  /** Requests per minute per API key on the job routes (keys mode). */
+  rateLimitPerMinute: number
+  /** Origins allowed to call the API from a browser (CORS); empty = none. */
+  corsOrigins: string[]
   logLevel: string
   /** json (default, for machines) or pretty (for a person at a terminal; npm start picks it on a TTY). */
   logFormat: 'json' | 'pretty'
@@ -74,6 +78,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pingIntervalMs: int(env, 'PING_INTERVAL_MS', 2_000, 100, 60_000),
     maxWaitSeconds: int(env, 'MAX_WAIT_SECONDS', 60, 0, 3_600),
     authMode: authMode(env.AUTH_MODE),
+    rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 3_000, 1, 1_000_000),
+    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     logLevel: env.LOG_LEVEL ?? 'info',
     logFormat: env.LOG_FORMAT === 'pretty' ? 'pretty' : 'json',
   }

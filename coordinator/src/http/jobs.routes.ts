@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type {} from '@fastify/multipart' // request.parts() and isMultipart()
 import { JobPage, JobStatus, JobView, Problem, SubmitResponse } from '@hivesight/protocol'
+import rateLimit from '@fastify/rate-limit'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { AppError } from '../errors/app-errors.ts'
@@ -15,6 +16,7 @@ export interface JobsRoutesOptions {
   pixelLimits: PixelLimits
   authMode: AuthMode
   verifier: ApiKeyVerifier
+  rateLimitPerMinute: number
 }
 
 /** What the caller may see: its own key's jobs, or all of them in open mode. */
@@ -30,8 +32,18 @@ function cleanFilename(name: string | undefined): string | null {
   return base ? base.slice(0, 255) : null
 }
 
-export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, maxWaitSeconds, pixelLimits, authMode, verifier }) => {
+export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, maxWaitSeconds, pixelLimits, authMode, verifier, rateLimitPerMinute }) => {
   requireApiKey(app, authMode, verifier)
+  if (authMode === 'keys') {
+    // Per key, after authentication (preHandler), so an unknown key cannot use up someone else's budget.
+    await app.register(rateLimit, {
+      hook: 'preHandler',
+      max: rateLimitPerMinute,
+      timeWindow: 60_000,
+      keyGenerator: (req) => req.principal?.keyId ?? req.ip,
+      errorResponseBuilder: (_req, ctx) => new AppError('RATE_LIMITED', `more than ${ctx.max} requests a minute for this API key; retry in ${Math.ceil(ctx.ttl / 1000)} s`, { retryAfter: Math.ceil(ctx.ttl / 1000) }),
+    })
+  }
 
   app.post('/api/v1/jobs', {
     schema: {

@@ -59,3 +59,30 @@ test('only a hash of a key is stored', async (t) => {
   assert.ok(!JSON.stringify(rows).includes(key))
   assert.match(rows[0]!.key_hash, /^[0-9a-f]{64}$/)
 })
+
+test('an upload flood from one key gets 429 with Retry-After; other keys are not affected', async (t) => {
+  const app = await buildTestApp(t, { env: { AUTH_MODE: 'keys', RATE_LIMIT_PER_MINUTE: '5' } })
+  const flood = (await createApiKey(app.db, 'flood', Date.now())).key
+  const calm = (await createApiKey(app.db, 'calm', Date.now())).key
+  const codes: number[] = []
+  for (let i = 0; i < 8; i++) {
+    const body = upload()
+    codes.push((await app.app.inject({ method: 'POST', url: '/api/v1/jobs', payload: body.payload, headers: { ...body.headers, ...bearer(flood) } })).statusCode)
+  }
+  assert.deepEqual(codes, [202, 202, 202, 202, 202, 429, 429, 429])
+  const body = upload()
+  const limited = await app.app.inject({ method: 'POST', url: '/api/v1/jobs', payload: body.payload, headers: { ...body.headers, ...bearer(flood) } })
+  assert.equal(limited.json().code, 'RATE_LIMITED')
+  assert.ok(Number(limited.headers['retry-after']) > 0)
+  assert.equal((await app.app.inject({ method: 'POST', url: '/api/v1/jobs', payload: body.payload, headers: { ...body.headers, ...bearer(calm) } })).statusCode, 202)
+})
+
+test('CORS: listed origins are echoed, others get no CORS headers, never *', async (t) => {
+  const app = await buildTestApp(t, { env: { CORS_ORIGINS: 'https://dash.example' } })
+  const preflight = (origin: string) => app.app.inject({ method: 'OPTIONS', url: '/api/v1/jobs', headers: { origin, 'access-control-request-method': 'POST' } })
+  const listed = await preflight('https://dash.example')
+  assert.equal(listed.headers['access-control-allow-origin'], 'https://dash.example')
+  assert.equal(listed.headers['access-control-allow-credentials'], undefined)
+  const other = await preflight('https://evil.example')
+  assert.equal(other.headers['access-control-allow-origin'], undefined)
+})
