@@ -1,6 +1,7 @@
 // `npm start`: install what is missing, build the worker page, start the coordinator and local headless
 // workers, print where everything is; Ctrl-C stops it all.
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { ROOT, buildWorkerPage, ensureChromium, ensureDependencies, say } from './bootstrap.mjs'
 
@@ -51,7 +52,11 @@ process.on('SIGTERM', () => stop(0))
 // The one-machine quick start runs without API keys unless told otherwise (AUTH_MODE=keys); the
 // coordinator logs a warning, and the banner below says so.
 const authMode = process.env.AUTH_MODE ?? 'open'
-launch('coordinator', ['coordinator/src/server.ts'], { AUTH_MODE: authMode, ...(process.stdout.isTTY ? { LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty' } : {}) })
+// With keys, the local runtime needs a worker token: make one for this run unless one is given.
+const workerToken = process.env.WORKER_TOKEN ?? (authMode === 'keys' ? randomBytes(24).toString('base64url') : '')
+launch('coordinator', ['coordinator/src/server.ts'], {
+  AUTH_MODE: authMode, WORKER_TOKEN: workerToken, ...(process.stdout.isTTY ? { LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty' } : {}),
+})
 
 const base = `http://localhost:${port}`
 async function waitHealthy() {
@@ -66,7 +71,7 @@ async function waitHealthy() {
 
 if (await waitHealthy()) {
   if (chromium) {
-    launch('worker runtime', ['worker-runtime/src/launcher/cli.ts', '--coordinator', `http://127.0.0.1:${port}`, '--pages', String(pages)], { CHROMIUM_PATH: chromium })
+    launch('worker runtime', ['worker-runtime/src/launcher/cli.ts', '--coordinator', `http://127.0.0.1:${port}`, '--pages', String(pages)], { CHROMIUM_PATH: chromium, WORKER_TOKEN: workerToken })
   }
   say(`up in ${((Date.now() - started) / 1000).toFixed(1)} s
   API          ${base}/api/v1/jobs   (curl -F image=@cat.jpg ${base}/api/v1/jobs)

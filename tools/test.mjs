@@ -33,5 +33,5 @@ if (files.length === 0) {
   console.error('no test files matched')
   process.exit(1)
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', ...files], { cwd: ROOT, stdio: 'inherit' })
+const r = spawnSync(process.execPath, ['--import', 'tsx', ...(process.env.TEST_IMPORT ? ['--import', process.env.TEST_IMPORT] : []), '--test', '--test-reporter=tap', ...files], { cwd: ROOT, stdio: 'inherit' })
 process.exit(r.status ?? 1)

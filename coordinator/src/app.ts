@@ -106,7 +106,14 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   await app.register(metricsRoutes, { metrics })
   await app.register(workerPageRoutes, { model })
   await app.register(dashboardRoutes)
-  attachWorkerSocket(app, dispatch, app.log, { path: '/ws/worker', pingIntervalMs: config.pingIntervalMs, helloTimeoutMs: 10_000 })
+  attachWorkerSocket(app, dispatch, app.log, {
+    path: '/ws/worker', pingIntervalMs: config.pingIntervalMs, helloTimeoutMs: 2_000,
+    access: { mode: config.authMode, workerToken: config.workerToken, joinToken: config.joinToken },
+    allowedOrigins: config.workerOrigins, maxConnectionsPerIp: config.maxWorkerConnectionsPerIp,
+  })
+  if (config.authMode === 'keys' && !config.workerToken) {
+    app.log.warn('AUTH_MODE=keys but no WORKER_TOKEN: only volunteer tabs with JOIN_TOKEN can join, no headless runtime')
+  }
 
   let keyExpiry: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {

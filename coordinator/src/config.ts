@@ -29,6 +29,12 @@ export interface Config {
   rateLimitPerMinute: number
   /** Origins allowed to call the API from a browser (CORS); empty = none. */
   corsOrigins: string[]
+  /** Token of trusted worker runtimes; and of volunteer tabs (untrusted). Required in keys mode. */
+  workerToken: string | null
+  joinToken: string | null
+  /** Origins besides the coordinator's own whose pages may open the worker socket. */
+  workerOrigins: string[]
+  maxWorkerConnectionsPerIp: number
   logLevel: string
   /** json (default, for machines) or pretty (for a person at a terminal; npm start picks it on a TTY). */
   logFormat: 'json' | 'pretty'
@@ -51,6 +57,8 @@ function dir(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   if (!raw) return fallback
   return isAbsolute(raw) ? raw : resolve(process.cwd(), raw)
 }
+
+const list = (raw: string | undefined): string[] => (raw ?? '').split(',').map((o) => o.trim()).filter(Boolean)
 
 function authMode(raw: string | undefined): 'keys' | 'open' {
   if (raw === undefined || raw === '' || raw === 'keys') return 'keys'
@@ -79,7 +87,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxWaitSeconds: int(env, 'MAX_WAIT_SECONDS', 60, 0, 3_600),
     authMode: authMode(env.AUTH_MODE),
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 3_000, 1, 1_000_000),
-    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    corsOrigins: list(env.CORS_ORIGINS),
+    workerToken: env.WORKER_TOKEN || null,
+    joinToken: env.JOIN_TOKEN || null,
+    workerOrigins: list(env.WORKER_ORIGINS),
+    maxWorkerConnectionsPerIp: int(env, 'MAX_WORKER_CONNECTIONS_PER_IP', 64, 1, 100_000),
     logLevel: env.LOG_LEVEL ?? 'info',
     logFormat: env.LOG_FORMAT === 'pretty' ? 'pretty' : 'json',
   }

@@ -56,6 +56,7 @@ export class DispatchService {
   private sweepTimer: NodeJS.Timeout | undefined
   private idle: Promise<void> = Promise.resolve()
   private draining = false
+  private stopped = false
   // Results that arrived while the database was unreachable: applied as soon as it is back.
   private buffered: Buffered[] = []
   private completions: PendingCompletion[] = []
@@ -80,6 +81,7 @@ export class DispatchService {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true
     clearInterval(this.sweepTimer)
     await this.idle
     await this.committing
@@ -275,7 +277,7 @@ export class DispatchService {
 
   /** Coalesced: many calls while a pass runs give one more pass. */
   pump(): void {
-    if (this.draining) return
+    if (this.draining || this.stopped) return
     if (this.pumping) {
       this.pumpAgain = true
       return
@@ -339,8 +341,13 @@ export class DispatchService {
       const image = images[i]
       const token = job.lease_token + 1
       if (!(image instanceof Buffer)) {
+        if (this.stopped) return // shutting down: the lease lapses and the job is requeued on restart
         this.log.error({ err: image, jobId: job.id }, 'the stored image is missing')
-        await jobsRepo.failJob(this.db.kysely, { id: job.id, token, workerId: w.id }, this.clock.now(), 'IMAGE_MISSING', 'the stored image could not be read')
+        try {
+          await jobsRepo.failJob(this.db.kysely, { id: job.id, token, workerId: w.id }, this.clock.now(), 'IMAGE_MISSING', 'the stored image could not be read')
+        } catch (err) {
+          this.log.error({ err, jobId: job.id }, 'could not fail a job whose image is missing; its lease will lapse')
+        }
         this.release(w.id, job.id)
         this.waiters.notify(job.id)
         continue
@@ -354,6 +361,7 @@ export class DispatchService {
 
   /** Covers what no event announces: expired leases, workers of a crashed coordinator, backoffs, other coordinators' uploads. */
   async sweep(): Promise<void> {
+    if (this.stopped) return
     try {
       await this.flushBuffered()
       const now = this.clock.now()

@@ -5,17 +5,28 @@ import type { FastifyInstance } from 'fastify'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import type { DispatchService, Logger } from '../jobs/dispatch-service.ts'
 import { isUnresponsive } from '../jobs/lease.ts'
+import { admitWorker, MessageBudget, originAllowed, type WorkerAccessPolicy } from './connection-guard.ts'
 
 export interface WorkerSocketOptions {
   path: string
   pingIntervalMs: number
-  /** A connection that has not said hello by then is closed. */
+  /** A connection that has not said (an admitted) hello by then is closed with 1008. */
   helloTimeoutMs: number
+  access: WorkerAccessPolicy
+  allowedOrigins: string[]
+  maxConnectionsPerIp: number
 }
 
 // Results are tiny; anything bigger is not a worker talking.
 const MAX_MESSAGE_BYTES = 64 * 1024
 const CLOSE_POLICY = 1008
+// A worker answers at most a few hundred jobs a second; far more messages than that is abuse.
+const MESSAGES_PER_SECOND = 1_000
+const MESSAGE_BURST = 2_000
+// Malformed or over-budget messages tolerated before the connection is closed.
+const MAX_OFFENCES = 20
+// A worker that stops reading: its send buffer would grow with every job frame.
+const MAX_BUFFERED_BYTES = 32 * 1024 * 1024
 
 /**
  * The only file that imports `ws`. One `upgrade` dispatcher on Fastify's server (a second WebSocket
@@ -26,13 +37,27 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false })
   // Requeues of closed connections still running; shutdown waits for them before the database goes.
   const pendingRequeues = new Set<Promise<void>>()
+  const perIp = new Map<string, number>()
+  const requeueOnClose = (id: string) => {
+    const p = jobs.workerDisconnected(id)
+      .catch((err) => log.error({ err, workerId: id }, 'could not requeue the jobs of a lost worker'))
+      .finally(() => pendingRequeues.delete(p))
+    pendingRequeues.add(p)
+  }
+  const refuse = (socket: Duplex, status: string) => socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0]
-    if (path !== opts.path) {
-      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
-      return
-    }
+    if (path !== opts.path) return refuse(socket, '404 Not Found')
+    if (!originAllowed(req.headers.origin, req.headers.host, opts.allowedOrigins)) return refuse(socket, '403 Forbidden')
+    const ip = req.socket.remoteAddress ?? 'unknown'
+    if ((perIp.get(ip) ?? 0) >= opts.maxConnectionsPerIp) return refuse(socket, '429 Too Many Requests')
+    perIp.set(ip, (perIp.get(ip) ?? 0) + 1)
+    socket.once('close', () => {
+      const n = (perIp.get(ip) ?? 1) - 1
+      if (n > 0) perIp.set(ip, n)
+      else perIp.delete(ip)
+    })
     wss.handleUpgrade(req, socket, head, (ws) => serve(ws, req))
   }
   app.server.on('upgrade', onUpgrade)
@@ -40,7 +65,13 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
   const serve = (ws: WebSocket, req: IncomingMessage) => {
     let workerId: string | undefined
     let missedPings = 0
+    let offences = 0
+    const budget = new MessageBudget(MESSAGES_PER_SECOND, MESSAGE_BURST, Date.now())
     const send = (msg: FromCoordinator) => ws.send(JSON.stringify(msg))
+    const offence = (code: string, message: string) => {
+      send({ type: 'error', code, message })
+      if (++offences > MAX_OFFENCES) ws.close(CLOSE_POLICY, 'too many bad messages')
+    }
     const helloTimer = setTimeout(() => ws.close(CLOSE_POLICY, 'no worker.hello in time'), opts.helloTimeoutMs)
 
     // Liveness from the server side: protocol pings are answered by the browser itself, even in a
@@ -69,12 +100,22 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
     const handle = async (msg: FromWorker) => {
       switch (msg.type) {
         case 'worker.hello': {
-          if (workerId) return send({ type: 'error', code: 'ALREADY_HELLO', message: 'worker.hello was already received' })
+          if (workerId) return offence('ALREADY_HELLO', 'worker.hello was already received')
+          const admission = admitWorker(opts.access, msg.token)
+          if (!admission.ok) {
+            log.warn({ remote: req.socket.remoteAddress }, `worker refused: ${admission.reason}`)
+            return ws.close(CLOSE_POLICY, admission.reason)
+          }
           clearTimeout(helloTimer)
           workerId = 'pending'
           const channel = {
             sendFrame: (frame: Uint8Array) => {
               if (ws.readyState !== ws.OPEN) return false
+              if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+                // It stopped reading: drop it, and its jobs go back to the queue.
+                ws.terminate()
+                return false
+              }
               ws.send(frame, { binary: true })
               return true
             },
@@ -85,8 +126,11 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
             },
             close: (code: number, reason: string) => ws.close(code, reason),
           }
-          workerId = await jobs.workerConnected(msg, channel, req.socket.remoteAddress ?? null)
-          if (ws.readyState !== ws.OPEN) return void jobs.workerDisconnected(workerId)
+          // A volunteer tab is untrusted: it is listed as a browser worker, whatever it claims.
+          const hello = admission.trusted ? msg : { ...msg, kind: 'browser' as const }
+          workerId = await jobs.workerConnected(hello, channel, req.socket.remoteAddress ?? null)
+          // It closed while we registered it: the close handler saw no id yet, so requeue here.
+          if (ws.readyState !== ws.OPEN) return requeueOnClose(workerId)
           return send({ type: 'worker.welcome', workerId, slots: msg.slots, heartbeatMs: opts.pingIntervalMs })
         }
         case 'job.result':
@@ -110,9 +154,10 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
     }
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (isBinary) return send({ type: 'error', code: 'BAD_MESSAGE', message: 'workers send JSON text frames' })
+      if (!budget.take(Date.now())) return offence('RATE_LIMITED', `more than ${MESSAGES_PER_SECOND} messages a second`)
+      if (isBinary) return offence('BAD_MESSAGE', 'workers send JSON text frames')
       const decoded = decodeFromWorker(data.toString())
-      if (!decoded.ok) return send({ type: 'error', code: 'BAD_MESSAGE', message: decoded.reason })
+      if (!decoded.ok) return offence('BAD_MESSAGE', decoded.reason)
       handle(decoded.msg).catch((err) => {
         log.error({ err, workerId }, 'could not handle a worker message')
         send({ type: 'error', code: 'INTERNAL', message: 'the coordinator could not process that message' })
@@ -121,13 +166,7 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
     ws.on('close', () => {
       clearTimeout(helloTimer)
       clearInterval(pinger)
-      if (workerId && workerId !== 'pending') {
-        const id = workerId
-        const p = jobs.workerDisconnected(id)
-          .catch((err) => log.error({ err, workerId: id }, 'could not requeue the jobs of a lost worker'))
-          .finally(() => pendingRequeues.delete(p))
-        pendingRequeues.add(p)
-      }
+      if (workerId && workerId !== 'pending') requeueOnClose(workerId)
     })
     ws.on('error', (err) => log.warn({ err, workerId }, 'worker socket error'))
   }

@@ -12,5 +12,7 @@ export const WorkerHello = Type.Object({
   backend: Type.String({ maxLength: 20 }),
   threads: Type.Integer({ minimum: 1, maximum: 256 }),
   simd: Type.Boolean(),
+  /** Worker token (headless runtimes) or join token (volunteer tabs); required unless the coordinator is open. */
+  token: Type.Optional(Type.String({ maxLength: 200 })),
 }, { additionalProperties: false })
 export type WorkerHello = Static<typeof WorkerHello>

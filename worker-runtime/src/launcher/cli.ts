@@ -6,7 +6,7 @@ import { PagePool } from './page-pool.ts'
 // Issue #4: a SIGTERM'd runtime finishes or hands back its in-flight jobs within 20 s.
 const DRAIN_GRACE_MS = 18_000
 
-const USAGE = `usage: npm run worker -- [--coordinator http://HOST:8080] [--pages N] [--name NAME]
+const USAGE = `usage: npm run worker -- [--coordinator http://HOST:8080] [--pages N] [--name NAME] [--token WORKER_TOKEN]
 
 Starts headless Chromium with N worker pages (default: one per CPU core) that join the coordinator.
 Chromium: CHROMIUM_PATH, else /usr/bin/chromium and other usual places.`
@@ -17,6 +17,7 @@ function main(): void {
       coordinator: { type: 'string', default: process.env.COORDINATOR_URL ?? 'http://localhost:8080' },
       pages: { type: 'string', default: String(availableParallelism()) },
       name: { type: 'string', default: hostname() },
+      token: { type: 'string', default: process.env.WORKER_TOKEN },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -44,7 +45,7 @@ function main(): void {
     process.exit(1)
   }
   const log = (msg: string) => console.log(`[worker ${new Date().toISOString().slice(11, 19)}] ${msg}`)
-  const pool = new PagePool({ coordinatorUrl, pages, executablePath, name: values.name, log })
+  const pool = new PagePool({ coordinatorUrl, pages, executablePath, name: values.name, log, token: values.token })
   log(`starting ${pages} page(s) in ${executablePath} for ${coordinatorUrl}`)
   pool.start().catch((err) => {
     log(`could not start Chromium: ${err instanceof Error ? err.message : String(err)}`)

@@ -6,6 +6,8 @@ export interface PagePoolOptions {
   executablePath: string
   name: string
   log: (msg: string) => void
+  /** Worker token, handed to the page before it loads (never in its URL). */
+  token?: string
 }
 
 // No network but the coordinator: these switches stop Chromium's own background traffic.
@@ -50,6 +52,7 @@ export class PagePool {
   private async openPage(browser: Browser, i: number): Promise<void> {
     if (this.stopping || !browser.isConnected()) return
     const context = await browser.newContext()
+    if (this.opts.token) await context.addInitScript(`window.__HIVESIGHT_WORKER_TOKEN__ = ${JSON.stringify(this.opts.token)}`)
     const page = await context.newPage()
     this.pages.add(page)
     page.on('close', () => this.pages.delete(page))

@@ -39,7 +39,7 @@ export class SimulatedWorker {
   }
 
   /** Connects and says hello; resolves once welcomed (unless `hello` is false). */
-  static async connect(url: string, opts: { slots?: number; hello?: boolean; name?: string; headers?: Record<string, string> } = {}): Promise<SimulatedWorker> {
+  static async connect(url: string, opts: { slots?: number; hello?: boolean; name?: string; headers?: Record<string, string>; token?: string } = {}): Promise<SimulatedWorker> {
     const ws = new WebSocket(url, { headers: opts.headers })
     const worker = new SimulatedWorker(ws)
     await new Promise<void>((resolve, reject) => {
@@ -47,7 +47,7 @@ export class SimulatedWorker {
       ws.once('error', reject)
     })
     if (opts.hello !== false) {
-      const hello: WorkerHello = { type: 'worker.hello', protocol: PROTOCOL_VERSION, kind: 'headless', slots: opts.slots ?? 1, backend: 'simulated', threads: 1, simd: false, name: opts.name }
+      const hello: WorkerHello = { type: 'worker.hello', protocol: PROTOCOL_VERSION, kind: 'headless', slots: opts.slots ?? 1, backend: 'simulated', threads: 1, simd: false, name: opts.name, token: opts.token }
       worker.send(hello)
       await worker.waitFor(() => worker.workerId !== undefined, 5_000, 'worker.welcome')
     }
