@@ -56,8 +56,10 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     },
     // One line per request would drown the log at hundreds of uploads a second; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    // Uploads are streamed by @fastify/multipart; this bounds JSON bodies only.
+    // Uploads are streamed by @fastify/multipart; this bounds other bodies (the submit routes allow more).
     bodyLimit: 1024 * 1024,
+    // A client must send its whole request within a minute: a slow-drip upload cannot hold a socket forever.
+    requestTimeout: 60_000,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const model = new ModelFiles(config.modelDir)
@@ -99,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   }
   await app.register(jobsRoutes, {
     jobs, maxWaitSeconds: config.maxWaitSeconds, pixelLimits: { maxPixels: config.maxImagePixels, maxSide: config.maxImageSide },
+    maxImageBytes: config.maxImageBytes, maxImages: config.maxImagesPerRequest,
     authMode: config.authMode, verifier: new ApiKeyVerifier(db), rateLimitPerMinute: config.rateLimitPerMinute,
   })
   await app.register(workersRoutes, { db })

@@ -2,18 +2,21 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type {} from '@fastify/multipart' // request.parts() and isMultipart()
 import { JobPage, JobStatus, JobView, Problem, SubmitResponse } from '@hivesight/protocol'
 import rateLimit from '@fastify/rate-limit'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { AppError } from '../errors/app-errors.ts'
-import { inspectImage, type PixelLimits } from '../images/image-inspector.ts'
+import type { PixelLimits } from '../images/image-inspector.ts'
+import { PRIORITY, readUpload, type UploadLimits } from './upload-reader.ts'
 import type { ApiKeyVerifier } from '../auth/api-keys.ts'
-import type { JobService, Scope, UploadedImage } from '../jobs/job-service.ts'
+import type { JobService, Scope } from '../jobs/job-service.ts'
 import { requireApiKey, type AuthMode } from './auth.ts'
 
 export interface JobsRoutesOptions {
   jobs: JobService
   maxWaitSeconds: number
   pixelLimits: PixelLimits
+  maxImageBytes: number
+  maxImages: number
   authMode: AuthMode
   verifier: ApiKeyVerifier
   rateLimitPerMinute: number
@@ -22,17 +25,7 @@ export interface JobsRoutesOptions {
 /** What the caller may see: its own key's jobs, or all of them in open mode. */
 const scopeOf = (req: FastifyRequest): Scope => (req.principal ? { owner: req.principal.keyId } : 'all')
 
-const PRIORITY = { minimum: -1000, maximum: 1000 }
-
-/** The original name is only echoed back: no path, no control characters, bounded length. */
-function cleanFilename(name: string | undefined): string | null {
-  if (!name) return null
-  // eslint-disable-next-line no-control-regex
-  const base = name.split(/[\\/]/).pop()!.replace(/[\u0000-\u001f\u007f]/g, '').trim()
-  return base ? base.slice(0, 255) : null
-}
-
-export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, maxWaitSeconds, pixelLimits, authMode, verifier, rateLimitPerMinute }) => {
+export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, maxWaitSeconds, pixelLimits, maxImageBytes, maxImages, authMode, verifier, rateLimitPerMinute }) => {
   requireApiKey(app, authMode, verifier)
   if (authMode === 'keys') {
     // Per key, after authentication (preHandler), so an unknown key cannot use up someone else's budget.
@@ -45,54 +38,64 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
     })
   }
 
+  const limits: UploadLimits = { pixelLimits, maxImageBytes, maxImages }
+  const idempotencyHeader = Type.Object({
+    'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$', description: 'Retrying with the same key and content returns the same jobs (kept 24 h)' })),
+  })
+  // JSON submits carry base64 images; multipart uploads are bounded by the multipart limits instead.
+  const bodyLimit = Math.min(64 * 1024 * 1024, Math.ceil((maxImageBytes * 4) / 3) * maxImages + 64 * 1024)
+
+  /** Reads and stores an upload; the same Idempotency-Key may be in flight only once. */
+  async function submitFrom(req: FastifyRequest, queryPriority: number | undefined, idempotencyKey: string | undefined, onlyOne = false) {
+    const owner = req.principal?.keyId ?? null
+    const done = idempotencyKey ? jobs.beginIdempotent(idempotencyKey, owner) : () => undefined
+    try {
+      const { images, priority } = await readUpload(req, queryPriority, limits)
+      if (onlyOne && images.length !== 1) throw new AppError('BAD_REQUEST', 'classify takes exactly one image; use POST /api/v1/jobs for several')
+      return await jobs.submit({ images, priority, idempotencyKey, owner })
+    } finally {
+      done()
+    }
+  }
+
   app.post('/api/v1/jobs', {
+    bodyLimit,
     schema: {
-      tags: ['jobs'], summary: 'Submit images for classification (one job per image)',
-      consumes: ['multipart/form-data'],
-      headers: Type.Object({
-        'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$', description: 'Retrying with the same key and content returns the same jobs (kept 24 h)' })),
-      }),
+      tags: ['jobs'], summary: 'Submit images for classification (one job per image): multipart/form-data, or JSON with base64 images',
+      consumes: ['multipart/form-data', 'application/json'],
+      headers: idempotencyHeader,
       querystring: Type.Object({ priority: Type.Optional(Type.Integer(PRIORITY)) }),
       response: { 202: SubmitResponse, 400: Problem, 409: Problem, 413: Problem, 415: Problem, 422: Problem, 503: Problem },
     },
   }, async (req, reply) => {
-    if (!req.isMultipart()) throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'send the images as multipart/form-data, e.g. curl -F image=@cat.jpg')
-    const idempotencyKey = req.headers['idempotency-key']
-    const done = idempotencyKey ? jobs.beginIdempotent(idempotencyKey, req.principal?.keyId ?? null) : () => undefined
-    try {
-      return await receive(req, reply, idempotencyKey, req.query.priority)
-    } finally {
-      done()
-    }
-  })
-
-  async function receive(req: FastifyRequest, reply: FastifyReply, idempotencyKey: string | undefined, queryPriority: number | undefined) {
-    const images: UploadedImage[] = []
-    let priority = queryPriority ?? 0
-    for await (const part of req.parts()) {
-      if (part.type === 'file') {
-        const bytes = await part.toBuffer()
-        const filename = cleanFilename(part.filename)
-        try {
-          images.push({ bytes, filename, info: inspectImage(bytes, pixelLimits) })
-        } catch (err) {
-          if (err instanceof AppError) throw new AppError(err.code, `${filename ?? `file ${images.length + 1}`}: ${err.message}`)
-          throw err
-        }
-      } else if (part.fieldname === 'priority') {
-        const n = Number(part.value)
-        if (!Number.isInteger(n) || n < PRIORITY.minimum || n > PRIORITY.maximum) {
-          throw new AppError('BAD_REQUEST', `priority must be an integer from ${PRIORITY.minimum} to ${PRIORITY.maximum}`)
-        }
-        priority = n
-      }
-    }
-    if (images.length === 0) throw new AppError('NO_IMAGE', 'the request holds no image: send at least one file part, e.g. curl -F image=@cat.jpg')
-    const { response, replayed } = await jobs.submit({ images, priority, idempotencyKey, owner: req.principal?.keyId ?? null })
+    const { response, replayed } = await submitFrom(req, req.query.priority, req.headers['idempotency-key'])
     if (response.jobs.length === 1) reply.header('location', response.jobs[0]!.url)
     if (replayed) reply.header('idempotent-replayed', 'true')
     return reply.code(202).send(response)
-  }
+  })
+
+  app.post('/api/v1/classify', {
+    bodyLimit,
+    schema: {
+      tags: ['jobs'], summary: 'Classify one image and wait for the answer: 200 with the finished job, or 202 with the job if it takes longer than ?timeout',
+      consumes: ['multipart/form-data', 'application/json'],
+      headers: idempotencyHeader,
+      querystring: Type.Object({
+        timeout: Type.Number({ minimum: 0, maximum: maxWaitSeconds, default: Math.min(30, maxWaitSeconds) }),
+        priority: Type.Optional(Type.Integer(PRIORITY)),
+      }),
+      response: { 200: JobView, 202: JobView, 400: Problem, 413: Problem, 415: Problem, 422: Problem, 503: Problem },
+    },
+  }, async (req, reply) => {
+    const { response } = await submitFrom(req, req.query.priority, req.headers['idempotency-key'], true)
+    const id = response.jobs[0]!.id
+    const abort = new AbortController()
+    reply.raw.once('close', () => abort.abort())
+    const job = await jobs.getWhenFinished(id, scopeOf(req), req.query.timeout * 1000, abort.signal)
+    const final = job.status !== 'queued' && job.status !== 'running'
+    if (!final) reply.header('location', `/api/v1/jobs/${id}`)
+    return reply.code(final ? 200 : 202).send(job)
+  })
 
   app.get('/api/v1/jobs/:id', {
     schema: {

@@ -40,15 +40,15 @@ test('several images in one request make one job each, stored on disk before the
   assert.equal(png.contentType, 'image/png')
 })
 
-test('a request without an image is refused with 400 NO_IMAGE, and JSON bodies with 415', async (t) => {
+test('a request without an image is refused with 400 NO_IMAGE, and other media types with 415', async (t) => {
   const { app } = await buildTestApp(t)
   const empty = await app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([], { note: 'hello' }) })
   assert.equal(empty.statusCode, 400)
   assert.equal(empty.headers['content-type'], 'application/problem+json; charset=utf-8')
   assert.equal(empty.json().code, 'NO_IMAGE')
-  const json = await app.inject({ method: 'POST', url: '/api/v1/jobs', payload: { image: 'x' } })
-  assert.equal(json.statusCode, 415)
-  assert.equal(json.json().code, 'UNSUPPORTED_MEDIA_TYPE')
+  const xml = await app.inject({ method: 'POST', url: '/api/v1/jobs', payload: '<images/>', headers: { 'content-type': 'application/xml' } })
+  assert.equal(xml.statusCode, 415)
+  assert.equal(xml.json().code, 'UNSUPPORTED_MEDIA_TYPE')
 })
 
 test('a file that is not an image is refused and nothing of the request is kept', async (t) => {
