@@ -12,11 +12,6 @@ export function findJob(db: Conn, id: string): Promise<JobRow | undefined> {
   return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
-export function findJobs(db: Conn, ids: string[]): Promise<JobRow[]> {
-  if (ids.length === 0) return Promise.resolve([])
-  return db.selectFrom('jobs').selectAll().where('id', 'in', ids).execute()
-}
-
 /** Newest first; `before` is the id of the last job of the previous page. */
 export function listJobs(db: Conn, opts: { limit: number; before?: string; status?: JobStatus; owner?: string }): Promise<JobRow[]> {
   let q = db.selectFrom('jobs').selectAll().orderBy('id', 'desc').limit(opts.limit)
@@ -154,13 +149,6 @@ export async function requeueDead(db: Conn, id: string, now: number): Promise<bo
     .where('id', '=', id).where('status', '=', 'dead')
     .executeTakeFirst()
   return r.numUpdatedRows === 1n
-}
-
-/** Earliest time a backed-off job becomes claimable (null: none waiting). */
-export async function nextAvailableAt(db: Conn, now: number): Promise<number | null> {
-  const r = await db.selectFrom('jobs').select((eb) => eb.fn.min('available_at').as('t'))
-    .where('status', '=', 'queued').where('available_at', '>', now).executeTakeFirst()
-  return r?.t === null || r?.t === undefined ? null : Number(r.t)
 }
 
 export async function countByStatus(db: Conn): Promise<Record<JobStatus, number>> {

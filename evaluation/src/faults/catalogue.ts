@@ -22,7 +22,7 @@ export const F1: Fault = {
     const { member, held } = await holder(ctx)
     const at = Date.now()
     member.kill()
-    await ctx.measureRequeue(held, member, at)
+    await ctx.measureRequeue(held, at)
     ctx.notes.push(`${held.length} held jobs`)
   },
 }
@@ -52,7 +52,7 @@ export const F3: Fault = {
     member.freeze()
     // What it holds once frozen: those can no longer finish on it.
     const held = await member.held()
-    const measured = ctx.measureRequeue(held, member, at, 20_000)
+    const measured = ctx.measureRequeue(held, at, 20_000)
     await sleep(Math.max(0, at + 9_000 - Date.now()))
     member.thaw()
     await measured
@@ -71,7 +71,7 @@ export const F4: Fault = {
     host.cut()
     // What it holds once cut off: those can no longer be answered.
     const held = await member.held()
-    const measured = ctx.measureRequeue(held, member, at, 20_000)
+    const measured = ctx.measureRequeue(held, at, 20_000)
     await sleep(Math.max(0, at + 20_000 * Math.max(ctx.timeScale, 0.5) - Date.now()))
     host.heal()
     await measured

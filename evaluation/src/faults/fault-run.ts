@@ -26,7 +26,7 @@ export interface FaultContext {
   mariadb?: PrivateMariaDb
   isolated?: { host: IsolatedHost; member: FleetMember }
   /** Polls the API until each job left `from` (runs elsewhere or is final); records the seconds since `since`. */
-  measureRequeue(jobIds: string[], from: FleetMember, since: number, timeoutMs?: number): Promise<void>
+  measureRequeue(jobIds: string[], since: number, timeoutMs?: number): Promise<void>
 }
 
 export interface Fault {
@@ -107,7 +107,7 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
     : undefined
   const ctx: FaultContext = {
     coordinator, fleet, requeueSeconds: [], notes: [], timeScale: opts.timeScale, mariadb, isolated,
-    measureRequeue: (ids, from, since, timeoutMs = 30_000) => measureRequeue(coordinator.url, ids, from, since, timeoutMs, ctx.requeueSeconds),
+    measureRequeue: (ids, since, timeoutMs = 30_000) => measureRequeue(coordinator.url, ids, since, timeoutMs, ctx.requeueSeconds),
   }
 
   const uploads: AckedUpload[] = Array.from({ length: opts.jobs }, (_, i) => ({ key: `${fault.id}-${started}-${i}`, acks: [] }))
@@ -170,7 +170,7 @@ async function finalStates(base: string, ids: string[], timeoutMs: number): Prom
   return finals
 }
 
-async function measureRequeue(base: string, ids: string[], from: FleetMember, since: number, timeoutMs: number, out: number[]): Promise<void> {
+async function measureRequeue(base: string, ids: string[], since: number, timeoutMs: number, out: number[]): Promise<void> {
   const original = new Map<string, string | null>()
   for (const id of ids) original.set(id, (await getJob(base, id))?.workerId ?? null)
   const pending = new Set(ids)
@@ -189,7 +189,6 @@ async function measureRequeue(base: string, ids: string[], from: FleetMember, si
     }))
     await new Promise((r) => setTimeout(r, 50))
   }
-  void from
 }
 
 const LABELS = JSON.parse(readFileSync(join(process.env.MODEL_DIR ?? DEFAULT_MODEL_DIR, 'labels.json'), 'utf8')) as { wnid: string | null }[]
