@@ -52,10 +52,13 @@ process.on('SIGTERM', () => stop(0))
 // The one-machine quick start runs without API keys unless told otherwise (AUTH_MODE=keys); the
 // coordinator logs a warning, and the banner below says so.
 const authMode = process.env.AUTH_MODE ?? 'open'
-// With keys, the local runtime needs a worker token: make one for this run unless one is given.
-const workerToken = process.env.WORKER_TOKEN ?? (authMode === 'keys' ? randomBytes(24).toString('base64url') : '')
+// With keys, the local runtime needs the worker secret and the dashboard's join links the join secret:
+// make them for this run unless given.
+const secret = (name) => process.env[name] ?? (authMode === 'keys' ? randomBytes(24).toString('base64url') : '')
+const workerToken = secret('WORKER_TOKEN')
+const joinToken = secret('JOIN_TOKEN')
 launch('coordinator', ['coordinator/src/server.ts'], {
-  AUTH_MODE: authMode, WORKER_TOKEN: workerToken, ...(process.stdout.isTTY ? { LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty' } : {}),
+  AUTH_MODE: authMode, WORKER_TOKEN: workerToken, JOIN_TOKEN: joinToken, ...(process.stdout.isTTY ? { LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty' } : {}),
 })
 
 const base = `http://localhost:${port}`
@@ -76,7 +79,7 @@ if (await waitHealthy()) {
   say(`up in ${((Date.now() - started) / 1000).toFixed(1)} s
   API          ${base}/api/v1/jobs   (curl -F image=@cat.jpg ${base}/api/v1/jobs)
   workers      ${base}/api/v1/workers${chromium ? ` (${pages} local headless page${pages > 1 ? 's' : ''} starting)` : ''}
-  worker page  ${base}/worker   (open it in any browser tab to volunteer)
+  worker page  ${authMode === 'keys' ? `make a join link on the dashboard (${base}/) to let a browser tab volunteer` : `${base}/worker   (open it in any browser tab to volunteer)`}
   health       ${base}/readyz   API docs ${base}/api/docs
   ${authMode === 'open' ? 'open mode: no API key needed. On a shared network use AUTH_MODE=keys npm start and npm run keys -- create --name NAME' : 'API keys required: npm run keys -- create --name NAME, then send Authorization: Bearer <key>'}
   Ctrl-C stops everything.`)

@@ -14,6 +14,7 @@ import { jobsRoutes } from './http/jobs.routes.ts'
 import { metricsRoutes } from './http/metrics.routes.ts'
 import { problem } from './http/problem.ts'
 import { workerPageRoutes } from './http/worker-page.routes.ts'
+import { joinLinksRoutes } from './http/join-links.routes.ts'
 import { workersRoutes } from './http/workers.routes.ts'
 import { systemClock, type Clock } from './jobs/clock.ts'
 import { DispatchService } from './jobs/dispatch-service.ts'
@@ -58,8 +59,9 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     logController: new LogController({ disableRequestLogging: true }),
     // Uploads are streamed by @fastify/multipart; this bounds other bodies (the submit routes allow more).
     bodyLimit: 1024 * 1024,
-    // A client must send its whole request within a minute: a slow-drip upload cannot hold a socket forever.
-    requestTimeout: 60_000,
+    requestTimeout: config.requestTimeoutMs,
+    // Node checks request timeouts only this often (30 s by default): check often enough to honour short ones.
+    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(config.requestTimeoutMs / 4))) },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const model = new ModelFiles(config.modelDir)
@@ -67,6 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   const clock = deps.clock ?? systemClock
   const blobs = new BlobStore(join(config.dataDir, 'blobs'))
   const waiters = new JobWaiters()
+  const verifier = new ApiKeyVerifier(db)
   const metrics = new PrometheusMetrics(db, registry)
   const dispatch = new DispatchService(db, blobs, model, registry, waiters, clock, app.log, {
     maxAttempts: config.maxAttempts,
@@ -102,9 +105,10 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   await app.register(jobsRoutes, {
     jobs, maxWaitSeconds: config.maxWaitSeconds, pixelLimits: { maxPixels: config.maxImagePixels, maxSide: config.maxImageSide },
     maxImageBytes: config.maxImageBytes, maxImages: config.maxImagesPerRequest,
-    authMode: config.authMode, verifier: new ApiKeyVerifier(db), rateLimitPerMinute: config.rateLimitPerMinute,
+    authMode: config.authMode, verifier, rateLimitPerMinute: config.rateLimitPerMinute,
   })
   await app.register(workersRoutes, { db })
+  await app.register(joinLinksRoutes, { authMode: config.authMode, verifier, joinSecret: config.joinToken, clock })
   await app.register(healthRoutes, { db, model })
   await app.register(metricsRoutes, { metrics })
   await app.register(workerPageRoutes, { model })

@@ -29,9 +29,14 @@ export interface Config {
   rateLimitPerMinute: number
   /** Origins allowed to call the API from a browser (CORS); empty = none. */
   corsOrigins: string[]
-  /** Token of trusted worker runtimes; and of volunteer tabs (untrusted). Required in keys mode. */
+  /**
+   * Secrets that worker session tokens are derived from: WORKER_TOKEN for trusted runtimes (each page gets
+   * its own token), JOIN_TOKEN for volunteer tabs' join links (untrusted). Needed in keys mode.
+   */
   workerToken: string | null
   joinToken: string | null
+  /** A client must send its whole request within this: a slow-drip upload cannot hold a socket forever. */
+  requestTimeoutMs: number
   /** Origins besides the coordinator's own whose pages may open the worker socket. */
   workerOrigins: string[]
   maxWorkerConnectionsPerIp: number
@@ -66,6 +71,14 @@ function authMode(raw: string | undefined): 'keys' | 'open' {
   throw new ConfigError(`AUTH_MODE must be "keys" or "open" (got "${raw}")`)
 }
 
+/** Session tokens are HMACs keyed with these: a short secret could be guessed offline from one token. */
+function secret(env: NodeJS.ProcessEnv, name: string): string | null {
+  const value = env[name]
+  if (!value) return null
+  if (value.length < 16) throw new ConfigError(`${name} must be at least 16 characters (a long random secret, e.g. openssl rand -base64 24)`)
+  return value
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const modelDir = dir(env, 'MODEL_DIR', DEFAULT_MODEL_DIR)
   if (!existsSync(resolve(modelDir, 'model.json'))) {
@@ -88,8 +101,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authMode: authMode(env.AUTH_MODE),
     rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 3_000, 1, 1_000_000),
     corsOrigins: list(env.CORS_ORIGINS),
-    workerToken: env.WORKER_TOKEN || null,
-    joinToken: env.JOIN_TOKEN || null,
+    workerToken: secret(env, 'WORKER_TOKEN'),
+    joinToken: secret(env, 'JOIN_TOKEN'),
+    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 60_000, 1_000, 3_600_000),
     workerOrigins: list(env.WORKER_ORIGINS),
     maxWorkerConnectionsPerIp: int(env, 'MAX_WORKER_CONNECTIONS_PER_IP', 64, 1, 100_000),
     logLevel: env.LOG_LEVEL ?? 'info',

@@ -1,18 +1,21 @@
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { after, before, test } from 'node:test'
 import { REPO_ROOT } from '@hivesight/coordinator'
 import type { JobView } from '@hivesight/protocol'
+import { findChromium } from '@hivesight/worker-runtime/chromium-path'
 import type { PagePool } from '@hivesight/worker-runtime/page-pool'
+import { chromium } from 'playwright-core'
 import { HivesightClient, mapLimit } from '../src/client/hivesight-client.ts'
 import { readLabelledDataset, spreadSample, type LabelledImage } from '../src/dataset/labelled-dataset.ts'
 import { startHeadlessWorkers, startLocalCoordinator, until, type LocalCoordinator } from '../src/harness/local-system.ts'
 import { NodeClassifier } from '../src/reference/node-classifier.ts'
 
-// Real parts end to end: coordinator + embedded database + headless Chromium + the real model on real
-// ImageNet validation images. Nothing here is mocked.
+// Real parts end to end: coordinator (with API keys and worker tokens, as deployed) + embedded database +
+// headless Chromium + the real model on real ImageNet validation images. Nothing here is mocked.
 const DATASET = process.env.DATASET_DIR ?? resolve(REPO_ROOT, '../shared/datasets/imagenet-val-dev')
 const N_IMAGES = 24
 
@@ -20,14 +23,17 @@ let system: LocalCoordinator
 let workers: PagePool
 let images: LabelledImage[]
 let jobs: JobView[]
+let apiKey: string
+const SECRETS = { AUTH_MODE: 'keys', WORKER_TOKEN: randomBytes(24).toString('base64url'), JOIN_TOKEN: randomBytes(24).toString('base64url') }
 
 before(async () => {
   assert.ok(existsSync(DATASET), `the development images are expected at ${DATASET} (set DATASET_DIR)`)
   images = spreadSample(readLabelledDataset(DATASET), N_IMAGES)
-  system = await startLocalCoordinator()
-  workers = await startHeadlessWorkers(system.url, 1)
+  system = await startLocalCoordinator(SECRETS)
+  apiKey = await system.apiKey('e2e')
+  workers = await startHeadlessWorkers(system.url, 1, undefined, SECRETS.WORKER_TOKEN)
   await until(() => system.registry.size === 1, 60_000, 'the headless worker page to connect')
-  const client = new HivesightClient(system.url)
+  const client = new HivesightClient(system.url, { authorization: `Bearer ${apiKey}` })
   // One multi-image upload and single-image ones, as users send them.
   const batch = await client.submitFiles(images.slice(0, 8).map((i) => i.path))
   const singles = await mapLimit(images.slice(8), 4, (i) => client.submitFiles([i.path]))
@@ -73,4 +79,34 @@ test('the browser gives the same top-1 as the same model and preprocessing in No
   }
   console.log(`# e2e browser/node top-1 agreement: ${same}/${jobs.length}${differ.length ? `; differ: ${differ.join('; ')}` : ''}`)
   assert.ok(same / jobs.length >= 0.95, `only ${same}/${jobs.length} agree: ${differ.join('; ')}`)
+})
+
+test('the dashboard makes a join link; a tab opened with it volunteers as an untrusted worker, one tab per link', async () => {
+  const browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+  try {
+    const dashboard = await browser.newPage()
+    await dashboard.goto(system.url)
+    await dashboard.waitForFunction(() => document.getElementById('stats')?.textContent?.includes('API key'), undefined, { timeout: 10_000 })
+    await dashboard.fill('#api-key', apiKey)
+    await dashboard.dispatchEvent('#api-key', 'change')
+    await dashboard.fill('#join-name', 'e2e tab')
+    await dashboard.click('#join button')
+    await dashboard.waitForFunction(() => (document.getElementById('join-url') as HTMLInputElement).value !== '', undefined, { timeout: 10_000 })
+    const link = await dashboard.inputValue('#join-url')
+    assert.match(link, /\/worker#token=hs1\.j\.e2e-tab-/)
+
+    const volunteer = await browser.newPage()
+    await volunteer.goto(link)
+    await volunteer.waitForFunction(() => document.getElementById('status')?.textContent?.includes('connected as'), undefined, { timeout: 60_000 })
+    await dashboard.waitForFunction(() => document.getElementById('workers')?.textContent?.includes('(untrusted)'), undefined, { timeout: 10_000 })
+    assert.match(await dashboard.textContent('#workers') ?? '', /e2e-tab-\S+browser \(untrusted\)/)
+
+    // The same link in a second tab: refused while the first tab lives.
+    const copy = await browser.newPage()
+    await copy.goto(link)
+    await copy.waitForFunction(() => document.getElementById('status')?.textContent?.includes('already has a live session'), undefined, { timeout: 60_000 })
+    assert.equal(system.registry.size, 2, 'the runtime page and one volunteer tab')
+  } finally {
+    await browser.close()
+  }
 })

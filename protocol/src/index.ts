@@ -23,6 +23,7 @@ export * from './frames/assign-frame.ts'
 export * from './api/job-view.ts'
 export * from './api/worker-view.ts'
 export * from './api/problem.ts'
+export * from './api/join-link.ts'
 
 /** Text frames a worker may send. */
 export const FromWorker = Type.Union([WorkerHello, JobResult, JobFailed, WorkerDrain, JobRelease])

@@ -10,7 +10,7 @@ export const workersRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, 
     const rows = await listLiveWorkers(db.kysely)
     return {
       workers: rows.map((w) => ({
-        id: w.id, kind: w.kind, name: w.name, slots: Number(w.slots), busy: w.busy, connectedAt: Number(w.connected_at),
+        id: w.id, kind: w.kind, trusted: w.kind === 'headless', name: w.name, slots: Number(w.slots), busy: w.busy, connectedAt: Number(w.connected_at),
         lastSeenAt: Number(w.last_seen_at), jobsDone: Number(w.jobs_done), backend: w.backend, threads: Number(w.threads),
       })),
     }

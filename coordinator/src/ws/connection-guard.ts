@@ -1,22 +1,32 @@
 // Pure rules for what a worker connection may do; worker-socket.ts applies them.
+import { verifySessionToken } from '@hivesight/protocol/session-token'
 
 export interface WorkerAccessPolicy {
   mode: 'keys' | 'open'
+  /** Secrets that session tokens are derived from (null = that kind is disabled). */
   workerToken: string | null
   joinToken: string | null
 }
 
-export type Admission = { ok: true; trusted: boolean } | { ok: false; reason: string }
+export type Admission =
+  | { ok: true; trusted: boolean; /** one live session per token: its key */ session?: string; name?: string }
+  | { ok: false; reason: string }
 
 /**
- * Worker token → trusted runtime; join token → untrusted volunteer tab. Open mode (chosen explicitly and
- * logged) takes every worker at its word, as it does every client.
+ * A worker session token (derived from WORKER_TOKEN) → trusted runtime; a join token (minted from
+ * JOIN_TOKEN) → untrusted volunteer tab. The secrets themselves are refused: they must never travel in a
+ * page. Open mode (chosen explicitly and logged) takes tokenless workers at their word, as it does clients.
  */
-export function admitWorker(policy: WorkerAccessPolicy, token: string | undefined): Admission {
-  if (token !== undefined && policy.workerToken && token === policy.workerToken) return { ok: true, trusted: true }
-  if (token !== undefined && policy.joinToken && token === policy.joinToken) return { ok: true, trusted: false }
-  if (policy.mode === 'open') return { ok: true, trusted: true }
-  return { ok: false, reason: token === undefined ? 'a worker token is required' : 'unknown worker token' }
+export function admitWorker(policy: WorkerAccessPolicy, token: string | undefined, nowMs: number): Admission {
+  if (token === undefined || token === '') {
+    return policy.mode === 'open' ? { ok: true, trusted: true } : { ok: false, reason: 'a worker token is required' }
+  }
+  if (token === policy.workerToken || token === policy.joinToken) {
+    return { ok: false, reason: 'that is a secret, not a session token: derive one (the runtime does) or mint a join link' }
+  }
+  const check = verifySessionToken(token, { worker: policy.workerToken, join: policy.joinToken }, nowMs)
+  if (!check.ok) return policy.mode === 'open' ? { ok: true, trusted: true } : check
+  return { ok: true, trusted: check.claims.kind === 'worker', session: token, name: check.claims.name }
 }
 
 /** Pages of the coordinator's own origin, or of a listed one; clients that send no Origin are not browsers. */

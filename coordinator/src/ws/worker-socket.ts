@@ -20,6 +20,8 @@ export interface WorkerSocketOptions {
 // Results are tiny; anything bigger is not a worker talking.
 const MAX_MESSAGE_BYTES = 64 * 1024
 const CLOSE_POLICY = 1008
+// A second connection for a token that already has a live session (application code: "conflict").
+const CLOSE_SESSION_TAKEN = 4409
 // A worker answers at most a few hundred jobs a second; far more messages than that is abuse.
 const MESSAGES_PER_SECOND = 1_000
 const MESSAGE_BURST = 2_000
@@ -38,6 +40,8 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
   // Requeues of closed connections still running; shutdown waits for them before the database goes.
   const pendingRequeues = new Set<Promise<void>>()
   const perIp = new Map<string, number>()
+  // One live session per token: a copied token cannot run beside its owner.
+  const liveSessions = new Map<string, WebSocket>()
   const requeueOnClose = (id: string) => {
     const p = jobs.workerDisconnected(id)
       .catch((err) => log.error({ err, workerId: id }, 'could not requeue the jobs of a lost worker'))
@@ -101,10 +105,22 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
       switch (msg.type) {
         case 'worker.hello': {
           if (workerId) return offence('ALREADY_HELLO', 'worker.hello was already received')
-          const admission = admitWorker(opts.access, msg.token)
+          const admission = admitWorker(opts.access, msg.token, Date.now())
           if (!admission.ok) {
             log.warn({ remote: req.socket.remoteAddress }, `worker refused: ${admission.reason}`)
             return ws.close(CLOSE_POLICY, admission.reason)
+          }
+          if (admission.session !== undefined) {
+            const holder = liveSessions.get(admission.session)
+            if (holder && holder !== ws) {
+              log.warn({ remote: req.socket.remoteAddress, name: admission.name }, 'worker refused: its token already has a live session')
+              return ws.close(CLOSE_SESSION_TAKEN, 'this token already has a live session')
+            }
+            liveSessions.set(admission.session, ws)
+            const session = admission.session
+            ws.once('close', () => {
+              if (liveSessions.get(session) === ws) liveSessions.delete(session)
+            })
           }
           clearTimeout(helloTimer)
           workerId = 'pending'
@@ -127,7 +143,8 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
             close: (code: number, reason: string) => ws.close(code, reason),
           }
           // A volunteer tab is untrusted: it is listed as a browser worker, whatever it claims.
-          const hello = admission.trusted ? msg : { ...msg, kind: 'browser' as const }
+          // A token's name is who the worker is; a name in the hello is only a claim.
+          const hello = { ...msg, kind: admission.trusted ? msg.kind : 'browser' as const, name: admission.name ?? msg.name, token: undefined }
           workerId = await jobs.workerConnected(hello, channel, req.socket.remoteAddress ?? null)
           // It closed while we registered it: the close handler saw no id yet, so requeue here.
           if (ws.readyState !== ws.OPEN) return requeueOnClose(workerId)

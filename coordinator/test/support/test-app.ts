@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
+import { createApiKey } from '../../src/auth/api-keys.ts'
 import { buildApp, type Coordinator } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { Db, Dialect } from '../../src/db/create-db.ts'
@@ -12,6 +13,8 @@ export interface TestApp extends Coordinator {
   clock: FakeClock
   dataDir: string
   db: Db
+  /** A fresh API key (for keys mode). */
+  apiKey(name?: string): Promise<string>
 }
 
 /** A coordinator on a fresh database (SQLite in memory unless told otherwise), closed when the test ends. */
@@ -26,7 +29,7 @@ export async function buildTestApp(t: TestContext, opts: { dialect?: Dialect; en
     await close()
     rmSync(dataDir, { recursive: true, force: true })
   })
-  return { ...coordinator, clock, dataDir, db }
+  return { ...coordinator, clock, dataDir, db, apiKey: async (name = 'test') => (await createApiKey(db, name, Date.now())).key }
 }
 
 /** A multipart body for app.inject, without a client library. */

@@ -1,15 +1,22 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { signSessionToken } from '@hivesight/protocol/session-token'
 import { admitWorker, MessageBudget, originAllowed } from '../../src/ws/connection-guard.ts'
 
-test('worker admission by token', () => {
-  const keys = { mode: 'keys' as const, workerToken: 'w', joinToken: 'j' }
-  assert.deepEqual(admitWorker(keys, 'w'), { ok: true, trusted: true })
-  assert.deepEqual(admitWorker(keys, 'j'), { ok: true, trusted: false })
-  assert.equal(admitWorker(keys, 'x').ok, false)
-  assert.equal(admitWorker(keys, undefined).ok, false)
-  assert.equal(admitWorker({ ...keys, workerToken: null, joinToken: null }, '').ok, false, 'no configured token matches an empty one')
-  assert.deepEqual(admitWorker({ mode: 'open', workerToken: null, joinToken: null }, undefined), { ok: true, trusted: true })
+test('worker admission: session tokens in, secrets and strangers out', () => {
+  const keys = { mode: 'keys' as const, workerToken: 'worker-secret', joinToken: 'join-secret' }
+  const now = Date.now()
+  const w = signSessionToken('worker-secret', { kind: 'worker', name: 'vm1-1', expires: 0 })
+  const j = signSessionToken('join-secret', { kind: 'join', name: 'alice-1', expires: Math.floor(now / 1000) + 60 })
+  assert.deepEqual(admitWorker(keys, w, now), { ok: true, trusted: true, session: w, name: 'vm1-1' })
+  assert.deepEqual(admitWorker(keys, j, now), { ok: true, trusted: false, session: j, name: 'alice-1' })
+  assert.equal(admitWorker(keys, 'worker-secret', now).ok, false, 'the secret itself never travels')
+  assert.equal(admitWorker(keys, 'x', now).ok, false)
+  assert.equal(admitWorker(keys, undefined, now).ok, false)
+  assert.equal(admitWorker(keys, '', now).ok, false)
+  assert.equal(admitWorker(keys, j, now + 61_000).ok, false, 'expired')
+  assert.equal(admitWorker({ ...keys, workerToken: null, joinToken: null }, w, now).ok, false, 'nothing configured, nothing admitted')
+  assert.deepEqual(admitWorker({ mode: 'open', workerToken: null, joinToken: null }, undefined, now), { ok: true, trusted: true })
 })
 
 test('origins: own host, listed ones, and non-browser clients', () => {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { PROTOCOL_VERSION } from '@hivesight/protocol'
+import { signSessionToken } from '@hivesight/protocol/session-token'
 import WebSocket from 'ws'
 import { tinyPng } from '../support/images.ts'
 import { listeningApp } from '../support/listening-app.ts'
 import { multipart } from '../support/test-app.ts'
 
-const KEYS = { AUTH_MODE: 'keys', WORKER_TOKEN: 'wt-secret-0123456789', JOIN_TOKEN: 'join-0123456789' }
+const KEYS = { AUTH_MODE: 'keys', WORKER_TOKEN: 'wt-secret-0123456789', JOIN_TOKEN: 'join-secret-0123456789' }
 const hello = (token?: string) => JSON.stringify({ type: 'worker.hello', protocol: PROTOCOL_VERSION, kind: 'headless', slots: 1, backend: 'wasm', threads: 1, simd: true, token })
 
 /** Opens a raw socket; resolves with how it ended (close code) or the HTTP status that refused the upgrade. */
@@ -22,14 +23,46 @@ function raw(url: string, opts: { origin?: string; onOpen?: (ws: WebSocket) => v
   })
 }
 
-test('workers need a token: none or a wrong one is closed with 1008; a join token makes an untrusted browser worker', async (t) => {
+const workerToken = (name: string) => signSessionToken(KEYS.WORKER_TOKEN, { kind: 'worker', name, expires: 0 })
+
+test('workers need a session token: none, a wrong one or the raw secret is closed with 1008; a join link makes an untrusted browser worker', async (t) => {
   const app = await listeningApp(t, { env: KEYS })
   assert.equal((await raw(app.wsUrl, { onOpen: (ws) => ws.send(hello()) })).code, 1008)
   assert.equal((await raw(app.wsUrl, { onOpen: (ws) => ws.send(hello('guess')) })).code, 1008)
-  const trusted = await app.worker({ token: KEYS.WORKER_TOKEN })
-  const volunteer = await app.worker({ token: KEYS.JOIN_TOKEN })
-  const kinds = (await app.app.inject({ url: '/api/v1/workers' })).json().workers.map((w: { id: string; kind: string }) => [w.id === trusted.workerId ? 'runtime' : w.id === volunteer.workerId ? 'volunteer' : '?', w.kind])
-  assert.deepEqual(Object.fromEntries(kinds), { runtime: 'headless', volunteer: 'browser' })
+  assert.equal((await raw(app.wsUrl, { onOpen: (ws) => ws.send(hello(KEYS.WORKER_TOKEN)) })).code, 1008)
+  const trusted = await app.worker({ token: workerToken('vm1-1'), name: 'claims-to-be-someone-else' })
+  const link = (await app.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await app.apiKey()}` }, payload: { name: 'alice' } })).json()
+  const volunteer = await app.worker({ token: new URL(link.url).hash.replace('#token=', '') })
+  const workers = (await app.app.inject({ url: '/api/v1/workers' })).json().workers as { id: string; kind: string; trusted: boolean; name: string }[]
+  const seen = Object.fromEntries(workers.map((w) => [w.id === trusted.workerId ? 'runtime' : w.id === volunteer.workerId ? 'volunteer' : '?', [w.kind, w.trusted, w.name]]))
+  assert.deepEqual(seen, { runtime: ['headless', true, 'vm1-1'], volunteer: ['browser', false, link.name] })
+  assert.match(link.name, /^alice-/)
+})
+
+test('one live session per token: a second connection with it is refused (4409) until the first is gone', async (t) => {
+  const app = await listeningApp(t, { env: KEYS })
+  const token = workerToken('vm1-1')
+  const first = await app.worker({ token })
+  const second = await raw(app.wsUrl, { onOpen: (ws) => ws.send(hello(token)) })
+  assert.equal(second.code, 4409)
+  assert.ok(first.workerId, 'the first session is untouched')
+  await first.close()
+  const again = await app.worker({ token })
+  assert.ok(again.workerId, 'the token works again once its session has ended')
+  assert.ok((await app.worker({ token: workerToken('vm1-2') })).workerId, 'another page of the same runtime has its own token')
+})
+
+test('join links: need a key, need JOIN_TOKEN, and expire', async (t) => {
+  const app = await listeningApp(t, { env: { AUTH_MODE: 'keys', WORKER_TOKEN: KEYS.WORKER_TOKEN } })
+  assert.equal((await app.app.inject({ method: 'POST', url: '/api/v1/join-links' })).statusCode, 401)
+  const disabled = await app.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await app.apiKey()}` } })
+  assert.equal(disabled.statusCode, 409)
+  assert.equal(disabled.json().code, 'JOINING_DISABLED')
+  const expired = signSessionToken(KEYS.JOIN_TOKEN, { kind: 'join', name: 'old', expires: Math.floor(Date.now() / 1000) - 1 })
+  const withJoin = await listeningApp(t, { env: KEYS })
+  assert.equal((await raw(withJoin.wsUrl, { onOpen: (ws) => ws.send(hello(expired)) })).code, 1008)
+  const bad = await withJoin.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await withJoin.apiKey()}` }, payload: { hours: 100_000 } })
+  assert.equal(bad.statusCode, 400)
 })
 
 test('a connection that does not say hello within 2 s is closed with 1008', async (t) => {

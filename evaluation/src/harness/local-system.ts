@@ -1,13 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildApp, createDb, loadConfig, migrateToLatest, type Coordinator } from '@hivesight/coordinator'
+import { buildApp, createApiKey, createDb, loadConfig, migrateToLatest, type Coordinator } from '@hivesight/coordinator'
 import { findChromium } from '@hivesight/worker-runtime/chromium-path'
 import { PagePool } from '@hivesight/worker-runtime/page-pool'
 
 export interface LocalCoordinator extends Coordinator {
   url: string
   dataDir: string
+  /** A new API key for this coordinator (keys mode). */
+  apiKey(name: string): Promise<string>
   close(): Promise<void>
 }
 
@@ -26,6 +28,7 @@ export async function startLocalCoordinator(env: Record<string, string> = {}): P
     ...coordinator,
     url: `http://127.0.0.1:${address.port}`,
     dataDir,
+    apiKey: async (name) => (await createApiKey(db, name, Date.now())).key,
     close: async () => {
       await coordinator.app.close()
       await db.kysely.destroy()
@@ -35,8 +38,8 @@ export async function startLocalCoordinator(env: Record<string, string> = {}): P
 }
 
 /** Headless Chromium worker pages joined to `url`; resolves once every page is connected. */
-export async function startHeadlessWorkers(url: string, pages: number, log: (m: string) => void = () => undefined): Promise<PagePool> {
-  const pool = new PagePool({ coordinatorUrl: url, pages, executablePath: findChromium(), name: 'test', log })
+export async function startHeadlessWorkers(url: string, pages: number, log: (m: string) => void = () => undefined, workerToken?: string): Promise<PagePool> {
+  const pool = new PagePool({ coordinatorUrl: url, pages, executablePath: findChromium(), name: 'test', log, token: workerToken })
   await pool.start()
   return pool
 }

@@ -1,3 +1,4 @@
+import { sessionName, signSessionToken } from '@hivesight/protocol/session-token'
 import { chromium, type Browser, type Page } from 'playwright-core'
 
 export interface PagePoolOptions {
@@ -6,7 +7,10 @@ export interface PagePoolOptions {
   executablePath: string
   name: string
   log: (msg: string) => void
-  /** Worker token, handed to the page before it loads (never in its URL). */
+  /**
+   * WORKER_TOKEN, the secret: it stays in this process. Each page gets its own session token derived from
+   * it (one live session per token), handed over before the page loads, never in its URL.
+   */
   token?: string
 }
 
@@ -45,14 +49,21 @@ export class PagePool {
   pageUrl(i: number): string {
     const url = new URL('/worker', this.opts.coordinatorUrl)
     url.searchParams.set('kind', 'headless')
-    url.searchParams.set('name', `${this.opts.name}-${i + 1}`)
+    url.searchParams.set('name', this.pageName(i))
     return url.toString()
+  }
+
+  pageName(i: number): string {
+    return sessionName(`${this.opts.name}-${i + 1}`)
   }
 
   private async openPage(browser: Browser, i: number): Promise<void> {
     if (this.stopping || !browser.isConnected()) return
     const context = await browser.newContext()
-    if (this.opts.token) await context.addInitScript(`window.__HIVESIGHT_WORKER_TOKEN__ = ${JSON.stringify(this.opts.token)}`)
+    if (this.opts.token) {
+      const token = signSessionToken(this.opts.token, { kind: 'worker', name: this.pageName(i), expires: 0 })
+      await context.addInitScript(`window.__HIVESIGHT_WORKER_TOKEN__ = ${JSON.stringify(token)}`)
+    }
     const page = await context.newPage()
     this.pages.add(page)
     page.on('close', () => this.pages.delete(page))
