@@ -1,3 +1,4 @@
+import { createServer } from 'node:http'
 import { join } from 'node:path'
 import cors from '@fastify/cors'
 import multipart from '@fastify/multipart'
@@ -59,9 +60,13 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     logController: new LogController({ disableRequestLogging: true }),
     // Uploads are streamed by @fastify/multipart; this bounds other bodies (the submit routes allow more).
     bodyLimit: 1024 * 1024,
-    requestTimeout: config.requestTimeoutMs,
-    // Node checks request timeouts only this often (30 s by default): check often enough to honour short ones.
-    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(config.requestTimeoutMs / 4))) },
+    // A client must send its whole request within requestTimeoutMs: a slow-drip upload cannot hold a socket.
+    // Node checks that only every connectionsCheckingInterval (30 s by default), so check often enough to
+    // honour short timeouts; Fastify does not pass that option through, hence the factory.
+    serverFactory: (handler) => createServer({
+      requestTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(config.requestTimeoutMs / 4))),
+    }, handler),
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const model = new ModelFiles(config.modelDir)
@@ -83,6 +88,8 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     reply.code(404).type('application/problem+json').send(problem(404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)))
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-content-type-options', 'nosniff')
+    // The id every log line of this request carries: a user can quote it in a bug report.
+    reply.header('x-request-id', req.id)
     if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store')
   })
 

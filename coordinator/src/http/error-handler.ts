@@ -11,9 +11,13 @@ const CLIENT_ERRORS: Record<string, { code: string; status: number; detail?: str
   FST_INVALID_MULTIPART_CONTENT_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', status: 415, detail: 'send the images as multipart/form-data' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', status: 415 },
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'BODY_TOO_LARGE', status: 413 },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'BAD_REQUEST', status: 400 },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'INVALID_JSON', status: 400 },
+  // Broken JSON, and `__proto__` / `constructor.prototype` keys (refused by Fastify's secure parser).
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'INVALID_JSON', status: 400 },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'BAD_REQUEST', status: 400 },
 }
+
+const GENERIC_CODES: Record<number, string> = { 404: 'NOT_FOUND', 408: 'REQUEST_TIMEOUT', 413: 'BODY_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE', 429: 'RATE_LIMITED' }
 
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (err instanceof AppError) {
@@ -29,7 +33,8 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
   }
   const status = err.statusCode ?? 500
   if (status >= 400 && status < 500) {
-    return reply.code(status).type('application/problem+json').send(problem(status, err.code ?? 'BAD_REQUEST', err.message))
+    // Framework codes (FST_…) are not part of our contract: a client sees a stable one per status.
+    return reply.code(status).type('application/problem+json').send(problem(status, GENERIC_CODES[status] ?? 'BAD_REQUEST', err.message))
   }
   req.log.error({ err }, 'unhandled error')
   return reply.code(500).type('application/problem+json').send(problem(500, 'INTERNAL', 'something went wrong on our side; the request id is in the logs'))

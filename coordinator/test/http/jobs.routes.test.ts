@@ -4,7 +4,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { jpeg, tinyPng } from '../support/images.ts'
-import { jpegClaiming, pngClaiming } from '../support/pixel-bombs.ts'
+import { jpegClaiming, pngClaiming } from '../support/hostile-payloads.ts'
 import { buildTestApp, multipart } from '../support/test-app.ts'
 
 test('one image answers 202 with one queued job that can be read back', async (t) => {

@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { DEFAULT_MODEL_DIR, REPO_ROOT } from '@hivesight/coordinator'
@@ -7,7 +6,8 @@ import type { JobView } from '@hivesight/protocol'
 import { percentile } from '../accuracy/accuracy-report.ts'
 import { mapLimit } from '../client/hivesight-client.ts'
 import { readLabelledDataset, spreadSample } from '../dataset/labelled-dataset.ts'
-import { CoordinatorProcess } from './coordinator-process.ts'
+import { CoordinatorProcess } from '../harness/coordinator-process.ts'
+import { freePort } from '../harness/free-port.ts'
 import { ChromiumFleet, SimFleet, type Fleet, type FleetMember } from './fleet.ts'
 import { checkHistory, type AckedUpload, type HistoryCheck } from './history.ts'
 import { IsolatedHost } from './netns.ts'
@@ -51,16 +51,6 @@ export interface FaultResult extends HistoryCheck {
   requeueMaxS: number | null
   notes: string[]
   seconds: number
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))))
-    })
-  })
 }
 
 // A valid 1×1 PNG; each simulated upload appends its key so that every image (and fingerprint) is distinct.

@@ -1,3 +1,5 @@
+// Inputs for hostile-input tests, shared with the attack suite (evaluation/src/security).
+
 /** Valid image headers that claim huge dimensions (nothing behind them): what a pixel bomb looks like to a parser. */
 export function pngClaiming(width: number, height: number): Buffer {
   const ihdr = Buffer.alloc(13)
@@ -16,3 +18,9 @@ export function jpegClaiming(width: number, height: number): Buffer {
   const sof = Buffer.from([0xff, 0xc0, 0x00, 0x11, 0x08, height >> 8, height & 0xff, width >> 8, width & 0xff, 0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01])
   return Buffer.concat([Buffer.from('ffd8', 'hex'), app0, sof, Buffer.from('ffd9', 'hex')])
 }
+
+/** The smallest valid PNG: 1×1, made here so tests need no fixture file. */
+export const tinyPng = (): Buffer => Buffer.from(
+  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
+  'hex',
+)

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream } from 'node:fs'
+import { createWriteStream, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { REPO_ROOT } from '@hivesight/coordinator'
 
@@ -37,6 +37,22 @@ export class CoordinatorProcess {
       await new Promise((r) => setTimeout(r, 50))
     }
     throw new Error('the coordinator did not become ready in 30 s')
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid
+  }
+
+  /** Still running (not exited or killed)? */
+  get alive(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
+  }
+
+  /** Resident and peak resident memory from /proc (Linux), in bytes. */
+  memory(): { rss: number; peak: number } {
+    const status = readFileSync(`/proc/${this.child?.pid}/status`, 'utf8')
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024
+    return { rss: kb('VmRSS'), peak: kb('VmHWM') }
   }
 
   /** Sends a signal and waits for the process to be gone. */
