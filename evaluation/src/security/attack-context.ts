@@ -12,6 +12,7 @@ export interface AttackTarget {
   maxImageBytes: number
   maxImagesPerRequest: number
   maxConnectionsPerIp: number
+  rateLimitPerMinute: number
   corsOrigin: string
 }
 

@@ -45,6 +45,13 @@ async function waitFinished(ctx: AttackContext, id: string, key: string): Promis
   throw new AttackFailed(`job ${id} did not finish in 100 s`)
 }
 
+/** The id of the one job an upload created; anything but a 202 is an unexpected outcome. */
+function createdJob(a: HttpAnswer): string {
+  const id = (a.body.jobs as { id: string }[] | undefined)?.[0]?.id
+  if (a.status !== 202 || !id) throw new AttackFailed(`upload answered ${problem(a)}`)
+  return id
+}
+
 const HTTP_ATTACKS: Attack[] = [
   {
     id: 'H1', title: 'upload without an API key', expected: '401 API_KEY_REQUIRED',
@@ -143,26 +150,24 @@ const HTTP_ATTACKS: Attack[] = [
     run: async (ctx) => {
       const key = ctx.target.keys.alice
       const cut = ctx.photo.subarray(0, Math.floor(ctx.photo.length * 0.3))
-      const a = await ctx.http.upload([{ name: 'cut.jpg', data: cut }], { key })
-      const id = (a.body.jobs as { id: string }[] | undefined)?.[0]?.id
-      if (a.status !== 202 || !id) throw new AttackFailed(`upload answered ${problem(a)}`)
-      const poison = await waitFinished(ctx, id, key)
-      const good = await ctx.http.upload([{ name: 'good.jpg', data: ctx.photo }], { key })
-      const next = await waitFinished(ctx, (good.body.jobs as { id: string }[])[0]!.id, key)
+      const poison = await waitFinished(ctx, createdJob(await ctx.http.upload([{ name: 'cut.jpg', data: cut }], { key })), key)
+      const next = await waitFinished(ctx, createdJob(await ctx.http.upload([{ name: 'good.jpg', data: ctx.photo }], { key })), key)
       return check(poison.status === 'failed' && poison.attempts === 1 && poison.error?.code === 'IMAGE_DECODE_FAILED' && next.status === 'succeeded',
         `poison ${poison.status} ${poison.error?.code ?? ''} after ${poison.attempts} attempt(s); next image ${next.status}`)
     },
   },
   {
-    id: 'H14', title: 'upload flood from one key', expected: '429 RATE_LIMITED with Retry-After; another key still gets 202',
+    id: 'H14', title: 'upload flood from one key (8 at a time)', expected: '429 RATE_LIMITED with Retry-After; another key still gets 202',
     run: async (ctx) => {
       const statuses = new Map<number, number>()
       let retryAfter: string | null = null
-      for (let i = 0; i < 400 && !statuses.has(429); i++) {
-        const a = await ctx.http.upload([{ name: 'f.png', data: tinyPng(), type: 'image/png' }], { key: ctx.target.keys.flood })
+      // Valid uploads, so the accepted ones are real jobs; lowest priority, so they do not delay other attacks' jobs.
+      const one = async () => {
+        const a = await ctx.http.upload([{ name: 'f.png', data: tinyPng(), type: 'image/png' }], { key: ctx.target.keys.flood, path: '/api/v1/jobs?priority=-1000' })
         statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1)
         if (a.status === 429) retryAfter = a.headers.get('retry-after')
       }
+      for (let sent = 0; sent < 2 * ctx.target.rateLimitPerMinute && !statuses.has(429); sent += 8) await Promise.all(Array.from({ length: 8 }, one))
       const other = await ctx.http.upload([{ name: 'calm.png', data: tinyPng(), type: 'image/png' }], { key: ctx.target.keys.bob })
       const seen = [...statuses].map(([s, n]) => `${s}×${n}`).join(', ')
       return check(statuses.has(429) && Number(retryAfter) > 0 && [...statuses.keys()].every((s) => s === 202 || s === 429) && other.status === 202,
@@ -172,8 +177,7 @@ const HTTP_ATTACKS: Attack[] = [
   {
     id: 'H15', title: "another key's job (read, wait, cancel)", expected: '404 JOB_NOT_FOUND for each, the job untouched',
     run: async (ctx) => {
-      const a = await ctx.http.upload([{ name: 'mine.jpg', data: ctx.photo }], { key: ctx.target.keys.alice })
-      const id = (a.body.jobs as { id: string }[])[0]!.id
+      const id = createdJob(await ctx.http.upload([{ name: 'mine.jpg', data: ctx.photo }], { key: ctx.target.keys.alice }))
       const answers = [
         await ctx.http.request(`/api/v1/jobs/${id}`, { key: ctx.target.keys.bob }),
         await ctx.http.request(`/api/v1/jobs/${id}?wait=1`, { key: ctx.target.keys.bob }),
@@ -334,19 +338,29 @@ const WS_ATTACKS: Attack[] = [
       const holder = await SimulatedWorker.connect(ctx.target.wsUrl, { token: workerToken(ctx, 'holder'), slots: 8 })
       const thief = await SimulatedWorker.connect(ctx.target.wsUrl, { token: workerToken(ctx, 'thief'), slots: 1 })
       try {
-        // Upload until the holder (not the thief, not the real worker) is leased a job.
-        for (let i = 0; i < 40 && holder.assignments.length === 0; i++) {
-          await ctx.http.upload([{ name: 'lease.png', data: tinyPng(), type: 'image/png' }], { key: ctx.target.keys.alice })
+        // Upload until the holder is leased one of these uploads (the queue may hold other keys' jobs: the
+        // holder answers those at once, as a worker would, to free its slots).
+        const mine = new Set<string>()
+        const answered = new Set<string>()
+        let a: (typeof holder.assignments)[number] | undefined
+        for (let i = 0; i < 60 && !a; i++) {
+          mine.add(createdJob(await ctx.http.upload([{ name: 'lease.png', data: tinyPng(), type: 'image/png' }], { key: ctx.target.keys.bob })))
           await new Promise((r) => setTimeout(r, 50))
+          for (const x of holder.assignments) {
+            if (mine.has(x.job.jobId)) a ??= x
+            else if (!answered.has(x.job.jobId)) {
+              answered.add(x.job.jobId)
+              holder.succeed(x)
+            }
+          }
         }
-        const a = holder.assignments[0]
-        if (!a) throw new AttackFailed('the attacker worker was never leased a job')
+        if (!a) throw new AttackFailed('the attacker worker was never leased one of its uploads')
         for (const t of thief.assignments) thief.succeed(t)
         const before = await metrics()
         thief.succeed(a, [7])
         holder.succeed(a, [9])
         holder.succeed(a, [11])
-        const job = await waitFinished(ctx, a.job.jobId, ctx.target.keys.alice)
+        const job = await waitFinished(ctx, a.job.jobId, ctx.target.keys.bob)
         await new Promise((r) => setTimeout(r, 200))
         const refused = (await metrics()) - before
         return check(refused >= 2 && job.status === 'succeeded' && job.result?.predictions[0]?.wnid === 'n01514859',

@@ -59,11 +59,11 @@ export async function runSecuritySuite(opts: { rounds: number; log: (m: string) 
   const port = await freePort()
   const target: AttackTarget = {
     url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws/worker`, keys, secrets,
-    requestTimeoutMs: 2_000, maxImageBytes: 1024 * 1024, maxImagesPerRequest: 8, maxConnectionsPerIp: 16, corsOrigin: 'https://dashboard.example',
+    requestTimeoutMs: 2_000, maxImageBytes: 1024 * 1024, maxImagesPerRequest: 8, maxConnectionsPerIp: 16, rateLimitPerMinute: 1_000, corsOrigin: 'https://dashboard.example',
   }
   const coordinator = new CoordinatorProcess({
     port, dataDir, env: {
-      AUTH_MODE: 'keys', WORKER_TOKEN: secrets.workerToken, JOIN_TOKEN: secrets.joinToken, RATE_LIMIT_PER_MINUTE: '200',
+      AUTH_MODE: 'keys', WORKER_TOKEN: secrets.workerToken, JOIN_TOKEN: secrets.joinToken, RATE_LIMIT_PER_MINUTE: String(target.rateLimitPerMinute),
       MAX_IMAGE_BYTES: String(target.maxImageBytes), MAX_IMAGES_PER_REQUEST: String(target.maxImagesPerRequest),
       MAX_WORKER_CONNECTIONS_PER_IP: String(target.maxConnectionsPerIp), REQUEST_TIMEOUT_MS: String(target.requestTimeoutMs),
       CORS_ORIGINS: target.corsOrigin, LOG_LEVEL: 'warn',
