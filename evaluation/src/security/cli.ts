@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { ATTACKS } from './attacks.ts'
-import { formatSecurityTable, runSecuritySuite } from './security-run.ts'
+import { writeChart } from '../report/charts.ts'
+import { formatSecurityTable, runSecuritySuite, securityMemoryChart } from './security-run.ts'
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +26,7 @@ if (!Number.isInteger(rounds) || rounds < 1) {
 }
 const report = await runSecuritySuite({ rounds, only: values.only?.split(',').map((s) => s.trim().toUpperCase()), log: (m) => console.error(m) })
 console.log(formatSecurityTable(report))
+console.log(`memory chart: ${await writeChart('security-memory', securityMemoryChart(report))}`)
 for (const row of report.rows) for (const f of row.failures) console.log(`FAILED ${row.attack.id}: ${f}`)
 for (const line of report.errorLogs.slice(0, 10)) console.log(`error log: ${line.slice(0, 300)}`)
 const ok = report.rows.every((r) => r.failures.length === 0) && report.serverErrors === 0 && report.survived && report.errorLogs.length === 0

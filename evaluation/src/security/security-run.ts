@@ -6,6 +6,7 @@ import { createApiKey, createDb, migrateToLatest, REPO_ROOT } from '@hivesight/c
 import { CoordinatorProcess } from '../harness/coordinator-process.ts'
 import { freePort } from '../harness/free-port.ts'
 import { startHeadlessWorkers } from '../harness/local-system.ts'
+import type { TopLevelSpec } from 'vega-lite'
 import { Progress } from '../report/progress.ts'
 import { Http, type AttackTarget } from './attack-context.ts'
 import { AttackFailed, ATTACKS, type Attack } from './attacks.ts'
@@ -33,10 +34,26 @@ export interface SecurityReport {
   peakMiB: number
   /** Largest RSS after any later round minus RSS after round 1 (warm-up), in MiB. */
   growthMiB: number
+  /** Least-squares slope of RSS over the rounds after warm-up (MiB per round): a leak shows as a steady rise. */
+  trendMiBPerRound: number
   seconds: number
 }
 
 const mib = (bytes: number) => bytes / 1024 / 1024
+
+function slope(ys: number[]): number {
+  if (ys.length < 2) return 0
+  const n = ys.length
+  const mx = (n - 1) / 2
+  const my = ys.reduce((a, b) => a + b, 0) / n
+  let num = 0
+  let den = 0
+  for (const [x, y] of ys.entries()) {
+    num += (x - mx) * (y - my)
+    den += (x - mx) ** 2
+  }
+  return num / den
+}
 const DATASET = process.env.DATASET_DIR ?? resolve(REPO_ROOT, '../shared/datasets/imagenet-val-dev')
 
 /**
@@ -102,6 +119,7 @@ export async function runSecuritySuite(opts: { rounds: number; log: (m: string) 
       rows, rounds: opts.rounds, requests: http.statuses.length, serverErrors: http.statuses.filter((s) => s >= 500).length,
       errorLogs, survived: healthy, rssMiB, peakMiB: peak,
       growthMiB: rssMiB.length > 2 ? Math.max(...rssMiB.slice(2)) - rssMiB[1]! : 0,
+      trendMiBPerRound: slope(rssMiB.slice(1)),
       seconds: (performance.now() - started) / 1000,
     }
   } finally {
@@ -122,6 +140,20 @@ export function formatSecurityTable(r: SecurityReport): string {
   const rss = r.rssMiB.map((m) => m.toFixed(0)).join(' → ')
   lines.push('', `${r.requests} HTTP requests, ${r.serverErrors} answered 5xx; coordinator ${r.survived ? 'alive and healthy' : 'DIED'} after ${r.rounds} round(s); ` +
     `${r.errorLogs.length} error-level log lines. Coordinator RSS per round (MiB): ${rss}; peak ${r.peakMiB.toFixed(0)} MiB; ` +
-    `growth after warm-up ${r.growthMiB.toFixed(1)} MiB. ${r.seconds.toFixed(0)} s.`)
+    `growth after warm-up ${r.growthMiB.toFixed(1)} MiB, trend ${r.trendMiBPerRound >= 0 ? '+' : ''}${r.trendMiBPerRound.toFixed(2)} MiB/round. ${r.seconds.toFixed(0)} s.`)
   return lines.join('\n')
+}
+
+/** RSS per round as a line: flat (or a saw-tooth of garbage collections) is bounded, a steady rise is a leak. */
+export function securityMemoryChart(r: SecurityReport): TopLevelSpec {
+  return {
+    title: { text: 'Coordinator memory under the attack suite', subtitle: `${r.rounds} rounds × ${r.rows.length} attacks, ${r.requests} HTTP requests, ${r.serverErrors} answered 5xx` },
+    width: 560, height: 260,
+    data: { values: r.rssMiB.map((rss, round) => ({ round, rss })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'round', type: 'quantitative', title: 'after round (0 = started, worker joined)', axis: { tickMinStep: 1 } },
+      y: { field: 'rss', type: 'quantitative', title: 'resident memory (MiB)', scale: { zero: true } },
+    },
+  }
 }
