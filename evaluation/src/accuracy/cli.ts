@@ -5,13 +5,16 @@ import type { JobView } from '@hivesight/protocol'
 import { HivesightClient, mapLimit } from '../client/hivesight-client.ts'
 import { readLabelledDataset, spreadSample } from '../dataset/labelled-dataset.ts'
 import { Progress } from '../report/progress.ts'
-import { formatTable, percentile, scoreAccuracy } from './accuracy-report.ts'
+import { writeChart } from '../report/charts.ts'
+import { accuracyChart, formatTable, latencyChart, percentile, scoreAccuracy } from './accuracy-report.ts'
 
-const USAGE = `usage: npm run eval:accuracy -- --dataset DIR [--limit N] [--url http://localhost:8080] [--batch 8] [--concurrency 4] [--json FILE]
+const USAGE = `usage: npm run eval:accuracy -- --dataset DIR [--limit N] [--url http://localhost:8080] [--api-key KEY] [--batch 8] [--concurrency 4] [--json FILE]
 
 Submits every image of a labelled folder (labels.csv: filename,wnid,class_index) through the REST API of a
-running coordinator (start one with npm start), waits for the results and prints top-1 / top-5 accuracy.
---limit N takes N images spread evenly over the list, the same ones every time.`
+running coordinator (start one with npm start), waits for the results and prints top-1 / top-5 accuracy;
+draws evaluation/results/accuracy-by-subset.svg and accuracy-latency.svg.
+--limit N takes N images spread evenly over the list, the same ones every time. --api-key (or
+HIVESIGHT_API_KEY) for a coordinator in keys mode.`
 
 const { values } = parseArgs({
   options: {
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '8' },
     concurrency: { type: 'string', default: '4' },
     json: { type: 'string' },
+    'api-key': { type: 'string', default: process.env.HIVESIGHT_API_KEY },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
@@ -33,7 +37,7 @@ const dataset = resolve(values.dataset)
 const all = readLabelledDataset(dataset)
 const images = values.limit ? spreadSample(all, Number(values.limit)) : all
 const batch = Math.max(1, Number(values.batch))
-const client = new HivesightClient(values.url.replace(/\/$/, ''))
+const client = new HivesightClient(values.url.replace(/\/$/, ''), values['api-key'] ? { authorization: `Bearer ${values['api-key']}` } : {})
 
 try {
   await fetch(`${client.baseUrl}/healthz`)
@@ -77,5 +81,6 @@ if (values.json) {
   writeFileSync(values.json, JSON.stringify({ dataset, url: client.baseUrl, images: images.length, wallSeconds: wall, scores, latency, infer, decode }, null, 2))
   console.log(`details written to ${values.json}`)
 }
+console.log(`charts: ${await writeChart('accuracy-by-subset', accuracyChart(scores))}, ${await writeChart('accuracy-latency', latencyChart({ 'submit → result': latency, 'inference (page)': infer, 'decode (page)': decode }))}`)
 const failed = scores[scores.length - 1]!.failed
 process.exit(failed > 0 ? 1 : 0)

@@ -242,6 +242,16 @@ const HTTP_ATTACKS: Attack[] = [
       return check(s < ctx.target.requestTimeoutMs / 1000 + 5 && !/ 5\d\d /.test(reply), `"${reply}" after ${s.toFixed(1)} s`)
     },
   },
+  {
+    id: 'H20', title: 'a multipart body of 50 small form fields', expected: '413 TOO_MANY_FIELDS',
+    run: async (ctx) => {
+      const form = new FormData()
+      for (let i = 0; i < 50; i++) form.append(`f${i}`, 'x')
+      form.append('image', new Blob([new Uint8Array(tinyPng())], { type: 'image/png' }), 'a.png')
+      const a = await ctx.http.request('/api/v1/jobs', { method: 'POST', body: form, key: ctx.target.keys.alice })
+      return check(isProblem(a, 413, 'TOO_MANY_FIELDS'), problem(a))
+    },
+  },
 ]
 
 const WS_ATTACKS: Attack[] = [
