@@ -6,6 +6,7 @@ import { percentile } from '../accuracy/accuracy-report.ts'
 import { HivesightClient, mapLimit } from '../client/hivesight-client.ts'
 import { readLabelledDataset, spreadSample } from '../dataset/labelled-dataset.ts'
 import { startHeadlessWorkers, startLocalCoordinator, until } from '../harness/local-system.ts'
+import { writeChart } from '../report/charts.ts'
 import { Progress } from '../report/progress.ts'
 
 // `npm run bench`: the figures we design against, measured in one run on this machine, with ratios to
@@ -23,6 +24,12 @@ const { values } = parseArgs({
 const DATASET = process.env.DATASET_DIR ?? resolve(REPO_ROOT, '../shared/datasets/imagenet-val-dev')
 const STUDENT = { uploadsPerSecond: 21, classificationsPerSecond: 1.3, secondsPerJob: 3.1 }
 const rows: [string, string, string][] = []
+// Measured and reference rates side by side, for the chart.
+const compared: { metric: string; system: string; perSecond: number }[] = []
+const compare = (metric: string, ours: number, references: Record<string, number>) => {
+  compared.push({ metric, system: 'Hivesight (this run)', perSecond: ours })
+  for (const [system, perSecond] of Object.entries(references)) compared.push({ metric, system, perSecond })
+}
 const report = (what: string, figure: string, ratio: string) => {
   rows.push([what, figure, ratio])
   console.log(`  ${what}: ${figure}${ratio ? ` (${ratio})` : ''}`)
@@ -45,6 +52,7 @@ async function uploads(): Promise<void> {
     })
     progress.end()
     const rate = n / ((performance.now() - t0) / 1000)
+    compare('uploads accepted /s', rate, { 'student project': STUDENT.uploadsPerSecond })
     report('uploads accepted', `${rate.toFixed(0)}/s, p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms`, `${(rate / STUDENT.uploadsPerSecond).toFixed(0)}× the student project`)
   } finally {
     await system.close()
@@ -78,6 +86,7 @@ async function dispatch(): Promise<void> {
     })))
     progress.end()
     const rate = n / (elapsed / 1000)
+    compare('jobs dispatched /s', rate, { 'student project': STUDENT.classificationsPerSecond, 'MariaDB, 1 job per transaction': 1_350, 'BullMQ on Redis (no-op jobs)': 17_000 })
     report('jobs dispatched and completed', `${rate.toFixed(0)}/s (SQLite, coordinator and workers in one process)`, `${(rate / STUDENT.classificationsPerSecond).toFixed(0)}× the student's dispatch; yardstick: MariaDB one job per transaction 1 350/s, BullMQ 16–18 k/s`)
   } finally {
     await system.close()
@@ -110,6 +119,7 @@ async function classification(): Promise<void> {
     const infer = jobs.flatMap((j) => (j.result ? [j.result.inferMs] : []))
     const decode = jobs.flatMap((j) => (j.result ? [j.result.decodeMs] : []))
     const rate = n / wall
+    compare('images classified /s', rate, { 'student project': STUDENT.classificationsPerSecond, 'yardstick: 2 pages, in-page decode': 58 })
     report('browser start → pages connected', `${(ready / 1000).toFixed(1)} s`, '')
     report('classified', `${rate.toFixed(1)} images/s`, `${(rate / STUDENT.classificationsPerSecond).toFixed(0)}× the student project; yardstick 55–62/s`)
     report('in-page inference per image', `median ${percentile(infer, 50).toFixed(1)} ms, p95 ${percentile(infer, 95).toFixed(1)} ms`, 'yardstick 28 ms')
@@ -127,3 +137,18 @@ if (parts.includes('dispatch')) await dispatch()
 if (parts.includes('classification')) await classification()
 console.log('\nsummary')
 for (const [what, figure, ratio] of rows) console.log(`  ${what.padEnd(36)} ${figure}${ratio ? `  [${ratio}]` : ''}`)
+console.log(`\nchart: ${await writeChart('bench', {
+  title: { text: 'Hivesight bench: measured rates and references', subtitle: 'per second, log scale; references from ../shared/docs/yardsticks.md' },
+  data: { values: compared },
+  facet: { column: { field: 'metric', type: 'nominal', title: null, sort: null } },
+  resolve: { scale: { y: 'independent' } },
+  spec: {
+    width: 150, height: 260,
+    mark: { type: 'bar', tooltip: true },
+    encoding: {
+      x: { field: 'system', type: 'nominal', title: null, sort: null, axis: { labelAngle: -40, labelLimit: 180 } },
+      y: { field: 'perSecond', type: 'quantitative', scale: { type: 'log' }, title: 'per second (log)' },
+      color: { field: 'system', type: 'nominal', legend: null },
+    },
+  },
+})}`)
