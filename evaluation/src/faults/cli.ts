@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util'
 import { FAULTS } from './catalogue.ts'
 import { runFault, type FaultResult } from './fault-run.ts'
-import { formatFaultTable } from './fault-table.ts'
+import { writeChart } from '../report/charts.ts'
+import { formatFaultTable, requeueChart } from './fault-table.ts'
 
 const { values } = parseArgs({
   options: {
@@ -31,5 +32,6 @@ for (const fault of chosen) {
   results.push(await runFault(fault, { jobs: Number(values.jobs), workers: Number(values.workers), fleet, timeScale: 1, databaseUrl: values['database-url'], log: (m) => console.log(`  ${m}`) }))
 }
 console.log(`\n${formatFaultTable(results)}`)
+if (results.some((r) => r.requeueMaxS !== null)) console.log(`chart: ${await writeChart('faults-requeue', requeueChart(results))}`)
 const bad = results.filter((r) => r.lost + r.duplicated + r.badResultCounts + r.overwrites > 0)
 process.exit(bad.length > 0 ? 1 : 0)

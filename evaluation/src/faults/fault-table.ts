@@ -1,3 +1,4 @@
+import type { TopLevelSpec } from 'vega-lite'
 import type { FaultResult } from './fault-run.ts'
 
 export function formatFaultTable(results: FaultResult[]): string {
@@ -12,4 +13,29 @@ export function formatFaultTable(results: FaultResult[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n')
+}
+
+/** Time from a silent worker death to its jobs running again, per fault, beside BullMQ's (yardsticks.md). */
+export function requeueChart(results: FaultResult[]): TopLevelSpec {
+  const values = [
+    ...results.filter((r) => r.requeueMaxS !== null).flatMap((r) => [
+      { who: `${r.id} ${r.title}`, seconds: r.requeueMedianS!, stat: 'median' },
+      { who: `${r.id} ${r.title}`, seconds: r.requeueMaxS!, stat: 'worst' },
+    ]),
+    { who: 'BullMQ defaults', seconds: 36, stat: 'best' },
+    { who: 'BullMQ lockDuration 4 s', seconds: 5.4, stat: 'median' },
+    { who: 'BullMQ lockDuration 4 s', seconds: 7.6, stat: 'worst' },
+  ]
+  return {
+    title: { text: 'Worker lost → its jobs queued again', subtitle: `Hivesight fault runs (${results.map((r) => r.id).join(', ')}) and BullMQ yardsticks; 0 lost, 0 duplicated required` },
+    width: 420, height: { step: 18 },
+    data: { values },
+    mark: { type: 'bar', tooltip: true },
+    encoding: {
+      y: { field: 'who', type: 'nominal', title: null, sort: null, axis: { labelLimit: 320 } },
+      yOffset: { field: 'stat', type: 'nominal' },
+      x: { field: 'seconds', type: 'quantitative', title: 'seconds' },
+      color: { field: 'stat', type: 'nominal', title: null },
+    },
+  }
 }
