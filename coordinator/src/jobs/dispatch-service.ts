@@ -1,4 +1,4 @@
-import { encodeAssignFrame, type JobFailed, type JobRelease, type JobResult, type JobResultView, type WorkerHello } from '@hivesight/protocol'
+import { encodeAssignFrame, type JobFailed, type JobRelease, type JobResult, type WorkerHello } from '@hivesight/protocol'
 import { v7 as uuidv7 } from 'uuid'
 import { retryTransient, type Db } from '../db/create-db.ts'
 import * as jobsRepo from '../db/job.repository.ts'
@@ -6,11 +6,11 @@ import * as workersRepo from '../db/worker.repository.ts'
 import type { ModelFiles } from '../model/model-files.ts'
 import type { BlobStore } from '../storage/blob-store.ts'
 import type { LiveWorker, WorkerChannel, WorkerRegistry } from '../workers/worker-registry.ts'
+import { AnswerRecorder } from './answer-recorder.ts'
 import type { Clock } from './clock.ts'
 import { planAssignments } from './dispatcher.ts'
 import type { JobWaiters } from './job-waiters.ts'
 import type { JobMetrics } from './job-metrics.ts'
-import { retryDelayMs } from './lease.ts'
 
 export interface DispatchOptions {
   maxAttempts: number
@@ -35,12 +35,6 @@ export interface DispatchCounters {
   bufferedResults: number
 }
 
-type Buffered = { workerId: string; msg: JobResult | JobFailed; since: number }
-type PendingCompletion = { workerId: string; jobId: string; token: number; resultJson: string; done: (accepted: boolean) => void; fail: (err: unknown) => void }
-// Group commit: results that arrive while one transaction commits go together into the next one.
-const MAX_COMPLETIONS_PER_COMMIT = 500
-const MAX_BUFFERED_RESULTS = 100_000
-
 /**
  * The worker side of the job lifecycle: who holds what, pushing jobs to free slots at once, accepting
  * only fenced results, and taking back leases that are lost. Every decision is a pure function
@@ -57,22 +51,24 @@ export class DispatchService {
   private idle: Promise<void> = Promise.resolve()
   private draining = false
   private stopped = false
-  // Results that arrived while the database was unreachable: applied as soon as it is back.
-  private buffered: Buffered[] = []
-  private completions: PendingCompletion[] = []
-  private committing: Promise<void> | undefined
+  private readonly answers: AnswerRecorder
 
   constructor(
     private readonly db: Db,
     private readonly blobs: BlobStore,
-    private readonly model: ModelFiles,
+    model: ModelFiles,
     readonly registry: WorkerRegistry,
     private readonly waiters: JobWaiters,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly opts: DispatchOptions,
     private readonly metrics: JobMetrics,
-  ) {}
+  ) {
+    this.answers = new AnswerRecorder(db, model, clock, log, metrics, this.counters, {
+      finished: (jobId, dropImage) => this.finished(jobId, dropImage),
+      requeued: () => this.jobsMayBeQueued(),
+    })
+  }
 
   start(): void {
     this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepIntervalMs)
@@ -84,8 +80,7 @@ export class DispatchService {
     this.stopped = true
     clearInterval(this.sweepTimer)
     await this.idle
-    await this.committing
-    await this.flushBuffered()
+    await this.answers.settle()
   }
 
   /** Shutdown: nothing new goes out; workers are told, and may finish what they hold. */
@@ -140,101 +135,7 @@ export class DispatchService {
   async handleAnswer(workerId: string, msg: JobResult | JobFailed): Promise<void> {
     const held = this.registry.get(workerId)?.inFlight.get(msg.jobId)
     this.release(workerId, msg.jobId)
-    try {
-      await this.applyAnswer(workerId, msg, held?.submittedAt)
-    } catch (err) {
-      // The database is unreachable: keep the answer and apply it when it is back. Fencing still holds.
-      if (this.buffered.length >= MAX_BUFFERED_RESULTS) throw err
-      this.buffered.push({ workerId, msg, since: this.clock.now() })
-      this.counters.bufferedResults++
-      this.log.warn({ err, jobId: msg.jobId, buffered: this.buffered.length }, 'database unreachable: answer buffered')
-    }
-  }
-
-  private applyAnswer(workerId: string, msg: JobResult | JobFailed, submittedAt?: number): Promise<void> {
-    return msg.type === 'job.result' ? this.applyResult(workerId, msg, submittedAt) : this.applyFailed(workerId, msg)
-  }
-
-  private async applyResult(workerId: string, msg: JobResult, submittedAt?: number): Promise<void> {
-    const now = this.clock.now()
-    const result: JobResultView = {
-      predictions: this.model.toPredictions(msg.top),
-      model: this.model.name,
-      decodeMs: Math.round(msg.timings.decodeMs * 10) / 10,
-      inferMs: Math.round(msg.timings.inferMs * 10) / 10,
-    }
-    const accepted = await new Promise<boolean>((done, fail) => {
-      this.completions.push({ workerId, jobId: msg.jobId, token: msg.leaseToken, resultJson: JSON.stringify(result), done, fail })
-      this.commitCompletions()
-    })
-    if (accepted) {
-      this.counters.completed++
-      this.metrics.finished('succeeded', submittedAt === undefined ? undefined : (now - submittedAt) / 1000)
-      this.metrics.workerTimings(msg.timings.decodeMs, msg.timings.inferMs)
-      this.finished(msg.jobId)
-    } else {
-      this.staleAnswer()
-      this.log.warn({ workerId, jobId: msg.jobId, leaseToken: msg.leaseToken }, 'refused a stale result')
-    }
-  }
-
-  /**
-   * One transaction (one fsync on SQLite) for every result waiting: at low load that is one result, no
-   * added latency; under load results share commits. Each UPDATE is still fenced by its token.
-   */
-  private commitCompletions(): void {
-    if (this.committing || this.completions.length === 0) return
-    const batch = this.completions.splice(0, MAX_COMPLETIONS_PER_COMMIT)
-    const now = this.clock.now()
-    this.committing = retryTransient(() => this.db.kysely.transaction().execute(async (trx) => {
-      const accepted: boolean[] = []
-      const done = new Map<string, number>()
-      for (const c of batch) {
-        const ok = await jobsRepo.completeJob(trx, { id: c.jobId, token: c.token, workerId: c.workerId }, now, c.resultJson)
-        accepted.push(ok)
-        if (ok) done.set(c.workerId, (done.get(c.workerId) ?? 0) + 1)
-      }
-      for (const [workerId, n] of done) await workersRepo.addJobsDone(trx, workerId, n, now)
-      return accepted
-    }))
-      .then((accepted) => batch.forEach((c, i) => c.done(accepted[i]!)), (err: unknown) => batch.forEach((c) => c.fail(err)))
-      .finally(() => {
-        this.committing = undefined
-        this.commitCompletions()
-      })
-  }
-
-  private async flushBuffered(): Promise<void> {
-    while (this.buffered.length > 0) {
-      const next = this.buffered[0]!
-      await this.applyAnswer(next.workerId, next.msg)
-      this.buffered.shift()
-    }
-  }
-
-  private async applyFailed(workerId: string, msg: JobFailed): Promise<void> {
-    const now = this.clock.now()
-    const fence = { id: msg.jobId, token: msg.leaseToken, workerId }
-    const row = await jobsRepo.findJob(this.db.kysely, msg.jobId)
-    if (!row || row.lease_token !== msg.leaseToken || row.status !== 'running') {
-      this.staleAnswer()
-      return
-    }
-    const outcome = !msg.retryable ? 'failed' : row.attempts < row.max_attempts ? 'retry' : 'dead'
-    const accepted = await retryTransient(() => {
-      if (outcome === 'failed') return jobsRepo.failJob(this.db.kysely, fence, now, msg.code, msg.message)
-      if (outcome === 'retry') return jobsRepo.requeueLeased(this.db.kysely, fence, now + retryDelayMs(row.attempts), msg.code, msg.message)
-      return jobsRepo.markDead(this.db.kysely, fence, now, msg.code, `${msg.message} (after ${row.attempts} attempts)`)
-    })
-    this.log.warn({ workerId, jobId: msg.jobId, code: msg.code, outcome, accepted }, 'a worker could not classify an image')
-    if (!accepted) this.staleAnswer()
-    else if (outcome === 'retry') this.jobsMayBeQueued()
-    else {
-      if (outcome === 'dead') this.counters.deadJobs++
-      else this.counters.failed++
-      this.metrics.finished(outcome)
-      this.finished(msg.jobId, outcome === 'failed')
-    }
+    await this.answers.record(workerId, msg, held?.submittedAt)
   }
 
   async handleRelease(workerId: string, msg: JobRelease): Promise<void> {
@@ -248,11 +149,6 @@ export class DispatchService {
     if (!w?.inFlight.delete(jobId)) return
     w.channel.sendMessage({ type: 'job.cancel', jobId, leaseToken: token, reason })
     this.pump()
-  }
-
-  private staleAnswer(): void {
-    this.counters.staleResults++
-    this.metrics.staleAnswer()
   }
 
   /** The worker's slot is free again, whatever became of the job. */
@@ -363,7 +259,7 @@ export class DispatchService {
   async sweep(): Promise<void> {
     if (this.stopped) return
     try {
-      await this.flushBuffered()
+      await this.answers.flushBuffered()
       const now = this.clock.now()
       // Leases that ran out on a live worker: tell it to drop the job and free the slot.
       for (const w of this.registry.all()) {
