@@ -5,11 +5,9 @@ export interface JoinLink {
   /** Path and fragment: the token rides in the #fragment, which browsers never send to a server or its logs. */
   path: string
   name: string
-  /** Epoch ms, or null when volunteering needs no token (open mode without JOIN_TOKEN). */
-  expiresAt: number | null
+  /** Epoch ms after which the link admits no new session. */
+  expiresAt: number
 }
-
-export const MAX_JOIN_LINK_HOURS = 24 * 30
 
 /**
  * A link for one volunteer tab: a join token (untrusted worker, one live session) named after `label`

@@ -31,7 +31,7 @@ export const joinLinksRoutes: FastifyPluginAsyncTypebox<JoinLinksRoutesOptions> 
     const origin = `${req.protocol}://${req.host}`
     if (!joinSecret) {
       if (authMode !== 'open') throw new AppError('JOINING_DISABLED', 'volunteer tabs cannot join: start the coordinator with JOIN_TOKEN set to a long random secret')
-      return reply.code(201).send({ url: `${origin}/worker`, name: 'volunteer', expiresAt: null, trusted: false, sessions: 1 })
+      return reply.code(201).send({ url: `${origin}/worker`, name: 'volunteer', expiresAt: null, trusted: false, sessions: 0 })
     }
     const link = mintJoinLink(joinSecret, req.body.name ?? 'volunteer', req.body.hours ?? 24, clock.now())
     req.log.info({ name: link.name, expiresAt: link.expiresAt }, 'join link minted')

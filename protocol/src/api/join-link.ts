@@ -11,6 +11,6 @@ export const JoinLinkView = Type.Object({
   name: Type.String(),
   expiresAt: Type.Union([Type.Integer(), Type.Null()], { description: 'epoch ms; null when no token is needed (open mode)' }),
   trusted: Type.Boolean({ description: 'always false: volunteer tabs are untrusted workers' }),
-  sessions: Type.Integer({ description: 'live sessions the link admits at a time' }),
+  sessions: Type.Integer({ description: 'live sessions the link admits at a time (0 = no limit: open mode, no token)' }),
 })
 export type JoinLinkView = Static<typeof JoinLinkView>
