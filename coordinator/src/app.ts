@@ -80,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     maxAttempts: config.maxAttempts,
     leaseMs: config.leaseMs,
     sweepIntervalMs: Math.max(1_000, config.pingIntervalMs),
+    coordinatorId: config.coordinatorId,
   }, metrics)
   const jobs = new JobService(db, blobs, dispatch, waiters, clock, app.log, { maxAttempts: config.maxAttempts }, metrics)
 
@@ -131,7 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
 
   let keyExpiry: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {
-    dispatch.start()
+    await dispatch.start()
     keyExpiry = setInterval(() => void jobs.expireIdempotencyKeys().catch((err) => app.log.warn({ err }, 'could not expire idempotency keys')), 3600_000)
     keyExpiry.unref()
   })

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -37,6 +39,11 @@ export interface Config {
   joinToken: string | null
   /** A client must send its whole request within this: a slow-drip upload cannot hold a socket forever. */
   requestTimeoutMs: number
+  /**
+   * This coordinator among those sharing a database, the same across its restarts (host:port by default;
+   * random when the port is chosen by the system).
+   */
+  coordinatorId: string
   /** Origins besides the coordinator's own whose pages may open the worker socket. */
   workerOrigins: string[]
   maxWorkerConnectionsPerIp: number
@@ -79,6 +86,12 @@ function secret(env: NodeJS.ProcessEnv, name: string): string | null {
   return value
 }
 
+function coordinatorId(env: NodeJS.ProcessEnv): string {
+  if (env.COORDINATOR_ID) return env.COORDINATOR_ID.slice(0, 200)
+  const port = int(env, 'PORT', 8080, 0, 65_535)
+  return port === 0 ? `${hostname()}:${randomUUID()}` : `${hostname()}:${port}`
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const modelDir = dir(env, 'MODEL_DIR', DEFAULT_MODEL_DIR)
   if (!existsSync(resolve(modelDir, 'model.json'))) {
@@ -104,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerToken: secret(env, 'WORKER_TOKEN'),
     joinToken: secret(env, 'JOIN_TOKEN'),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 60_000, 1_000, 3_600_000),
+    coordinatorId: coordinatorId(env),
     workerOrigins: list(env.WORKER_ORIGINS),
     maxWorkerConnectionsPerIp: int(env, 'MAX_WORKER_CONNECTIONS_PER_IP', 64, 1, 100_000),
     logLevel: env.LOG_LEVEL ?? 'info',

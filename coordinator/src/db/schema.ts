@@ -64,11 +64,20 @@ export interface ApiKeyTable {
   revoked_at: number | null
 }
 
+/** A live worker session: its token (hashed) and who holds it, touched by the holder's coordinator. */
+export interface WorkerSessionTable {
+  token_hash: string
+  worker_id: string
+  coordinator_id: string
+  seen_at: number
+}
+
 export interface Database {
   jobs: JobTable
   workers: WorkerTable
   idempotency_keys: IdempotencyKeyTable
   api_keys: ApiKeyTable
+  worker_sessions: WorkerSessionTable
 }
 
 export type JobRow = Selectable<JobTable>

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto'
 import { encodeAssignFrame, type JobFailed, type JobRelease, type JobResult, type WorkerHello } from '@hivesight/protocol'
 import { v7 as uuidv7 } from 'uuid'
 import { retryTransient, type Db } from '../db/create-db.ts'
 import * as jobsRepo from '../db/job.repository.ts'
 import * as workersRepo from '../db/worker.repository.ts'
+import * as sessionsRepo from '../db/worker-session.repository.ts'
 import type { ModelFiles } from '../model/model-files.ts'
 import type { BlobStore } from '../storage/blob-store.ts'
 import type { LiveWorker, WorkerChannel, WorkerRegistry } from '../workers/worker-registry.ts'
@@ -17,6 +19,8 @@ export interface DispatchOptions {
   leaseMs: number
   /** How often leases, stale workers, backed-off jobs and other coordinators' submissions are checked. */
   sweepIntervalMs: number
+  /** Stable across restarts of this coordinator, distinct from every other one sharing the database. */
+  coordinatorId: string
 }
 
 export interface Logger {
@@ -52,6 +56,10 @@ export class DispatchService {
   private draining = false
   private stopped = false
   private readonly answers: AnswerRecorder
+  // A worker (and its session) nobody has touched for three sweeps belongs to a coordinator that died.
+  private get staleAfterMs(): number {
+    return 3 * this.opts.sweepIntervalMs
+  }
 
   constructor(
     private readonly db: Db,
@@ -70,7 +78,10 @@ export class DispatchService {
     })
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    // Before any worker connects: what this coordinator held before a restart is nobody's now.
+    const freed = await sessionsRepo.releaseCoordinatorSessions(this.db.kysely, this.opts.coordinatorId)
+    if (freed > 0) this.log.info({ sessions: freed }, 'freed the worker sessions of this coordinator\'s previous run')
     this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepIntervalMs)
     this.sweepTimer.unref()
     void this.sweep()
@@ -91,9 +102,18 @@ export class DispatchService {
 
   // ---- workers ----
 
-  async workerConnected(hello: WorkerHello, channel: WorkerChannel, remoteAddress: string | null): Promise<string> {
+  /**
+   * Registers a worker. With a session token, the token's one live session is claimed first (in the
+   * database, so it holds across coordinators); null = a live session already holds it.
+   */
+  async workerConnected(hello: WorkerHello, channel: WorkerChannel, remoteAddress: string | null, sessionToken?: string): Promise<string | null> {
     const id = uuidv7()
     const now = this.clock.now()
+    if (sessionToken !== undefined) {
+      const hash = createHash('sha256').update(sessionToken).digest('hex')
+      const claim = { tokenHash: hash, workerId: id, coordinatorId: this.opts.coordinatorId }
+      if (!(await sessionsRepo.claimSession(this.db.kysely, claim, now, now - this.staleAfterMs))) return null
+    }
     await workersRepo.insertWorker(this.db.kysely, {
       id, kind: hello.kind, name: hello.name ?? null, slots: hello.slots, backend: hello.backend, threads: hello.threads,
       user_agent: hello.userAgent ?? null, remote_address: remoteAddress, connected_at: now, last_seen_at: now, jobs_done: 0,
@@ -111,6 +131,7 @@ export class DispatchService {
     const now = this.clock.now()
     const lost = await jobsRepo.requeueWorkerJobs(this.db.kysely, [id], now)
     await workersRepo.markDisconnected(this.db.kysely, [id], now)
+    await sessionsRepo.releaseSessions(this.db.kysely, [id])
     this.leasesTakenBack(lost)
     this.log.info({ workerId: id, requeued: lost.requeued, dead: lost.dead }, 'worker left')
     for (const jobId of w.inFlight.keys()) this.waiters.notify(jobId)
@@ -270,11 +291,13 @@ export class DispatchService {
         }
       }
       await workersRepo.touchWorkers(this.db.kysely, this.registry.ids(), now)
-      const stale = await workersRepo.findStaleWorkerIds(this.db.kysely, now - 3 * this.opts.sweepIntervalMs)
+      await sessionsRepo.touchSessions(this.db.kysely, this.registry.ids(), now)
+      const stale = await workersRepo.findStaleWorkerIds(this.db.kysely, now - this.staleAfterMs)
       const orphans = stale.filter((id) => !this.registry.get(id))
       if (orphans.length > 0) {
         const lost = await jobsRepo.requeueWorkerJobs(this.db.kysely, orphans, now)
         await workersRepo.markDisconnected(this.db.kysely, orphans, now)
+        await sessionsRepo.releaseSessions(this.db.kysely, orphans)
         this.leasesTakenBack(lost)
         this.log.info({ workers: orphans.length, ...lost }, 'took back the jobs of workers nobody vouches for')
       }

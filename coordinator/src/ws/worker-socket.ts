@@ -40,8 +40,6 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
   // Requeues of closed connections still running; shutdown waits for them before the database goes.
   const pendingRequeues = new Set<Promise<void>>()
   const perIp = new Map<string, number>()
-  // One live session per token: a copied token cannot run beside its owner.
-  const liveSessions = new Map<string, WebSocket>()
   const requeueOnClose = (id: string) => {
     const p = jobs.workerDisconnected(id)
       .catch((err) => log.error({ err, workerId: id }, 'could not requeue the jobs of a lost worker'))
@@ -110,18 +108,6 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
             log.warn({ remote: req.socket.remoteAddress }, `worker refused: ${admission.reason}`)
             return ws.close(CLOSE_POLICY, admission.reason)
           }
-          if (admission.session !== undefined) {
-            const holder = liveSessions.get(admission.session)
-            if (holder && holder !== ws) {
-              log.warn({ remote: req.socket.remoteAddress, name: admission.name }, 'worker refused: its token already has a live session')
-              return ws.close(CLOSE_SESSION_TAKEN, 'this token already has a live session')
-            }
-            liveSessions.set(admission.session, ws)
-            const session = admission.session
-            ws.once('close', () => {
-              if (liveSessions.get(session) === ws) liveSessions.delete(session)
-            })
-          }
           clearTimeout(helloTimer)
           workerId = 'pending'
           const channel = {
@@ -145,7 +131,14 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
           // A volunteer tab is untrusted: it is listed as a browser worker, whatever it claims.
           // A token's name is who the worker is; a name in the hello is only a claim.
           const hello = { ...msg, kind: admission.trusted ? msg.kind : 'browser' as const, name: admission.name ?? msg.name, token: undefined }
-          workerId = await jobs.workerConnected(hello, channel, req.socket.remoteAddress ?? null)
+          // One live session per token (claimed in the database, so across coordinators): a copied token
+          // cannot run beside its owner.
+          const id = await jobs.workerConnected(hello, channel, req.socket.remoteAddress ?? null, admission.session)
+          if (id === null) {
+            log.warn({ remote: req.socket.remoteAddress, name: admission.name }, 'worker refused: its token already has a live session')
+            return ws.close(CLOSE_SESSION_TAKEN, 'this token already has a live session')
+          }
+          workerId = id
           // It closed while we registered it: the close handler saw no id yet, so requeue here.
           if (ws.readyState !== ws.OPEN) return requeueOnClose(workerId)
           return send({ type: 'worker.welcome', workerId, slots: msg.slots, heartbeatMs: opts.pingIntervalMs })

@@ -18,9 +18,10 @@ export interface TestApp extends Coordinator {
 }
 
 /** A coordinator on a fresh database (SQLite in memory unless told otherwise), closed when the test ends. */
-export async function buildTestApp(t: TestContext, opts: { dialect?: Dialect; env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function buildTestApp(t: TestContext, opts: { dialect?: Dialect; env?: Record<string, string>; sharedDb?: Db } = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hivesight-test-'))
-  const { db, close } = await freshDb(opts.dialect ?? 'sqlite')
+  // A database shared with another test coordinator (several coordinators, one database) is closed by its owner.
+  const { db, close } = opts.sharedDb ? { db: opts.sharedDb, close: async () => undefined } : await freshDb(opts.dialect ?? 'sqlite')
   const config = loadConfig({ ...process.env, DATA_DIR: dataDir, AUTH_MODE: 'open', ...opts.env })
   const clock = new FakeClock(Date.now())
   const coordinator = await buildApp({ config, db, clock, logger: false })

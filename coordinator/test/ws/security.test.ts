@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { test } from 'node:test'
 import { PROTOCOL_VERSION } from '@hivesight/protocol'
 import { signSessionToken } from '@hivesight/protocol/session-token'
@@ -107,3 +108,35 @@ test("a result for another worker's job is refused and changes nothing", async (
   owner.succeed(a, [9])
   assert.equal((await app.app.inject({ url: `/api/v1/jobs/${id}?wait=5` })).json().result.predictions[0].wnid, 'n01514859')
 })
+
+test('one live session per token holds across coordinators sharing a database; a restarted coordinator frees its own sessions at once', async (t) => {
+  const a = await listeningApp(t, { env: { ...KEYS, COORDINATOR_ID: 'coord-a' } })
+  const b = await listeningApp(t, { env: { ...KEYS, COORDINATOR_ID: 'coord-b' }, sharedDb: a.db })
+  const token = workerToken('vm9-1')
+  const first = await a.worker({ token })
+  assert.equal((await raw(b.wsUrl, { onOpen: (ws) => ws.send(hello(token)) })).code, 4409, 'the session lives on the other coordinator')
+  await first.close()
+  await until(async () => (await a.db.kysely.selectFrom('worker_sessions').selectAll().execute()).length === 0, 3_000, 'the session to be released')
+  assert.ok((await b.worker({ token })).workerId, 'free again once its worker left')
+
+  // Sessions left by coordinators that died: the one that comes back under its id frees them at start;
+  // a stranger's stay until untouched for three sweeps.
+  const ghost = (tok: string, coordinatorId: string) => a.db.kysely.insertInto('worker_sessions')
+    .values({ token_hash: createHash('sha256').update(tok).digest('hex'), worker_id: 'ghost', coordinator_id: coordinatorId, seen_at: Date.now() }).execute()
+  const [mine, theirs] = [workerToken('vm9-2'), workerToken('vm9-3')]
+  await ghost(mine, 'coord-c')
+  await ghost(theirs, 'coord-dead')
+  const c = await listeningApp(t, { env: { ...KEYS, COORDINATOR_ID: 'coord-c' }, sharedDb: a.db })
+  assert.ok((await c.worker({ token: mine })).workerId)
+  assert.equal((await raw(c.wsUrl, { onOpen: (ws) => ws.send(hello(theirs)) })).code, 4409)
+  // Close the coordinators sharing a's database before a closes it.
+  await Promise.all([b.app.close(), c.app.close()])
+})
+
+async function until(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
