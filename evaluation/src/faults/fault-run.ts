@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -7,7 +8,9 @@ import { percentile } from '../accuracy/accuracy-report.ts'
 import { mapLimit } from '../client/hivesight-client.ts'
 import { readLabelledDataset, spreadSample } from '../dataset/labelled-dataset.ts'
 import { CoordinatorProcess } from '../harness/coordinator-process.ts'
+import type { Api } from '../harness/api.ts'
 import { freePort } from '../harness/free-port.ts'
+import { provisionApiKeys } from '../harness/provision.ts'
 import { ChromiumFleet, SimFleet, type Fleet, type FleetMember } from './fleet.ts'
 import { checkHistory, type AckedUpload, type HistoryCheck } from './history.ts'
 import { IsolatedHost } from './netns.ts'
@@ -84,20 +87,31 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
   const isolatedHost = fault.isolatedWorker ? new IsolatedHost() : undefined
   isolatedHost?.create()
   const port = await freePort()
+  // As deployed: API keys for the clients, session tokens for the workers (a restarted coordinator must
+  // let its workers back in at once). Rate limits are not under test here.
+  const databaseUrl = mariadb?.url ?? opts.databaseUrl
+  const workerToken = randomBytes(24).toString('base64url')
+  const { faults: apiKey } = await provisionApiKeys(['faults'], { dataDir, databaseUrl })
   const coordinator = new CoordinatorProcess({
-    port, dataDir, databaseUrl: mariadb?.url ?? opts.databaseUrl,
-    env: { PING_INTERVAL_MS: '2000', LEASE_MS: '30000', ...(isolatedHost ? { HOST: '0.0.0.0' } : {}) },
+    port, dataDir, databaseUrl,
+    env: {
+      PING_INTERVAL_MS: '2000', LEASE_MS: '30000', AUTH_MODE: 'keys', WORKER_TOKEN: workerToken, RATE_LIMIT_PER_MINUTE: '1000000',
+      ...(isolatedHost ? { HOST: '0.0.0.0' } : {}),
+    },
   })
   await coordinator.start()
+  const api: Api = { url: coordinator.url, headers: { authorization: `Bearer ${apiKey}` } }
   // The isolated host reaches the coordinator through its veth, so it needs real (Chromium) workers.
-  const fleet: Fleet = opts.fleet === 'simulated' && !isolatedHost ? new SimFleet(`${coordinator.url.replace('http', 'ws')}/ws/worker`) : new ChromiumFleet(coordinator.url, dataDir)
+  const fleet: Fleet = opts.fleet === 'simulated' && !isolatedHost
+    ? new SimFleet(`${coordinator.url.replace('http', 'ws')}/ws/worker`, workerToken)
+    : new ChromiumFleet(api, dataDir, workerToken)
   await Promise.all(Array.from({ length: opts.workers }, () => fleet.add()))
   const isolated = isolatedHost
     ? { host: isolatedHost, member: await fleet.add({ netns: isolatedHost.ns, coordinatorUrl: `http://${isolatedHost.hostIp}:${port}` }) }
     : undefined
   const ctx: FaultContext = {
     coordinator, fleet, requeueSeconds: [], notes: [], timeScale: opts.timeScale, mariadb, isolated,
-    measureRequeue: (ids, since, timeoutMs = 30_000) => measureRequeue(coordinator.url, ids, since, timeoutMs, ctx.requeueSeconds),
+    measureRequeue: (ids, since, timeoutMs = 30_000) => measureRequeue(api, ids, since, timeoutMs, ctx.requeueSeconds),
   }
 
   const uploads: AckedUpload[] = Array.from({ length: opts.jobs }, (_, i) => ({ key: `${fault.id}-${started}-${i}`, acks: [] }))
@@ -108,9 +122,9 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
   const deadline = Date.now() + 300_000
   try {
     await mapLimit(uploads, 4, async (u, i) => {
-      await uploadWithRetries(coordinator.url, u.key, bodies[i]!, u, deadline, clientSaw)
+      await uploadWithRetries(api, u.key, bodies[i]!, u, deadline, clientSaw)
       // A client that lost the first 202 in a crash retries: it must get the same jobs again.
-      if (i % 10 === 0) await uploadWithRetries(coordinator.url, u.key, bodies[i]!, u, deadline, clientSaw)
+      if (i % 10 === 0) await uploadWithRetries(api, u.key, bodies[i]!, u, deadline, clientSaw)
       acked++
       if (!injected && acked >= opts.jobs * 0.3) {
         log(`${fault.id}: injecting after ${acked} acknowledged uploads`)
@@ -120,7 +134,7 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
     })
     await injected
     log(`${fault.id}: all uploads acknowledged; waiting for every job to finish`)
-    const finals = await finalStates(coordinator.url, [...new Set(uploads.flatMap((u) => u.acks.flat()))], 180_000)
+    const finals = await finalStates(api, [...new Set(uploads.flatMap((u) => u.acks.flat()))], 180_000)
     // Simulated workers answer class = attempt number, so an answer from a stale attempt is visible.
     const check = checkHistory(uploads, finals, fleet.kind === 'simulated' ? wnidOf : undefined)
     const req = ctx.requeueSeconds
@@ -139,19 +153,19 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
   }
 }
 
-async function getJob(base: string, id: string): Promise<JobView | undefined> {
-  const res = await fetch(`${base}/api/v1/jobs/${id}`).catch(() => undefined)
+async function getJob(api: Api, id: string): Promise<JobView | undefined> {
+  const res = await fetch(`${api.url}/api/v1/jobs/${id}`, { headers: api.headers }).catch(() => undefined)
   return res?.ok ? ((await res.json()) as JobView) : undefined
 }
 
 const FINAL = ['succeeded', 'failed', 'canceled', 'dead']
 
-async function finalStates(base: string, ids: string[], timeoutMs: number): Promise<Map<string, JobView | undefined>> {
+async function finalStates(api: Api, ids: string[], timeoutMs: number): Promise<Map<string, JobView | undefined>> {
   const finals = new Map<string, JobView | undefined>()
   const end = Date.now() + timeoutMs
   while (Date.now() < end) {
     await mapLimit(ids.filter((id) => !finals.has(id)), 16, async (id) => {
-      const job = await getJob(base, id)
+      const job = await getJob(api, id)
       if (job && FINAL.includes(job.status)) finals.set(id, job)
     })
     if (finals.size === ids.length) break
@@ -160,14 +174,14 @@ async function finalStates(base: string, ids: string[], timeoutMs: number): Prom
   return finals
 }
 
-async function measureRequeue(base: string, ids: string[], since: number, timeoutMs: number, out: number[]): Promise<void> {
+async function measureRequeue(api: Api, ids: string[], since: number, timeoutMs: number, out: number[]): Promise<void> {
   const original = new Map<string, string | null>()
-  for (const id of ids) original.set(id, (await getJob(base, id))?.workerId ?? null)
+  for (const id of ids) original.set(id, (await getJob(api, id))?.workerId ?? null)
   const pending = new Set(ids)
   const end = Date.now() + timeoutMs
   while (pending.size > 0 && Date.now() < end) {
     await Promise.all([...pending].map(async (id) => {
-      const job = await getJob(base, id)
+      const job = await getJob(api, id)
       if (!job) return
       const elsewhere = job.workerId !== original.get(id)
       if ((job.status === 'running' || FINAL.includes(job.status)) && elsewhere) {

@@ -3,7 +3,9 @@ import { createWriteStream } from 'node:fs'
 import { join } from 'node:path'
 import { REPO_ROOT } from '@hivesight/coordinator'
 import type { JobPage, WorkerList } from '@hivesight/protocol'
+import { signSessionToken } from '@hivesight/protocol/session-token'
 import { findChromium } from '@hivesight/worker-runtime/chromium-path'
+import type { Api } from '../harness/api.ts'
 import { descendants, isBrowserMain, signalAll } from './process-tree.ts'
 import { AutoWorker, type FleetEvents } from './sim-fleet.ts'
 
@@ -29,10 +31,13 @@ export class SimFleet implements Fleet {
   readonly kind = 'simulated'
   readonly members: FleetMember[] = []
   readonly events: FleetEvents = { assigned: [], staleAnswersSent: 0 }
-  constructor(private readonly wsUrl: string) {}
+  /** `workerToken`: the coordinator's WORKER_TOKEN; each simulated worker derives its own session token. */
+  constructor(private readonly wsUrl: string, private readonly workerToken: string) {}
 
   async add(): Promise<FleetMember> {
-    const w = new AutoWorker(this.wsUrl, `sim-${this.members.length + 1}`, this.events, { slots: 2, latencyMs: 40 })
+    const name = `sim-${this.members.length + 1}`
+    const token = signSessionToken(this.workerToken, { kind: 'worker', name, expires: 0 })
+    const w = new AutoWorker(this.wsUrl, name, this.events, { slots: 2, latencyMs: 40, token })
     w.start()
     const member: FleetMember = {
       name: w.name, held: async () => w.holding, kill: () => w.kill(), freeze: () => w.freeze(), thaw: () => w.thaw(), drain: () => w.drain(),
@@ -51,23 +56,23 @@ export class ChromiumFleet implements Fleet {
   readonly kind = 'chromium'
   readonly members: FleetMember[] = []
   private readonly children: ChildProcess[] = []
-  constructor(private readonly baseUrl: string, private readonly logDir: string) {}
+  constructor(private readonly api: Api, private readonly logDir: string, private readonly workerToken: string) {}
 
   /** A runtime with one page; `netns` runs it inside that network namespace, reaching the coordinator at `coordinatorUrl`. */
   async add(opts: { netns?: string; coordinatorUrl?: string } = {}): Promise<FleetMember> {
     const name = `rt${this.members.length + 1}`
     const log = createWriteStream(join(this.logDir, `${name}.log`))
-    const args = ['--import', 'tsx', 'worker-runtime/src/launcher/cli.ts', '--coordinator', opts.coordinatorUrl ?? this.baseUrl, '--pages', '1', '--name', name]
+    const args = ['--import', 'tsx', 'worker-runtime/src/launcher/cli.ts', '--coordinator', opts.coordinatorUrl ?? this.api.url, '--pages', '1', '--name', name]
     const [cmd, argv] = opts.netns ? ['ip', ['netns', 'exec', opts.netns, process.execPath, ...args]] : [process.execPath, args]
     const child = spawn(cmd, argv, {
-      cwd: REPO_ROOT, env: { ...process.env, CHROMIUM_PATH: findChromium() }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: REPO_ROOT, env: { ...process.env, CHROMIUM_PATH: findChromium(), WORKER_TOKEN: this.workerToken }, stdio: ['ignore', 'pipe', 'pipe'],
     })
     child.stdout?.pipe(log)
     child.stderr?.pipe(log)
     this.children.push(child)
-    const base = this.baseUrl
+    const api = this.api
     const workerIds = async () => {
-      const list = (await (await fetch(`${base}/api/v1/workers`)).json()) as WorkerList
+      const list = (await (await fetch(`${api.url}/api/v1/workers`, { headers: api.headers })).json()) as WorkerList
       return new Set(list.workers.filter((w) => w.name?.startsWith(`${name}-`)).map((w) => w.id))
     }
     const browserPids = () => descendants(child.pid!)
@@ -75,7 +80,7 @@ export class ChromiumFleet implements Fleet {
       name,
       held: async () => {
         const ids = await workerIds()
-        const page = (await (await fetch(`${base}/api/v1/jobs?status=running&limit=500`)).json()) as JobPage
+        const page = (await (await fetch(`${api.url}/api/v1/jobs?status=running&limit=500`, { headers: api.headers })).json()) as JobPage
         return page.jobs.filter((j) => j.workerId && ids.has(j.workerId)).map((j) => j.id)
       },
       // kill -9 of Chromium (the browser and its renderers, as an OOM kill of the tree would): every page of

@@ -23,7 +23,7 @@ export class AutoWorker {
   private held: { jobId: string; leaseToken: number; attempt: number }[] = []
   private late: { jobId: string; leaseToken: number; attempt: number }[] = []
 
-  constructor(private readonly wsUrl: string, readonly name: string, private readonly events: FleetEvents, private readonly opts: { slots: number; latencyMs: number }) {}
+  constructor(private readonly wsUrl: string, readonly name: string, private readonly events: FleetEvents, private readonly opts: { slots: number; latencyMs: number; token?: string }) {}
 
   start(): void {
     this.connect(0)
@@ -33,7 +33,7 @@ export class AutoWorker {
     if (this.stopped) return
     const ws = new WebSocket(this.wsUrl)
     this.ws = ws
-    ws.on('open', () => this.send({ type: 'worker.hello', protocol: PROTOCOL_VERSION, kind: 'headless', slots: this.opts.slots, backend: 'simulated', threads: 1, simd: false, name: this.name }))
+    ws.on('open', () => this.send({ type: 'worker.hello', protocol: PROTOCOL_VERSION, kind: 'headless', slots: this.opts.slots, backend: 'simulated', threads: 1, simd: false, name: this.name, token: this.opts.token }))
     ws.on('message', (data, isBinary) => {
       const buf = data as Buffer
       if (!isBinary) {

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { createApiKey, createDb, migrateToLatest, REPO_ROOT } from '@hivesight/coordinator'
+import { REPO_ROOT } from '@hivesight/coordinator'
 import { CoordinatorProcess } from '../harness/coordinator-process.ts'
 import { freePort } from '../harness/free-port.ts'
 import { startHeadlessWorkers } from '../harness/local-system.ts'
+import { provisionApiKeys } from '../harness/provision.ts'
 import type { TopLevelSpec } from 'vega-lite'
 import { Progress } from '../report/progress.ts'
 import { Http, type AttackTarget } from './attack-context.ts'
@@ -64,14 +65,7 @@ export async function runSecuritySuite(opts: { rounds: number; log: (m: string) 
   const started = performance.now()
   const dataDir = mkdtempSync(join(tmpdir(), 'hivesight-attacks-'))
   const secrets = { workerToken: randomBytes(24).toString('base64url'), joinToken: randomBytes(24).toString('base64url') }
-  const db = createDb({ sqliteFile: join(dataDir, 'hivesight.sqlite') })
-  await migrateToLatest(db.kysely)
-  const keys = {
-    alice: (await createApiKey(db, 'alice', Date.now())).key,
-    bob: (await createApiKey(db, 'bob', Date.now())).key,
-    flood: (await createApiKey(db, 'flood', Date.now())).key,
-  }
-  await db.kysely.destroy()
+  const keys = await provisionApiKeys(['alice', 'bob', 'flood'], { dataDir })
 
   const port = await freePort()
   const target: AttackTarget = {
