@@ -1,10 +1,14 @@
-import { resolve } from 'node:path'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { REPO_ROOT } from '@hivesight/coordinator'
 import { SimulatedWorker } from '@hivesight/worker-runtime/simulated'
 import { percentile } from '../accuracy/accuracy-report.ts'
 import { HivesightClient, mapLimit } from '../client/hivesight-client.ts'
 import { readLabelledDataset, spreadSample } from '../dataset/labelled-dataset.ts'
+import { CoordinatorProcess } from '../harness/coordinator-process.ts'
+import { freePort } from '../harness/free-port.ts'
 import { startHeadlessWorkers, startLocalCoordinator, until } from '../harness/local-system.ts'
 import { writeChart } from '../report/charts.ts'
 import { Progress } from '../report/progress.ts'
@@ -37,10 +41,13 @@ const report = (what: string, figure: string, ratio: string) => {
 
 async function uploads(): Promise<void> {
   const n = Number(values.uploads)
-  console.log(`\n1. Upload acceptance: ${n} single-image uploads, 16 at a time, no workers (fsync + commit before each 202)`)
-  const system = await startLocalCoordinator()
+  console.log(`\n1. Upload acceptance: ${n} single-image uploads, 16 at a time, no workers (fsync + commit before each 202); coordinator in its own process`)
+  // The coordinator runs as its own process, as deployed, so the client's work is not counted against it.
+  const dataDir = mkdtempSync(join(tmpdir(), 'hivesight-bench-'))
+  const coordinator = new CoordinatorProcess({ port: await freePort(), dataDir, env: { LOG_LEVEL: 'warn' } })
+  await coordinator.start()
   try {
-    const client = new HivesightClient(system.url)
+    const client = new HivesightClient(coordinator.url)
     const path = resolve(DATASET, 'val-orig/ILSVRC2012_val_00000001.JPEG')
     const progress = new Progress(n)
     const t0 = performance.now()
@@ -55,7 +62,8 @@ async function uploads(): Promise<void> {
     compare('uploads accepted /s', rate, { 'student project': STUDENT.uploadsPerSecond })
     report('uploads accepted', `${rate.toFixed(0)}/s, p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms`, `${(rate / STUDENT.uploadsPerSecond).toFixed(0)}× the student project`)
   } finally {
-    await system.close()
+    await coordinator.kill('SIGTERM')
+    rmSync(dataDir, { recursive: true, force: true })
   }
 }
 
