@@ -7,10 +7,15 @@ import { ROOT, buildWorkerPage, ensureChromium, ensureDependencies, say } from '
 
 const started = Date.now()
 const port = Number(process.env.PORT ?? 8080)
+// WORKER_PAGES=0: the coordinator and dashboard only (workers join from elsewhere).
 const pages = Number(process.env.WORKER_PAGES ?? availableParallelism())
+if (!Number.isInteger(pages) || pages < 0 || pages > 64) {
+  console.error(`WORKER_PAGES must be a whole number from 0 to 64 (got ${process.env.WORKER_PAGES})`)
+  process.exit(2)
+}
 
 ensureDependencies()
-const chromium = ensureChromium()
+const chromium = pages > 0 ? ensureChromium() : undefined
 buildWorkerPage()
 
 const children = new Set()
