@@ -68,6 +68,20 @@ export function isTransient(err: unknown): boolean {
   return e?.errno === 1213 || e?.errno === 1205 || e?.code === 'SQLITE_BUSY'
 }
 
+// The database cannot be reached or cannot take writes right now (as opposed to a bad query).
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'PROTOCOL_CONNECTION_LOST',
+  'ER_SERVER_SHUTDOWN', 'ER_CON_COUNT_ERROR', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN',
+])
+
+/** The database is down, unreachable or full: the request may work later (503), it is not the client's fault. */
+export function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; errors?: unknown[] }
+  if (typeof e?.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true
+  // A pool's connect attempts to several addresses come back as one AggregateError.
+  return Array.isArray(e?.errors) && e.errors.some(isUnavailable)
+}
+
 /** Runs `fn` again (a few times, with a short random pause) when the database rolled it back. */
 export async function retryTransient<T>(fn: () => Promise<T>, tries = 5): Promise<T> {
   for (let i = 1; ; i++) {

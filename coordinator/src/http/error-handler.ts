@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { isUnavailable } from '../db/create-db.ts'
 import { AppError } from '../errors/app-errors.ts'
 import { problem } from './problem.ts'
 
@@ -35,6 +36,11 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
   if (status >= 400 && status < 500) {
     // Framework codes (FST_…) are not part of our contract: a client sees a stable one per status.
     return reply.code(status).type('application/problem+json').send(problem(status, GENERIC_CODES[status] ?? 'BAD_REQUEST', err.message))
+  }
+  if (isUnavailable(err)) {
+    req.log.warn({ err }, 'the database is unavailable')
+    reply.header('retry-after', '2')
+    return reply.code(503).type('application/problem+json').send(problem(503, 'SERVICE_UNAVAILABLE', 'the database is unreachable right now; nothing was changed, retry in a few seconds'))
   }
   req.log.error({ err }, 'unhandled error')
   return reply.code(500).type('application/problem+json').send(problem(500, 'INTERNAL', 'something went wrong on our side; the request id is in the logs'))

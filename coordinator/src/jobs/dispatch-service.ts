@@ -80,8 +80,13 @@ export class DispatchService {
 
   async start(): Promise<void> {
     // Before any worker connects: what this coordinator held before a restart is nobody's now.
-    const freed = await sessionsRepo.releaseCoordinatorSessions(this.db.kysely, this.opts.coordinatorId)
-    if (freed > 0) this.log.info({ sessions: freed }, 'freed the worker sessions of this coordinator\'s previous run')
+    try {
+      const freed = await sessionsRepo.releaseCoordinatorSessions(this.db.kysely, this.opts.coordinatorId)
+      if (freed > 0) this.log.info({ sessions: freed }, 'freed the worker sessions of this coordinator\'s previous run')
+    } catch (err) {
+      // Not fatal: those sessions are taken over once they go stale.
+      this.log.warn({ err }, 'could not free the worker sessions of the previous run')
+    }
     this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepIntervalMs)
     this.sweepTimer.unref()
     void this.sweep()

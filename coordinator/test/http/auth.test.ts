@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { createApiKey } from '../../src/auth/api-keys.ts'
+import { createDb } from '../../src/db/create-db.ts'
 import { tinyPng } from '../support/images.ts'
 import { buildTestApp, multipart } from '../support/test-app.ts'
 import { freshDb } from '../support/databases.ts'
@@ -85,4 +86,19 @@ test('CORS: listed origins are echoed, others get no CORS headers, never *', asy
   assert.equal(listed.headers['access-control-allow-credentials'], undefined)
   const other = await preflight('https://evil.example')
   assert.equal(other.headers['access-control-allow-origin'], undefined)
+})
+
+test('an unreachable database is a 503 with Retry-After, on key checks and on reads, never a 500', async (t) => {
+  // Nothing listens on port 1: every query fails to connect, as when MariaDB is down.
+  const unreachable = createDb({ databaseUrl: 'mysql://root@127.0.0.1:1/test' })
+  t.after(() => unreachable.kysely.destroy())
+  const { app } = await buildTestApp(t, { sharedDb: unreachable, env: { AUTH_MODE: 'keys' } })
+  const withKey = await app.inject({ url: '/api/v1/jobs', headers: { authorization: `Bearer hs_${'a'.repeat(32)}` } })
+  assert.equal(withKey.statusCode, 503)
+  assert.equal(withKey.json().code, 'SERVICE_UNAVAILABLE')
+  assert.equal(withKey.headers['retry-after'], '2')
+  const { app: open } = await buildTestApp(t, { sharedDb: unreachable })
+  const read = await open.inject({ url: '/api/v1/jobs' })
+  assert.equal(read.statusCode, 503)
+  assert.equal(read.headers['content-type'], 'application/problem+json; charset=utf-8')
 })
