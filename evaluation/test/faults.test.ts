@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { F1, F3, F5, F11 } from '../src/faults/catalogue.ts'
+import { F1, F3, F5, F6, F11 } from '../src/faults/catalogue.ts'
 import { runFault } from '../src/faults/fault-run.ts'
 import { formatFaultTable } from '../src/faults/fault-table.ts'
 
-// The fast subset of `npm run eval:faults`: a real coordinator process (kill -9 and all), simulated
+// The fast subset of `npm run eval:faults`: a real coordinator process (kill -9 and all; F6 on a private
+// MariaDB server that is stopped), simulated
 // workers over real WebSockets, clients that retry with Idempotency-Key. Nothing acknowledged may be
 // lost, duplicated or overwritten.
-for (const fault of [F1, F3, F5, F11]) {
+for (const fault of [F1, F3, F5, F6, F11]) {
   test(`${fault.id}: ${fault.title} — 0 lost, 0 duplicated, 1 result per job, 0 overwrites`, async () => {
     const r = await runFault(fault, { jobs: 30, workers: 3, fleet: 'simulated', timeScale: 0.1 })
     console.log(formatFaultTable([r]).split('\n').map((l) => `# ${l}`).join('\n'))
@@ -16,6 +17,8 @@ for (const fault of [F1, F3, F5, F11]) {
     assert.equal(r.duplicated, 0)
     assert.equal(r.badResultCounts, 0)
     assert.equal(r.overwrites, 0)
+    // A stopped database is the service's problem, said as 503 + Retry-After; a 500 would be a bug.
+    assert.deepEqual(Object.keys(r.clientSaw).filter((s) => /^5/.test(s) && s !== '503'), [], `clients saw ${JSON.stringify(r.clientSaw)}`)
     if (fault === F11) assert.deepEqual(r.byStatus, { succeeded: 29, failed: 1 })
     else assert.deepEqual(r.byStatus, { succeeded: 30 })
     if (fault === F3) {
