@@ -131,13 +131,19 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   }
 
   let keyExpiry: NodeJS.Timeout | undefined
+  let orphanSweep: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {
     await dispatch.start()
     keyExpiry = setInterval(() => void jobs.expireIdempotencyKeys().catch((err) => app.log.warn({ err }, 'could not expire idempotency keys')), 3600_000)
     keyExpiry.unref()
+    const collectOrphans = () => void jobs.collectOrphanImages().catch((err) => app.log.warn({ err }, 'could not collect orphan images'))
+    orphanSweep = setInterval(collectOrphans, 10 * 60_000)
+    orphanSweep.unref()
+    collectOrphans()
   })
   app.addHook('onClose', async () => {
     clearInterval(keyExpiry)
+    clearInterval(orphanSweep)
     await dispatch.stop()
   })
 

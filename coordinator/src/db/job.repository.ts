@@ -12,6 +12,13 @@ export function findJob(db: Conn, id: string): Promise<JobRow | undefined> {
   return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
+/** Which of these ids are jobs (in any state). */
+export async function existingJobIds(db: Conn, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return []
+  const rows = await db.selectFrom('jobs').select('id').where('id', 'in', ids).execute()
+  return rows.map((r) => r.id)
+}
+
 /** Newest first; `before` is the id of the last job of the previous page. */
 export function listJobs(db: Conn, opts: { limit: number; before?: string; status?: JobStatus; owner?: string }): Promise<JobRow[]> {
   let q = db.selectFrom('jobs').selectAll().orderBy('id', 'desc').limit(opts.limit)

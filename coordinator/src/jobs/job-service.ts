@@ -93,22 +93,31 @@ export class JobService {
     const response: SubmitResponse = {
       jobs: rows.map((r) => ({ id: r.id, status: 'queued', filename: r.filename ?? null, url: `/api/v1/jobs/${r.id}` })),
     }
+    const dropImages = () => Promise.all(rows.map((r) => this.blobs.delete(r.id).catch(() => undefined)))
     try {
       await Promise.all(rows.map((r, i) => this.blobs.put(r.id, req.images[i]!.bytes)))
       await this.blobs.flush()
+    } catch (err) {
+      await dropImages()
+      this.log.error({ err }, 'could not store an uploaded image')
+      throw new AppError('SERVICE_UNAVAILABLE', 'the upload could not be stored right now; nothing was accepted, try again', { retryAfter: 2 })
+    }
+    try {
       await this.db.kysely.transaction().execute(async (trx) => {
         await jobsRepo.insertJobs(trx, rows)
         if (idemKey) await idemRepo.insertKey(trx, { idem_key: idemKey, fingerprint, response_json: JSON.stringify(response), created_at: now })
       })
     } catch (err) {
-      await Promise.all(rows.map((r) => this.blobs.delete(r.id).catch(() => undefined)))
       if (idemKey && isUniqueViolation(err)) {
-        // Another coordinator stored the same key first: answer as it did.
+        // Rolled back for sure: another request stored the same key first. Answer as it did.
+        await dropImages()
         const earlier = await this.storedKey(idemKey)
         if (earlier) return this.replay(earlier, fingerprint)
       }
-      this.log.error({ err }, 'could not store an upload')
-      throw new AppError('SERVICE_UNAVAILABLE', 'the upload could not be stored right now; nothing was accepted, try again', { retryAfter: 2 })
+      // A connection lost during COMMIT leaves it unknown whether the jobs exist (a retry with the same
+      // Idempotency-Key may find them): keep the images. collectOrphanImages() removes them if not.
+      this.log.warn({ err }, 'could not store an upload')
+      throw new AppError('SERVICE_UNAVAILABLE', 'the upload could not be stored right now; try again (with the same Idempotency-Key, if you sent one)', { retryAfter: 2 })
     }
     this.metrics.imagesAccepted(rows.length)
     this.dispatch.jobsMayBeQueued()
@@ -191,10 +200,33 @@ export class JobService {
   }
 
   /** Old idempotency keys are forgotten after their TTL. */
+  /**
+   * Images without a job: left by submits whose commit failed (or may have). Only files older than
+   * `minAgeMs` are looked at, so an upload still being committed is never touched.
+   */
+  async collectOrphanImages(minAgeMs = ORPHAN_MIN_AGE_MS): Promise<number> {
+    const candidates = await this.blobs.idsOlderThan(this.clock.now() - minAgeMs)
+    let removed = 0
+    for (let i = 0; i < candidates.length; i += 500) {
+      const batch = candidates.slice(i, i + 500)
+      const known = new Set(await jobsRepo.existingJobIds(this.db.kysely, batch))
+      for (const id of batch) {
+        if (known.has(id)) continue
+        await this.blobs.delete(id)
+        removed++
+      }
+    }
+    if (removed > 0) this.log.info({ removed }, 'removed images that no job refers to')
+    return removed
+  }
+
   async expireIdempotencyKeys(): Promise<number> {
     return idemRepo.deleteKeysCreatedBefore(this.db.kysely, this.clock.now() - IDEMPOTENCY_TTL_MS)
   }
 }
+
+// Far longer than any commit takes.
+const ORPHAN_MIN_AGE_MS = 15 * 60_000
 
 function idempotencyScope(key: string, owner: string | null): string {
   return `${owner ?? 'open'}:${key}`

@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs'
-import { open, readFile, rename, unlink } from 'node:fs/promises'
+import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
+
+const BLOB_ID = /^[0-9a-f-]{36}$/
 
 /**
  * Uploaded images, one file per job id. `put` returns only when the bytes are on disk (fsync of the file,
@@ -13,7 +15,7 @@ export class BlobStore {
 
   private path(id: string): string {
     // ids are uuids made by the coordinator; the check keeps any other string away from the file system.
-    if (!/^[0-9a-f-]{36}$/.test(id)) throw new Error(`not a blob id: ${id}`)
+    if (!BLOB_ID.test(id)) throw new Error(`not a blob id: ${id}`)
     return join(this.dir, id)
   }
 
@@ -38,6 +40,23 @@ export class BlobStore {
     } finally {
       await fh.close()
     }
+  }
+
+  /**
+   * Ids of stored images last written before `beforeMs`. Temporary files of puts that never finished
+   * (a crash between write and rename) are older than any live put by then: they are removed here.
+   */
+  async idsOlderThan(beforeMs: number): Promise<string[]> {
+    const out: string[] = []
+    for (const name of await readdir(this.dir)) {
+      const tmp = name.endsWith('.tmp')
+      if (!BLOB_ID.test(tmp ? name.slice(0, -4) : name)) continue
+      const st = await stat(join(this.dir, name)).catch(() => undefined)
+      if (!st || st.mtimeMs >= beforeMs) continue
+      if (tmp) await unlink(join(this.dir, name)).catch(() => undefined)
+      else out.push(name)
+    }
+    return out
   }
 
   get(id: string): Promise<Buffer> {

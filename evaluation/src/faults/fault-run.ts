@@ -137,6 +137,10 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
     const finals = await finalStates(api, [...new Set(uploads.flatMap((u) => u.acks.flat()))], 180_000)
     // Simulated workers answer class = attempt number, so an answer from a stale attempt is visible.
     const check = checkHistory(uploads, finals, fleet.kind === 'simulated' ? wnidOf : undefined)
+    // Why jobs did not succeed, by error code (the poison job's IMAGE_DECODE_FAILED is expected in F11).
+    const whyNot = new Map<string, number>()
+    for (const job of finals.values()) if (job && job.status !== 'succeeded') whyNot.set(`${job.status} ${job.error?.code ?? '?'}`, (whyNot.get(`${job.status} ${job.error?.code ?? '?'}`) ?? 0) + 1)
+    if (whyNot.size > 0) ctx.notes.push(`not succeeded: ${[...whyNot].map(([k, n]) => `${k} ×${n}`).join(', ')}`)
     const req = ctx.requeueSeconds
     return {
       id: fault.id, title: fault.title, fleet: fleet.kind, ...check, clientSaw,
