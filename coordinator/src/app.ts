@@ -118,7 +118,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   await app.register(workersRoutes, { db })
   await app.register(joinLinksRoutes, { authMode: config.authMode, verifier, joinSecret: config.joinToken, clock })
   await app.register(healthRoutes, { db, model })
-  await app.register(metricsRoutes, { metrics })
+  await app.register(metricsRoutes, { metrics, token: config.metricsToken })
   await app.register(workerPageRoutes, { model })
   await app.register(dashboardRoutes)
   attachWorkerSocket(app, dispatch, app.log, {

@@ -39,6 +39,8 @@ export interface Config {
   joinToken: string | null
   /** A client must send its whole request within this: a slow-drip upload cannot hold a socket forever. */
   requestTimeoutMs: number
+  /** When set, GET /metrics needs it as a Bearer token (for a coordinator on the open internet). */
+  metricsToken: string | null
   /**
    * This coordinator among those sharing a database, the same across its restarts (host:port by default;
    * random when the port is chosen by the system).
@@ -117,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerToken: secret(env, 'WORKER_TOKEN'),
     joinToken: secret(env, 'JOIN_TOKEN'),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 60_000, 1_000, 3_600_000),
+    metricsToken: secret(env, 'METRICS_TOKEN'),
     coordinatorId: coordinatorId(env),
     workerOrigins: list(env.WORKER_ORIGINS),
     maxWorkerConnectionsPerIp: int(env, 'MAX_WORKER_CONNECTIONS_PER_IP', 64, 1, 100_000),

@@ -1,7 +1,18 @@
+import { timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsync } from 'fastify'
+import { AppError } from '../errors/app-errors.ts'
 import type { PrometheusMetrics } from '../metrics/prometheus-metrics.ts'
 
-export const metricsRoutes: FastifyPluginAsync<{ metrics: PrometheusMetrics }> = async (app, { metrics }) => {
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_req, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
+/** `token`: METRICS_TOKEN; when set, scrapers send it as a Bearer token (Prometheus `authorization`). */
+export const metricsRoutes: FastifyPluginAsync<{ metrics: PrometheusMetrics; token: string | null }> = async (app, { metrics, token }) => {
+  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (req, reply) => {
+    if (token !== null) {
+      const given = Buffer.from(req.headers.authorization?.replace(/^Bearer\s+/i, '') ?? '')
+      const expected = Buffer.from(token)
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        throw new AppError('METRICS_TOKEN_REQUIRED', 'send the METRICS_TOKEN as Authorization: Bearer <token>')
+      }
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
+  })
 }

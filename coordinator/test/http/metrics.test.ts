@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { tinyPng } from '../support/images.ts'
 import { listeningApp } from '../support/listening-app.ts'
-import { multipart } from '../support/test-app.ts'
+import { buildTestApp, multipart } from '../support/test-app.ts'
 
 test('/metrics reports uploads, jobs by status, workers, latencies and refused answers in Prometheus format', async (t) => {
   const app = await listeningApp(t)
@@ -29,4 +29,13 @@ test('/metrics reports uploads, jobs by status, workers, latencies and refused a
     'hivesight_dispatch_wait_seconds_count 1',
     'hivesight_worker_inference_ms_count 1',
   ]) assert.ok(body.includes(line), `missing: ${line}`)
+})
+
+test('with METRICS_TOKEN set, /metrics needs it as a Bearer token', async (t) => {
+  const { app } = await buildTestApp(t, { env: { METRICS_TOKEN: 'scrape-secret-0123456789' } })
+  assert.equal((await app.inject({ url: '/metrics' })).statusCode, 401)
+  const wrong = await app.inject({ url: '/metrics', headers: { authorization: 'Bearer scrape-secret-0123456780' } })
+  assert.equal(wrong.statusCode, 401)
+  assert.equal(wrong.json().code, 'METRICS_TOKEN_REQUIRED')
+  assert.equal((await app.inject({ url: '/metrics', headers: { authorization: 'Bearer scrape-secret-0123456789' } })).statusCode, 200)
 })
