@@ -116,7 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     authMode: config.authMode, verifier, rateLimitPerMinute: config.rateLimitPerMinute,
   })
   await app.register(workersRoutes, { db })
-  await app.register(joinLinksRoutes, { authMode: config.authMode, verifier, joinSecret: config.joinToken, clock })
+  await app.register(joinLinksRoutes, { authMode: config.authMode, verifier, joinSecret: config.joinToken, clock, publicUrl: config.publicUrl })
   await app.register(healthRoutes, { db, model })
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })
   await app.register(workerPageRoutes, { model })

@@ -41,6 +41,8 @@ export interface Config {
   requestTimeoutMs: number
   /** When set, GET /metrics needs it as a Bearer token (for a coordinator on the open internet). */
   metricsToken: string | null
+  /** How users reach this coordinator (e.g. behind a proxy), for links it hands out; null = the request's Host. */
+  publicUrl: string | null
   /**
    * This coordinator among those sharing a database, the same across its restarts (host:port by default;
    * random when the port is chosen by the system).
@@ -88,6 +90,17 @@ function secret(env: NodeJS.ProcessEnv, name: string): string | null {
   return value
 }
 
+function publicUrl(raw: string | undefined): string | null {
+  if (!raw) return null
+  try {
+    const url = new URL(raw)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)')
+    return url.origin
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an http(s) URL like https://hivesight.example.org (got "${raw}")`)
+  }
+}
+
 function coordinatorId(env: NodeJS.ProcessEnv): string {
   if (env.COORDINATOR_ID) return env.COORDINATOR_ID.slice(0, 200)
   const port = int(env, 'PORT', 8080, 0, 65_535)
@@ -120,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     joinToken: secret(env, 'JOIN_TOKEN'),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 60_000, 1_000, 3_600_000),
     metricsToken: secret(env, 'METRICS_TOKEN'),
+    publicUrl: publicUrl(env.PUBLIC_URL),
     coordinatorId: coordinatorId(env),
     workerOrigins: list(env.WORKER_ORIGINS),
     maxWorkerConnectionsPerIp: int(env, 'MAX_WORKER_CONNECTIONS_PER_IP', 64, 1, 100_000),

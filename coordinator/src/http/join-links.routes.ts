@@ -12,9 +12,11 @@ export interface JoinLinksRoutesOptions {
   /** JOIN_TOKEN: the secret join tokens are derived from; null = volunteers need no token (open) or cannot join. */
   joinSecret: string | null
   clock: Clock
+  /** PUBLIC_URL: links point there; otherwise at the Host the request came to. */
+  publicUrl: string | null
 }
 
-export const joinLinksRoutes: FastifyPluginAsyncTypebox<JoinLinksRoutesOptions> = async (app, { authMode, verifier, joinSecret, clock }) => {
+export const joinLinksRoutes: FastifyPluginAsyncTypebox<JoinLinksRoutesOptions> = async (app, { authMode, verifier, joinSecret, clock, publicUrl }) => {
   requireApiKey(app, authMode, verifier)
   app.post('/api/v1/join-links', {
     schema: {
@@ -28,7 +30,7 @@ export const joinLinksRoutes: FastifyPluginAsyncTypebox<JoinLinksRoutesOptions> 
       req.body ??= {}
     },
   }, async (req, reply) => {
-    const origin = `${req.protocol}://${req.host}`
+    const origin = publicUrl ?? `${req.protocol}://${req.host}`
     if (!joinSecret) {
       if (authMode !== 'open') throw new AppError('JOINING_DISABLED', 'volunteer tabs cannot join: start the coordinator with JOIN_TOKEN set to a long random secret')
       return reply.code(201).send({ url: `${origin}/worker`, name: 'volunteer', expiresAt: null, trusted: false, sessions: 0 })

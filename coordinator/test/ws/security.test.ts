@@ -53,7 +53,7 @@ test('one live session per token: a second connection with it is refused (4409) 
   assert.ok((await app.worker({ token: workerToken('vm1-2') })).workerId, 'another page of the same runtime has its own token')
 })
 
-test('join links: need a key, need JOIN_TOKEN, and expire', async (t) => {
+test('join links: need a key, need JOIN_TOKEN, expire, and point at PUBLIC_URL', async (t) => {
   const app = await listeningApp(t, { env: { AUTH_MODE: 'keys', WORKER_TOKEN: KEYS.WORKER_TOKEN } })
   assert.equal((await app.app.inject({ method: 'POST', url: '/api/v1/join-links' })).statusCode, 401)
   const disabled = await app.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await app.apiKey()}` } })
@@ -64,6 +64,9 @@ test('join links: need a key, need JOIN_TOKEN, and expire', async (t) => {
   assert.equal((await raw(withJoin.wsUrl, { onOpen: (ws) => ws.send(hello(expired)) })).code, 1008)
   const bad = await withJoin.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await withJoin.apiKey()}` }, payload: { hours: 100_000 } })
   assert.equal(bad.statusCode, 400)
+  const behindProxy = await listeningApp(t, { env: { ...KEYS, PUBLIC_URL: 'https://hive.example.org/' } })
+  const link = await behindProxy.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await behindProxy.apiKey()}`, host: 'evil.example' } })
+  assert.match(link.json().url, /^https:\/\/hive\.example\.org\/worker#token=hs1\.j\./, 'PUBLIC_URL, not the Host header')
 })
 
 test('a connection that does not say hello within 2 s is closed with 1008', async (t) => {
