@@ -101,9 +101,8 @@ function publicUrl(raw: string | undefined): string | null {
   }
 }
 
-function coordinatorId(env: NodeJS.ProcessEnv): string {
+function coordinatorId(env: NodeJS.ProcessEnv, port: number): string {
   if (env.COORDINATOR_ID) return env.COORDINATOR_ID.slice(0, 200)
-  const port = int(env, 'PORT', 8080, 0, 65_535)
   return port === 0 ? `${hostname()}:${randomUUID()}` : `${hostname()}:${port}`
 }
 
@@ -112,9 +111,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!existsSync(resolve(modelDir, 'model.json'))) {
     throw new ConfigError(`no model at ${modelDir} (model.json missing). Set MODEL_DIR to a folder with a TF.js MobileNet V2 graph model (model.json, weight shards, labels.json): see "The model" in README.md`)
   }
+  const port = int(env, 'PORT', 8080, 0, 65_535)
   return {
     host: env.HOST ?? '0.0.0.0',
-    port: int(env, 'PORT', 8080, 0, 65_535),
+    port,
     dataDir: dir(env, 'DATA_DIR', resolve(REPO_ROOT, 'data')),
     databaseUrl: env.DATABASE_URL ? env.DATABASE_URL : null,
     modelDir,
@@ -134,7 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 60_000, 1_000, 3_600_000),
     metricsToken: secret(env, 'METRICS_TOKEN'),
     publicUrl: publicUrl(env.PUBLIC_URL),
-    coordinatorId: coordinatorId(env),
+    coordinatorId: coordinatorId(env, port),
     workerOrigins: list(env.WORKER_ORIGINS),
     maxWorkerConnectionsPerIp: int(env, 'MAX_WORKER_CONNECTIONS_PER_IP', 64, 1, 100_000),
     logLevel: env.LOG_LEVEL ?? 'info',

@@ -205,7 +205,7 @@ export class JobService {
    * `minAgeMs` are looked at, so an upload still being committed is never touched.
    */
   async collectOrphanImages(minAgeMs = ORPHAN_MIN_AGE_MS): Promise<number> {
-    const candidates = await this.blobs.idsOlderThan(this.clock.now() - minAgeMs)
+    const candidates = await this.blobs.sweepOlderThan(this.clock.now() - minAgeMs)
     let removed = 0
     for (let i = 0; i < candidates.length; i += 500) {
       const batch = candidates.slice(i, i + 500)

@@ -43,10 +43,10 @@ export class BlobStore {
   }
 
   /**
-   * Ids of stored images last written before `beforeMs`. Temporary files of puts that never finished
-   * (a crash between write and rename) are older than any live put by then: they are removed here.
+   * Clean-up pass: removes temporary files of puts that never finished (a crash between write and rename;
+   * older than any live put by `beforeMs`) and returns the ids of images last written before `beforeMs`.
    */
-  async idsOlderThan(beforeMs: number): Promise<string[]> {
+  async sweepOlderThan(beforeMs: number): Promise<string[]> {
     const out: string[] = []
     for (const name of await readdir(this.dir)) {
       const tmp = name.endsWith('.tmp')

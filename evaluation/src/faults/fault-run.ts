@@ -139,7 +139,11 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
     const check = checkHistory(uploads, finals, fleet.kind === 'simulated' ? wnidOf : undefined)
     // Why jobs did not succeed, by error code (the poison job's IMAGE_DECODE_FAILED is expected in F11).
     const whyNot = new Map<string, number>()
-    for (const job of finals.values()) if (job && job.status !== 'succeeded') whyNot.set(`${job.status} ${job.error?.code ?? '?'}`, (whyNot.get(`${job.status} ${job.error?.code ?? '?'}`) ?? 0) + 1)
+    for (const job of finals.values()) {
+      if (!job || job.status === 'succeeded') continue
+      const why = `${job.status} ${job.error?.code ?? '?'}`
+      whyNot.set(why, (whyNot.get(why) ?? 0) + 1)
+    }
     if (whyNot.size > 0) ctx.notes.push(`not succeeded: ${[...whyNot].map(([k, n]) => `${k} ×${n}`).join(', ')}`)
     const req = ctx.requeueSeconds
     return {

@@ -3,6 +3,7 @@ import { PROTOCOL_VERSION, type JobView } from '@hivesight/protocol'
 import { signSessionToken } from '@hivesight/protocol/session-token'
 import { jpegClaiming, pngClaiming, tinyPng } from '@hivesight/coordinator/test-support/hostile-payloads'
 import { SimulatedWorker } from '@hivesight/worker-runtime/simulated'
+import WebSocket from 'ws'
 import { counter, rawSocket, type AttackTarget, type Http, type HttpAnswer } from './attack-context.ts'
 
 export interface AttackContext {
@@ -343,7 +344,7 @@ const WS_ATTACKS: Attack[] = [
   {
     id: 'W10', title: "result for another worker's job, and a replayed result", expected: 'both refused (stale answers +2); the job keeps its first, genuine result',
     run: async (ctx) => {
-      const metrics = async () => counter(String((await fetch(`${ctx.target.url}/metrics`).then((r) => r.text()))), 'hivesight_stale_answers_total')
+      const metrics = async () => counter(await (await fetch(`${ctx.target.url}/metrics`)).text(), 'hivesight_stale_answers_total')
       // Many free slots, so the planner (which spreads by free slots) picks the attacker first.
       const holder = await SimulatedWorker.connect(ctx.target.wsUrl, { token: workerToken(ctx, 'holder'), slots: 8 })
       const thief = await SimulatedWorker.connect(ctx.target.wsUrl, { token: workerToken(ctx, 'thief'), slots: 1 })
@@ -383,8 +384,7 @@ const WS_ATTACKS: Attack[] = [
   {
     id: 'W11', title: 'too many sockets from one IP', expected: '429 at the upgrade once the cap is reached',
     run: async (ctx) => {
-      const { default: WebSocket } = await import('ws')
-      const open: InstanceType<typeof WebSocket>[] = []
+      const open: WebSocket[] = []
       let refusedAt = 0
       try {
         for (let i = 1; i <= ctx.target.maxConnectionsPerIp + 1 && !refusedAt; i++) {
