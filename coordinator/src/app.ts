@@ -1,12 +1,11 @@
 import { createServer } from 'node:http'
-import { join } from 'node:path'
 import cors from '@fastify/cors'
 import multipart from '@fastify/multipart'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { ApiKeyVerifier } from './auth/api-keys.ts'
 import type { Config } from './config.ts'
-import type { Db } from './db/create-db.ts'
+import { databaseTimeMs, type Db } from './db/create-db.ts'
 import { dashboardRoutes } from './http/dashboard.routes.ts'
 import { errorHandler } from './http/error-handler.ts'
 import { healthRoutes } from './http/health.routes.ts'
@@ -17,13 +16,19 @@ import { problem } from './http/problem.ts'
 import { workerPageRoutes } from './http/worker-page.routes.ts'
 import { joinLinksRoutes } from './http/join-links.routes.ts'
 import { workersRoutes } from './http/workers.routes.ts'
-import { systemClock, type Clock } from './jobs/clock.ts'
-import { DispatchService } from './jobs/dispatch-service.ts'
+import { AnswerRecorder } from './jobs/answer-recorder.ts'
+import { skewedClock, SyncedClock, type Clock } from './jobs/clock.ts'
+import { ClusterSignals } from './jobs/cluster-signals.ts'
+import { newCounters, type DispatchCounters } from './jobs/counters.ts'
+import { DispatchPump } from './jobs/dispatch-pump.ts'
 import { JobService } from './jobs/job-service.ts'
 import { JobWaiters } from './jobs/job-waiters.ts'
+import { LeaseRecovery } from './jobs/lease-recovery.ts'
+import { LeaseSweeper } from './jobs/lease-sweeper.ts'
+import { UploadCommitter } from './jobs/upload-committer.ts'
+import { WorkerSessions } from './jobs/worker-sessions.ts'
 import { PrometheusMetrics } from './metrics/prometheus-metrics.ts'
 import { ModelFiles } from './model/model-files.ts'
-import { BlobStore } from './storage/blob-store.ts'
 import { WorkerRegistry } from './workers/worker-registry.ts'
 import { attachWorkerSocket } from './ws/worker-socket.ts'
 
@@ -38,9 +43,14 @@ export interface AppDeps {
 export interface Coordinator {
   app: FastifyInstance
   jobs: JobService
-  dispatch: DispatchService
+  pump: DispatchPump
+  sweeper: LeaseSweeper
+  signals: ClusterSignals
   registry: WorkerRegistry
+  counters: DispatchCounters
   model: ModelFiles
+  /** The clock every lease and liveness time comes from (the database's, on MariaDB). */
+  clock: Clock
   /**
    * Graceful shutdown, first half: refuse new uploads (503 + Retry-After), stop dispatching, tell the
    * workers, and give them up to `graceMs` to deliver what they hold. `app.close()` does the rest.
@@ -58,6 +68,8 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     },
     // One line per request would drown the log at hundreds of uploads a second; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    // Behind a load balancer, req.ip (per-IP limits, logs) is the client's, from the proxies trusted here.
+    trustProxy: config.trustProxy,
     // Uploads are streamed by @fastify/multipart; this bounds other bodies (the submit routes allow more).
     bodyLimit: 1024 * 1024,
     // A client must send its whole request within requestTimeoutMs: a slow-drip upload cannot hold a socket.
@@ -71,18 +83,30 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
 
   const model = new ModelFiles(config.modelDir)
   const registry = new WorkerRegistry()
-  const clock = deps.clock ?? systemClock
-  const blobs = new BlobStore(join(config.dataDir, 'blobs'))
+  // Times written by one coordinator are compared by others: on a shared database, use its clock.
+  const host = skewedClock(config.clockSkewMs)
+  const clock = deps.clock ?? (db.dialect === 'mariadb' ? new SyncedClock(host, () => databaseTimeMs(db)) : host)
   const waiters = new JobWaiters()
+  const notify = (ids: string[]) => ids.forEach((id) => waiters.notify(id))
   const verifier = new ApiKeyVerifier(db)
   const metrics = new PrometheusMetrics(db, registry)
-  const dispatch = new DispatchService(db, blobs, model, registry, waiters, clock, app.log, {
-    maxAttempts: config.maxAttempts,
-    leaseMs: config.leaseMs,
-    sweepIntervalMs: Math.max(1_000, config.pingIntervalMs),
-    coordinatorId: config.coordinatorId,
-  }, metrics)
-  const jobs = new JobService(db, blobs, dispatch, waiters, clock, app.log, { maxAttempts: config.maxAttempts }, metrics)
+  const counters = newCounters()
+  const signals = new ClusterSignals(db, app.log, { origin: config.coordinatorId, pollMs: config.eventPollMs })
+  // The pump is created below; these callbacks run only once it exists.
+  const recovery = new LeaseRecovery(db, signals, metrics, counters, { requeued: () => pump.jobsMayBeQueued(), finished: notify })
+  const pump = new DispatchPump(db, registry, recovery, clock, app.log, metrics, counters, { leaseMs: config.leaseMs, onFinished: notify })
+  const answers = new AnswerRecorder(db, model, registry, signals, clock, app.log, metrics, counters, {
+    slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(),
+  })
+  const sweepIntervalMs = Math.max(1_000, config.pingIntervalMs)
+  // A worker (and its session) nobody has touched for three sweeps belongs to a coordinator that died.
+  const staleAfterMs = 3 * sweepIntervalMs
+  const sessions = new WorkerSessions(db, registry, recovery, pump, clock, app.log, { coordinatorId: config.coordinatorId, staleAfterMs })
+  const sweeper = new LeaseSweeper(db, registry, recovery, pump, answers, signals, clock, app.log, {
+    intervalMs: sweepIntervalMs, staleAfterMs, retentionMs: config.jobRetentionHours * 3600_000,
+  })
+  const uploads = new UploadCommitter(db, signals, clock)
+  const jobs = new JobService(db, uploads, pump, signals, waiters, clock, app.log, { maxAttempts: config.maxAttempts }, metrics)
 
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) =>
@@ -121,7 +145,13 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })
   await app.register(workerPageRoutes, { model })
   await app.register(dashboardRoutes)
-  attachWorkerSocket(app, dispatch, app.log, {
+  attachWorkerSocket(app, {
+    join: (hello, channel, remote, token) => sessions.join(hello, channel, remote, token),
+    leave: (id) => sessions.leave(id),
+    draining: (id) => sessions.draining(id),
+    answer: (id, msg) => answers.record(id, msg),
+    release: (id, msg) => answers.release(id, msg),
+  }, app.log, {
     path: '/ws/worker', pingIntervalMs: config.pingIntervalMs, helloTimeoutMs: 2_000,
     access: { mode: config.authMode, workerToken: config.workerToken, joinToken: config.joinToken },
     allowedOrigins: config.workerOrigins, maxConnectionsPerIp: config.maxWorkerConnectionsPerIp,
@@ -131,27 +161,35 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   }
 
   let keyExpiry: NodeJS.Timeout | undefined
-  let orphanSweep: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {
-    await dispatch.start()
+    // Not fatal when the database is down at start: the sweep syncs again, the signals start reading once it is back.
+    if (clock instanceof SyncedClock) await clock.sync().catch((err: unknown) => app.log.warn({ err }, 'could not read the database clock yet'))
+    await sessions.start()
+    await signals.start({
+      queued: () => pump.jobsMayBeQueued(),
+      canceled: (jobId, workerId, token) => {
+        pump.dropOnWorker(workerId, jobId, token, 'canceled by the API')
+        waiters.notify(jobId)
+      },
+      finished: notify,
+    })
+    sweeper.start()
     keyExpiry = setInterval(() => void jobs.expireIdempotencyKeys().catch((err) => app.log.warn({ err }, 'could not expire idempotency keys')), 3600_000)
     keyExpiry.unref()
-    const collectOrphans = () => void jobs.collectOrphanImages().catch((err) => app.log.warn({ err }, 'could not collect orphan images'))
-    orphanSweep = setInterval(collectOrphans, 10 * 60_000)
-    orphanSweep.unref()
-    collectOrphans()
   })
   app.addHook('onClose', async () => {
     clearInterval(keyExpiry)
-    clearInterval(orphanSweep)
-    await dispatch.stop()
+    signals.stop()
+    await sweeper.stop()
+    await pump.stop()
+    await answers.settle()
   })
 
   const drain = async (graceMs: number) => {
     jobs.stopAccepting()
-    dispatch.startDrain()
+    pump.startDrain()
     const end = performance.now() + graceMs
     while (registry.inFlight > 0 && performance.now() < end) await new Promise((r) => setTimeout(r, 50))
   }
-  return { app, jobs, dispatch, registry, model, drain }
+  return { app, jobs, pump, sweeper, signals, registry, counters, model, clock, drain }
 }

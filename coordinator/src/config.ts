@@ -51,6 +51,17 @@ export interface Config {
   /** Origins besides the coordinator's own whose pages may open the worker socket. */
   workerOrigins: string[]
   maxWorkerConnectionsPerIp: number
+  /** How often this coordinator reads the other coordinators' signals from the shared database. */
+  eventPollMs: number
+  /** Finished jobs (and the images dead ones keep) are deleted this long after they finished. */
+  jobRetentionHours: number
+  /** Tests only: pretend this host's clock is off by this much (lease times come from the database's clock). */
+  clockSkewMs: number
+  /**
+   * Behind a load balancer: which proxies' X-Forwarded-For to believe, so per-IP limits and logs see the
+   * client (true = any proxy, or a list of proxy addresses/CIDRs). false = the socket's address.
+   */
+  trustProxy: boolean | string
   logLevel: string
   /** json (default, for machines) or pretty (for a person at a terminal; npm start picks it on a TTY). */
   logFormat: 'json' | 'pretty'
@@ -101,6 +112,12 @@ function publicUrl(raw: string | undefined): string | null {
   }
 }
 
+function trustProxy(raw: string | undefined): boolean | string {
+  if (raw === undefined || raw === '' || raw === 'false') return false
+  if (raw === 'true') return true
+  return raw.split(',').map((s) => s.trim()).filter(Boolean).join(',')
+}
+
 function coordinatorId(env: NodeJS.ProcessEnv, port: number): string {
   if (env.COORDINATOR_ID) return env.COORDINATOR_ID.slice(0, 200)
   return port === 0 ? `${hostname()}:${randomUUID()}` : `${hostname()}:${port}`
@@ -118,7 +135,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: dir(env, 'DATA_DIR', resolve(REPO_ROOT, 'data')),
     databaseUrl: env.DATABASE_URL ? env.DATABASE_URL : null,
     modelDir,
-    maxImageBytes: int(env, 'MAX_IMAGE_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    // Images are stored in the database: one image is one packet, under MariaDB's max_allowed_packet (16 MiB by default).
+    maxImageBytes: int(env, 'MAX_IMAGE_BYTES', 10 * 1024 * 1024, 1024, 15 * 1024 * 1024),
     maxImagesPerRequest: int(env, 'MAX_IMAGES_PER_REQUEST', 64, 1, 10_000),
     maxImagePixels: int(env, 'MAX_IMAGE_PIXELS', 40_000_000, 1, 1_000_000_000),
     maxImageSide: int(env, 'MAX_IMAGE_SIDE', 16_384, 1, 65_535),
@@ -137,6 +155,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     coordinatorId: coordinatorId(env, port),
     workerOrigins: list(env.WORKER_ORIGINS),
     maxWorkerConnectionsPerIp: int(env, 'MAX_WORKER_CONNECTIONS_PER_IP', 64, 1, 100_000),
+    eventPollMs: int(env, 'EVENT_POLL_MS', 50, 5, 10_000),
+    jobRetentionHours: int(env, 'JOB_RETENTION_HOURS', 7 * 24, 1, 24 * 3650),
+    clockSkewMs: int(env, 'CLOCK_SKEW_MS', 0, -86_400_000, 86_400_000),
+    trustProxy: trustProxy(env.TRUST_PROXY),
     logLevel: env.LOG_LEVEL ?? 'info',
     logFormat: env.LOG_FORMAT === 'pretty' ? 'pretty' : 'json',
   }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
-import { CompiledQuery, Kysely, MysqlDialect, SqliteDialect } from 'kysely'
+import { CompiledQuery, Kysely, MysqlDialect, SqliteDialect, sql } from 'kysely'
 import { createPool } from 'mysql2'
 import type { Database } from './schema.ts'
 
@@ -92,4 +92,14 @@ export async function retryTransient<T>(fn: () => Promise<T>, tries = 5): Promis
       await new Promise((r) => setTimeout(r, Math.random() * 10 * i))
     }
   }
+}
+
+/**
+ * The database's own clock in epoch ms, the one time every coordinator agrees on; null for the embedded
+ * SQLite file, which lives on this host and so shares its clock.
+ */
+export async function databaseTimeMs(db: Db): Promise<number | null> {
+  if (db.dialect === 'sqlite') return null
+  const r = await sql<{ t: string | number }>`select round(unix_timestamp(now(3)) * 1000) as t`.execute(db.kysely)
+  return Number(r.rows[0]!.t)
 }

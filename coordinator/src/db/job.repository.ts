@@ -1,143 +1,151 @@
-import type { Kysely, Transaction } from 'kysely'
+import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database, JobRow, JobStatus, NewJob } from './schema.ts'
 
 // One query per function, no business rules; `now` is always a parameter.
 type Conn = Kysely<Database> | Transaction<Database>
 
+// Bounds statement size (MariaDB's max_allowed_packet, SQLite's 32 766 bound parameters).
+const ROWS_PER_STATEMENT = 500
+
+/** `CASE id WHEN … THEN … END`: one UPDATE gives each row its own value. */
+function caseById<T extends string | number>(values: { id: string; value: T }[]) {
+  return sql<T>`case ${sql.ref('id')} ${sql.join(values.map((v) => sql`when ${v.id} then ${v.value}`), sql` `)} end`
+}
+
 export async function insertJobs(db: Conn, jobs: NewJob[]): Promise<void> {
-  if (jobs.length > 0) await db.insertInto('jobs').values(jobs).execute()
+  for (let i = 0; i < jobs.length; i += ROWS_PER_STATEMENT) await db.insertInto('jobs').values(jobs.slice(i, i + ROWS_PER_STATEMENT)).execute()
 }
 
 export function findJob(db: Conn, id: string): Promise<JobRow | undefined> {
   return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
-/** Which of these ids are jobs (in any state). */
-export async function existingJobIds(db: Conn, ids: string[]): Promise<string[]> {
-  if (ids.length === 0) return []
-  const rows = await db.selectFrom('jobs').select('id').where('id', 'in', ids).execute()
-  return rows.map((r) => r.id)
-}
-
-/** Newest first; `before` is the id of the last job of the previous page. */
+/** Newest first; `before` is the id of the last job of the previous page. 'queued' includes 'delayed'. */
 export function listJobs(db: Conn, opts: { limit: number; before?: string; status?: JobStatus; owner?: string }): Promise<JobRow[]> {
   let q = db.selectFrom('jobs').selectAll().orderBy('id', 'desc').limit(opts.limit)
   if (opts.owner !== undefined) q = q.where('owner_key_id', '=', opts.owner)
   if (opts.before) q = q.where('id', '<', opts.before)
-  if (opts.status) q = q.where('status', '=', opts.status)
+  if (opts.status === 'queued') q = q.where('status', 'in', ['queued', 'delayed'])
+  else if (opts.status) q = q.where('status', '=', opts.status)
   return q.execute()
 }
 
 export type QueuedJob = Pick<JobRow, 'id' | 'lease_token' | 'attempts' | 'content_type' | 'submitted_at' | 'available_at'>
 
 /**
- * Oldest queued jobs of the highest priority. Row locks only make sense inside a transaction, so the
- * signature asks for one; `skipLocked` lets several coordinators claim from one MariaDB without waiting.
- * SQLite has a single writer and no FOR UPDATE, so it must be false there.
+ * The next queued jobs in claim order (highest priority, then oldest), served by `jobs_claim_idx`.
+ * `skipLocked` lets several coordinators claim from one MariaDB without waiting for each other; SQLite has
+ * a single writer and no FOR UPDATE, so it must be false there.
  */
-export function selectQueuedForUpdate(trx: Transaction<Database>, limit: number, skipLocked: boolean, now: number): Promise<QueuedJob[]> {
+export function selectQueuedForUpdate(trx: Transaction<Database>, limit: number, skipLocked: boolean): Promise<QueuedJob[]> {
   let q = trx.selectFrom('jobs').select(['id', 'lease_token', 'attempts', 'content_type', 'submitted_at', 'available_at'])
-    .where('status', '=', 'queued').where('available_at', '<=', now)
+    .where('status', '=', 'queued')
     .orderBy('priority', 'desc').orderBy('id', 'asc').limit(limit)
   if (skipLocked) q = q.forUpdate().skipLocked()
   return q.execute()
 }
 
-/** Lease the given queued jobs to one worker: bumps the fencing token and the attempt count. */
-export async function leaseJobs(trx: Transaction<Database>, ids: string[], workerId: string, now: number, expiresAt: number): Promise<number> {
-  if (ids.length === 0) return 0
+/** Leases claimed jobs, each to its worker, in one statement: bumps the fencing token and the attempt count. */
+export async function leaseJobs(trx: Transaction<Database>, leases: { id: string; workerId: string }[], now: number, expiresAt: number): Promise<number> {
+  if (leases.length === 0) return 0
   const r = await trx.updateTable('jobs')
     .set((eb) => ({
       status: 'running',
-      worker_id: workerId,
+      worker_id: caseById(leases.map((l) => ({ id: l.id, value: l.workerId }))),
       lease_token: eb('lease_token', '+', 1),
       attempts: eb('attempts', '+', 1),
       started_at: now,
       lease_expires_at: expiresAt,
     }))
-    .where('id', 'in', ids).where('status', '=', 'queued')
+    .where('id', 'in', leases.map((l) => l.id)).where('status', '=', 'queued')
     .executeTakeFirst()
   return Number(r.numUpdatedRows)
 }
 
-type Fence = { id: string; token: number; workerId: string }
-
-/** Fencing: only the current lease holder with the current token can finish the job. false = stale. */
-export async function completeJob(db: Conn, f: Fence, now: number, resultJson: string): Promise<boolean> {
-  const r = await db.updateTable('jobs')
-    .set({ status: 'succeeded', finished_at: now, result_json: resultJson, lease_expires_at: null, error_code: null, error_message: null })
-    .where('id', '=', f.id).where('lease_token', '=', f.token).where('worker_id', '=', f.workerId).where('status', '=', 'running')
-    .executeTakeFirst()
-  return r.numUpdatedRows === 1n
-}
-
-export async function failJob(db: Conn, f: Fence, now: number, code: string, message: string): Promise<boolean> {
-  const r = await db.updateTable('jobs')
-    .set({ status: 'failed', finished_at: now, lease_expires_at: null, error_code: code, error_message: message.slice(0, 1000) })
-    .where('id', '=', f.id).where('lease_token', '=', f.token).where('worker_id', '=', f.workerId).where('status', '=', 'running')
-    .executeTakeFirst()
-  return r.numUpdatedRows === 1n
-}
-
-/** Put one leased job back in the queue (a retryable failure), keeping the error for the record. */
-export async function requeueLeased(db: Conn, f: Fence, availableAt: number, code: string, message: string): Promise<boolean> {
-  const r = await db.updateTable('jobs')
-    .set({ status: 'queued', worker_id: null, lease_expires_at: null, available_at: availableAt, error_code: code, error_message: message.slice(0, 1000) })
-    .where('id', '=', f.id).where('lease_token', '=', f.token).where('worker_id', '=', f.workerId).where('status', '=', 'running')
-    .executeTakeFirst()
-  return r.numUpdatedRows === 1n
-}
-
-export type LostLease = { dead: number; requeued: number }
+export type LeaseState = Pick<JobRow, 'id' | 'status' | 'lease_token' | 'worker_id' | 'attempts' | 'max_attempts'>
 
 /**
- * Leases lost without an answer (worker gone, lease expired) go back to the queue at once, except jobs
- * that used all their attempts: those are dead. A poison image that kills every page it reaches ends here.
+ * The lease state of these jobs, locked until the transaction ends (MariaDB), so that a decision taken
+ * on it (accept a result, take a lease back) cannot race another coordinator's.
  */
-async function takeBackLeases(db: Conn, scope: { workerIds?: string[]; expiredAt?: number }, now: number): Promise<LostLease> {
-  if (scope.workerIds?.length === 0) return { dead: 0, requeued: 0 }
-  const running = () => {
-    let q = db.updateTable('jobs').where('status', '=', 'running')
-    if (scope.workerIds) q = q.where('worker_id', 'in', scope.workerIds)
-    if (scope.expiredAt !== undefined) q = q.where('lease_expires_at', '<=', scope.expiredAt)
-    return q
+export function lockLeaseStates(trx: Transaction<Database>, ids: string[], lock: boolean): Promise<LeaseState[]> {
+  if (ids.length === 0) return Promise.resolve([])
+  const q = trx.selectFrom('jobs').select(['id', 'status', 'lease_token', 'worker_id', 'attempts', 'max_attempts']).where('id', 'in', ids)
+  return (lock ? q.forUpdate() : q).execute()
+}
+
+/** Running jobs whose lease ran out, or held by these workers (gone), locked for the take-back decision. */
+export function lockLostLeases(trx: Transaction<Database>, scope: { workerIds?: string[]; expiredAt?: number }, lock: boolean): Promise<LeaseState[]> {
+  if (scope.workerIds?.length === 0) return Promise.resolve([])
+  let q = trx.selectFrom('jobs').select(['id', 'status', 'lease_token', 'worker_id', 'attempts', 'max_attempts']).where('status', '=', 'running')
+  if (scope.workerIds) q = q.where('worker_id', 'in', scope.workerIds)
+  if (scope.expiredAt !== undefined) q = q.where('lease_expires_at', '<=', scope.expiredAt)
+  return (lock ? q.forUpdate() : q).execute()
+}
+
+/** Results of jobs whose lease was checked under lock in the same transaction: one statement for all. */
+export async function completeJobs(trx: Transaction<Database>, results: { id: string; resultJson: string }[], now: number): Promise<void> {
+  for (let i = 0; i < results.length; i += ROWS_PER_STATEMENT) {
+    const chunk = results.slice(i, i + ROWS_PER_STATEMENT)
+    await trx.updateTable('jobs')
+      .set({ status: 'succeeded', finished_at: now, lease_expires_at: null, error_code: null, error_message: null, result_json: caseById(chunk.map((r) => ({ id: r.id, value: r.resultJson }))) })
+      .where('id', 'in', chunk.map((r) => r.id)).where('status', '=', 'running')
+      .execute()
   }
-  const dead = await running()
-    .set({ status: 'dead', finished_at: now, lease_expires_at: null, error_code: 'ATTEMPTS_EXHAUSTED', error_message: 'every attempt was lost (worker gone or lease expired); the last error, if any, was overwritten' })
-    .whereRef('attempts', '>=', 'max_attempts')
-    .executeTakeFirst()
-  const requeued = await running()
-    .set({ status: 'queued', worker_id: null, lease_expires_at: null, available_at: now })
-    .executeTakeFirst()
-  return { dead: Number(dead.numUpdatedRows), requeued: Number(requeued.numUpdatedRows) }
 }
 
-/** Every running job of a worker that is gone goes back to the queue at once. */
-export function requeueWorkerJobs(db: Conn, workerIds: string[], now: number): Promise<LostLease> {
-  return takeBackLeases(db, { workerIds }, now)
+/** Leases taken back (checked under lock): back to the queue at once, or dead when every attempt is used. */
+export async function takeBackLeases(trx: Transaction<Database>, decided: { requeue: string[]; dead: string[] }, now: number): Promise<void> {
+  if (decided.requeue.length > 0) {
+    await trx.updateTable('jobs').set({ status: 'queued', worker_id: null, lease_expires_at: null, available_at: now })
+      .where('id', 'in', decided.requeue).where('status', '=', 'running').execute()
+  }
+  if (decided.dead.length > 0) {
+    await trx.updateTable('jobs')
+      .set({ status: 'dead', finished_at: now, lease_expires_at: null, error_code: 'ATTEMPTS_EXHAUSTED', error_message: 'every attempt was lost (worker gone or lease expired); the last error, if any, was overwritten' })
+      .where('id', 'in', decided.dead).where('status', '=', 'running').execute()
+  }
 }
 
-/** Leases that ran out (the holder hung, or its coordinator died) go back to the queue. */
-export function requeueExpiredLeases(db: Conn, now: number): Promise<LostLease> {
-  return takeBackLeases(db, { expiredAt: now }, now)
+type Fence = { id: string; token: number; workerId: string }
+const fenced = (db: Conn, f: Fence) => db.updateTable('jobs')
+  .where('id', '=', f.id).where('lease_token', '=', f.token).where('worker_id', '=', f.workerId).where('status', '=', 'running')
+
+export async function failJob(db: Conn, f: Fence, now: number, code: string, message: string): Promise<boolean> {
+  const r = await fenced(db, f)
+    .set({ status: 'failed', finished_at: now, lease_expires_at: null, error_code: code, error_message: message.slice(0, 1000) })
+    .executeTakeFirst()
+  return r.numUpdatedRows === 1n
+}
+
+/** A retryable failure: the job waits out its back-off as 'delayed', keeping the error for the record. */
+export async function delayLeased(db: Conn, f: Fence, availableAt: number, code: string, message: string): Promise<boolean> {
+  const r = await fenced(db, f)
+    .set({ status: 'delayed', worker_id: null, lease_expires_at: null, available_at: availableAt, error_code: code, error_message: message.slice(0, 1000) })
+    .executeTakeFirst()
+  return r.numUpdatedRows === 1n
 }
 
 /** A retryable error that used the last attempt: the job is dead, with the worker's error. */
 export async function markDead(db: Conn, f: Fence, now: number, code: string, message: string): Promise<boolean> {
-  const r = await db.updateTable('jobs')
+  const r = await fenced(db, f)
     .set({ status: 'dead', finished_at: now, lease_expires_at: null, error_code: code, error_message: message.slice(0, 1000) })
-    .where('id', '=', f.id).where('lease_token', '=', f.token).where('worker_id', '=', f.workerId).where('status', '=', 'running')
     .executeTakeFirst()
   return r.numUpdatedRows === 1n
 }
 
 /** A draining worker hands back a job it never started: no attempt is counted. */
 export async function releaseLeased(db: Conn, f: Fence, now: number): Promise<boolean> {
-  const r = await db.updateTable('jobs')
+  const r = await fenced(db, f)
     .set((eb) => ({ status: 'queued', worker_id: null, lease_expires_at: null, available_at: now, attempts: eb('attempts', '-', 1) }))
-    .where('id', '=', f.id).where('lease_token', '=', f.token).where('worker_id', '=', f.workerId).where('status', '=', 'running')
     .executeTakeFirst()
   return r.numUpdatedRows === 1n
+}
+
+/** Delayed jobs whose back-off is over become claimable. */
+export async function promoteDueJobs(db: Conn, now: number): Promise<number> {
+  const r = await db.updateTable('jobs').set({ status: 'queued' }).where('status', '=', 'delayed').where('available_at', '<=', now).executeTakeFirst()
+  return Number(r.numUpdatedRows)
 }
 
 /** Cancel a job that is not final yet; the token guard makes a concurrent completion win or lose cleanly. */
@@ -158,9 +166,28 @@ export async function requeueDead(db: Conn, id: string, now: number): Promise<bo
   return r.numUpdatedRows === 1n
 }
 
-export async function countByStatus(db: Conn): Promise<Record<JobStatus, number>> {
-  const rows = await db.selectFrom('jobs').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute()
-  const counts: Record<JobStatus, number> = { queued: 0, running: 0, succeeded: 0, failed: 0, canceled: 0, dead: 0 }
-  for (const r of rows) counts[r.status] = Number(r.n)
-  return counts
+/** Ids of the oldest jobs that finished before `before` (any final state), at most `limit`. */
+export async function finishedBefore(db: Conn, before: number, limit: number): Promise<string[]> {
+  const rows = await db.selectFrom('jobs').select('id').where('finished_at', '<', before).orderBy('finished_at').limit(limit).execute()
+  return rows.map((r) => r.id)
+}
+
+export async function deleteJobs(db: Conn, ids: string[]): Promise<number> {
+  if (ids.length === 0) return 0
+  const r = await db.deleteFrom('jobs').where('id', 'in', ids).executeTakeFirst()
+  return Number(r.numDeletedRows)
+}
+
+/**
+ * Jobs waiting and running, counted on the index and capped, so a metrics scrape costs the same with a
+ * million finished jobs in the table (finished ones are counted by the coordinators' own counters).
+ */
+export async function countActive(db: Conn, cap: number): Promise<{ queued: number; delayed: number; running: number }> {
+  const count = async (status: JobStatus) => {
+    const r = await db.selectFrom((eb) => eb.selectFrom('jobs').select('id').where('status', '=', status).limit(cap).as('capped'))
+      .select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+    return Number(r.n)
+  }
+  const [queued, delayed, running] = await Promise.all([count('queued'), count('delayed'), count('running')])
+  return { queued, delayed, running }
 }

@@ -3,6 +3,7 @@ import * as m001 from './migrations/2026-11-25-001-create-jobs-and-workers.ts'
 import * as m002 from './migrations/2026-11-25-002-retries-and-idempotency.ts'
 import * as m003 from './migrations/2026-11-25-003-api-keys.ts'
 import * as m004 from './migrations/2026-11-25-004-worker-sessions.ts'
+import * as m005 from './migrations/2026-11-30-005-images-events-claim-index.ts'
 
 // Listed in code, not read from a folder: the same list under tsx, a bundle or compiled output.
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-25-002-retries-and-idempotency': m002,
   '2026-11-25-003-api-keys': m003,
   '2026-11-25-004-worker-sessions': m004,
+  '2026-11-30-005-images-events-claim-index': m005,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -3,7 +3,11 @@ import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
 // Times are epoch milliseconds in BIGINT columns: they read the same on MariaDB and SQLite, and the
 // coordinator, not the database, decides what "now" is (tests drive it with a fake clock).
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled' | 'dead'
+/**
+ * As the API shows them, plus 'delayed': a retry waiting out its back-off (shown as 'queued'). It is a
+ * status of its own so that the claim's index range holds only jobs that may run now.
+ */
+export type JobStatus = 'queued' | 'delayed' | 'running' | 'succeeded' | 'failed' | 'canceled' | 'dead'
 
 export interface JobTable {
   id: string // uuid v7 made by the app: time-ordered, so ORDER BY id is submission order
@@ -13,7 +17,7 @@ export interface JobTable {
   max_attempts: number
   lease_token: number // bumped on every lease: a result must quote the current value
   lease_expires_at: number | null
-  /** A queued job is not claimed before this time: retry backoff. */
+  /** A delayed job becomes queued at this time (retry back-off); for a queued job, when it became ready. */
   available_at: Generated<number>
   worker_id: string | null
   submitted_at: number
@@ -44,6 +48,23 @@ export interface WorkerTable {
   last_seen_at: number
   disconnected_at: number | null
   jobs_done: number
+  /** The coordinator the worker is connected to. */
+  coordinator_id: string | null
+}
+
+/** Uploaded image bytes, one row per job, written in the same transaction as the job. */
+export interface ImageTable {
+  job_id: string
+  bytes: Buffer
+}
+
+/** Signals between coordinators sharing the database: each polls for rows newer than it has seen. */
+export interface CoordinatorEventTable {
+  id: Generated<number>
+  kind: string
+  origin: string
+  payload: string
+  created_at: number
 }
 
 /** A submit with an Idempotency-Key, stored in the same transaction as its jobs. */
@@ -78,6 +99,8 @@ export interface Database {
   idempotency_keys: IdempotencyKeyTable
   api_keys: ApiKeyTable
   worker_sessions: WorkerSessionTable
+  images: ImageTable
+  coordinator_events: CoordinatorEventTable
 }
 
 export type JobRow = Selectable<JobTable>

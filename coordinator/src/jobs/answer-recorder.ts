@@ -1,40 +1,55 @@
-import type { JobFailed, JobResult, JobResultView } from '@hivesight/protocol'
+import type { JobFailed, JobRelease, JobResult, JobResultView } from '@hivesight/protocol'
 import { retryTransient, type Db } from '../db/create-db.ts'
+import * as eventsRepo from '../db/event.repository.ts'
+import * as imagesRepo from '../db/image.repository.ts'
 import * as jobsRepo from '../db/job.repository.ts'
-import * as workersRepo from '../db/worker.repository.ts'
 import type { ModelFiles } from '../model/model-files.ts'
+import type { WorkerRegistry } from '../workers/worker-registry.ts'
 import type { Clock } from './clock.ts'
-import type { DispatchCounters, Logger } from './dispatch-service.ts'
+import type { ClusterSignals } from './cluster-signals.ts'
+import type { DispatchCounters } from './counters.ts'
 import type { JobMetrics } from './job-metrics.ts'
-import { retryDelayMs } from './lease.ts'
+import { failureOutcome, isCurrentLease, retryDelayMs } from './lease.ts'
+import type { Logger } from './logger.ts'
 
-type Buffered = { workerId: string; msg: JobResult | JobFailed; since: number }
+type Answer = JobResult | JobFailed
+type Buffered = { workerId: string; msg: Answer; submittedAt?: number }
 type PendingCompletion = { workerId: string; jobId: string; token: number; resultJson: string; done: (accepted: boolean) => void; fail: (err: unknown) => void }
-// Group commit: results that arrive while one transaction commits go together into the next one.
+
+// Group commit: results that arrive while a transaction commits go together into the next one.
 const MAX_COMPLETIONS_PER_COMMIT = 500
+// Two batches in flight: one commits while the next is being locked and written.
+const MAX_COMMITS_IN_FLIGHT = 2
 const MAX_BUFFERED_RESULTS = 100_000
 
-/** What the dispatcher does when an answer is settled. */
+/** What happens around an answer that the recorder does not do itself. */
 export interface AnswerEvents {
-  /** The job reached a final state (drop its image unless it may run again). */
-  finished(jobId: string, dropImage: boolean): void
-  /** A retryable failure put the job back in the queue. */
+  /** A worker's slot is free again. */
+  slotFreed(): void
+  /** Jobs reached a final state here (wake this coordinator's long-polls). */
+  finished(jobIds: string[]): void
+  /** A job is queued again. */
   requeued(): void
 }
 
 /**
- * Writes workers' answers: results in group commits (one transaction, one fsync on SQLite, for every result
- * waiting), failures as final/retry/dead by their kind, every UPDATE fenced by the lease token. While the
- * database is unreachable, answers are kept in memory and applied when it is back.
+ * Writes workers' answers. Results go in group commits: one transaction locks the batch's rows, keeps
+ * only answers from the current lease holder with the current token (a pure check), and writes them with
+ * one multi-row UPDATE, drops their images and tells the other coordinators, in the same commit. Failures
+ * become final, delayed or dead by their kind. While the database is unreachable, answers are kept in
+ * memory and applied when it is back.
  */
 export class AnswerRecorder {
   private buffered: Buffered[] = []
+  private flushing: Promise<void> | undefined
   private completions: PendingCompletion[] = []
-  private committing: Promise<void> | undefined
+  private readonly commits = new Set<Promise<void>>()
 
   constructor(
     private readonly db: Db,
     private readonly model: ModelFiles,
+    private readonly registry: WorkerRegistry,
+    private readonly signals: ClusterSignals,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly metrics: JobMetrics,
@@ -42,31 +57,63 @@ export class AnswerRecorder {
     private readonly events: AnswerEvents,
   ) {}
 
-  /** Waits for the commit in progress and applies what is buffered (shutdown). */
+  /** Waits for the commits in progress and applies what is buffered (shutdown). */
   async settle(): Promise<void> {
-    await this.committing
+    while (this.commits.size > 0) await Promise.all(this.commits)
     await this.flushBuffered()
   }
 
-  /** Applies an answer, or keeps it until the database is back. */
-  async record(workerId: string, msg: JobResult | JobFailed, submittedAt: number | undefined): Promise<void> {
+  get bufferedCount(): number {
+    return this.buffered.length
+  }
+
+  /** A worker's answer: its slot is free at once; the answer is applied, or kept until it can be. */
+  async record(workerId: string, msg: Answer): Promise<void> {
+    const held = this.registry.release(workerId, msg.jobId)
+    this.events.slotFreed()
     try {
-      await this.applyAnswer(workerId, msg, submittedAt)
+      await this.apply(workerId, msg, held?.submittedAt)
     } catch (err) {
       // The database is unreachable: keep the answer and apply it when it is back. Fencing still holds.
       if (this.buffered.length >= MAX_BUFFERED_RESULTS) throw err
-      this.buffered.push({ workerId, msg, since: this.clock.now() })
+      this.buffered.push({ workerId, msg, submittedAt: held?.submittedAt })
       this.counters.bufferedResults++
       this.log.warn({ err, jobId: msg.jobId, buffered: this.buffered.length }, 'database unreachable: answer buffered')
     }
   }
 
-  private applyAnswer(workerId: string, msg: JobResult | JobFailed, submittedAt?: number): Promise<void> {
+  /** A draining worker hands back a job it never started: queued again, no attempt counted. */
+  async release(workerId: string, msg: JobRelease): Promise<void> {
+    this.registry.release(workerId, msg.jobId)
+    this.events.slotFreed()
+    const now = this.clock.now()
+    if (await jobsRepo.releaseLeased(this.db.kysely, { id: msg.jobId, token: msg.leaseToken, workerId }, now)) {
+      this.events.requeued()
+      await this.signals.publish({ kind: 'jobs.queued' }, now)
+    }
+  }
+
+  /** Applies buffered answers in arrival order; one flush at a time (a second caller waits for the first). */
+  flushBuffered(): Promise<void> {
+    this.flushing ??= (async () => {
+      try {
+        while (this.buffered.length > 0) {
+          const next = this.buffered[0]!
+          await this.apply(next.workerId, next.msg, next.submittedAt)
+          this.buffered.shift()
+        }
+      } finally {
+        this.flushing = undefined
+      }
+    })()
+    return this.flushing
+  }
+
+  private apply(workerId: string, msg: Answer, submittedAt?: number): Promise<void> {
     return msg.type === 'job.result' ? this.applyResult(workerId, msg, submittedAt) : this.applyFailed(workerId, msg)
   }
 
   private async applyResult(workerId: string, msg: JobResult, submittedAt?: number): Promise<void> {
-    const now = this.clock.now()
     const result: JobResultView = {
       predictions: this.model.toPredictions(msg.top),
       model: this.model.name,
@@ -79,72 +126,81 @@ export class AnswerRecorder {
     })
     if (accepted) {
       this.counters.completed++
-      this.metrics.finished('succeeded', submittedAt === undefined ? undefined : (now - submittedAt) / 1000)
+      this.registry.countJobDone(workerId)
+      this.metrics.finished('succeeded', submittedAt === undefined ? undefined : (this.clock.now() - submittedAt) / 1000)
       this.metrics.workerTimings(msg.timings.decodeMs, msg.timings.inferMs)
-      this.events.finished(msg.jobId, true)
     } else {
       this.staleAnswer()
       this.log.warn({ workerId, jobId: msg.jobId, leaseToken: msg.leaseToken }, 'refused a stale result')
     }
   }
 
-  /**
-   * One transaction (one fsync on SQLite) for every result waiting: at low load that is one result, no
-   * added latency; under load results share commits. Each UPDATE is still fenced by its token.
-   */
   private commitCompletions(): void {
-    if (this.committing || this.completions.length === 0) return
-    const batch = this.completions.splice(0, MAX_COMPLETIONS_PER_COMMIT)
-    const now = this.clock.now()
-    this.committing = retryTransient(() => this.db.kysely.transaction().execute(async (trx) => {
-      const accepted: boolean[] = []
-      const done = new Map<string, number>()
-      for (const c of batch) {
-        const ok = await jobsRepo.completeJob(trx, { id: c.jobId, token: c.token, workerId: c.workerId }, now, c.resultJson)
-        accepted.push(ok)
-        if (ok) done.set(c.workerId, (done.get(c.workerId) ?? 0) + 1)
-      }
-      for (const [workerId, n] of done) await workersRepo.addJobsDone(trx, workerId, n, now)
-      return accepted
-    }))
-      .then((accepted) => batch.forEach((c, i) => c.done(accepted[i]!)), (err: unknown) => batch.forEach((c) => c.fail(err)))
-      .finally(() => {
-        this.committing = undefined
-        this.commitCompletions()
-      })
+    while (this.commits.size < MAX_COMMITS_IN_FLIGHT && this.completions.length > 0) {
+      const batch = this.completions.splice(0, MAX_COMPLETIONS_PER_COMMIT)
+      const commit = this.commitBatch(batch)
+        .then((accepted) => batch.forEach((c, i) => c.done(accepted[i]!)), (err: unknown) => batch.forEach((c) => c.fail(err)))
+        .finally(() => {
+          this.commits.delete(commit)
+          this.commitCompletions()
+        })
+      this.commits.add(commit)
+    }
   }
 
-  async flushBuffered(): Promise<void> {
-    while (this.buffered.length > 0) {
-      const next = this.buffered[0]!
-      await this.applyAnswer(next.workerId, next.msg)
-      this.buffered.shift()
-    }
+  private async commitBatch(batch: PendingCompletion[]): Promise<boolean[]> {
+    const now = this.clock.now()
+    const accepted = await retryTransient(() => this.db.kysely.transaction().execute(async (trx) => {
+      const facts = new Map((await jobsRepo.lockLeaseStates(trx, [...new Set(batch.map((c) => c.jobId))], this.db.dialect === 'mariadb')).map((f) => [f.id, f]))
+      const taken = new Set<string>()
+      // Pure decision per answer; a replay inside one batch loses to the first copy.
+      const ok = batch.map((c) => {
+        if (taken.has(c.jobId) || !isCurrentLease(facts.get(c.jobId), { token: c.token, workerId: c.workerId })) return false
+        taken.add(c.jobId)
+        return true
+      })
+      const done = batch.filter((_, i) => ok[i])
+      if (done.length > 0) {
+        const ids = done.map((c) => c.jobId)
+        await jobsRepo.completeJobs(trx, done.map((c) => ({ id: c.jobId, resultJson: c.resultJson })), now)
+        await imagesRepo.deleteImages(trx, ids)
+        await eventsRepo.appendEvents(trx, [this.signals.row({ kind: 'jobs.finished', jobIds: ids }, now)])
+      }
+      return ok
+    }))
+    const finished = batch.filter((_, i) => accepted[i]).map((c) => c.jobId)
+    if (finished.length > 0) this.events.finished(finished)
+    return accepted
   }
 
   private async applyFailed(workerId: string, msg: JobFailed): Promise<void> {
     const now = this.clock.now()
     const fence = { id: msg.jobId, token: msg.leaseToken, workerId }
-    const row = await jobsRepo.findJob(this.db.kysely, msg.jobId)
-    if (!row || row.lease_token !== msg.leaseToken || row.status !== 'running') {
-      this.staleAnswer()
-      return
-    }
-    const outcome = !msg.retryable ? 'failed' : row.attempts < row.max_attempts ? 'retry' : 'dead'
-    const accepted = await retryTransient(() => {
-      if (outcome === 'failed') return jobsRepo.failJob(this.db.kysely, fence, now, msg.code, msg.message)
-      if (outcome === 'retry') return jobsRepo.requeueLeased(this.db.kysely, fence, now + retryDelayMs(row.attempts), msg.code, msg.message)
-      return jobsRepo.markDead(this.db.kysely, fence, now, msg.code, `${msg.message} (after ${row.attempts} attempts)`)
-    })
-    this.log.warn({ workerId, jobId: msg.jobId, code: msg.code, outcome, accepted }, 'a worker could not classify an image')
-    if (!accepted) this.staleAnswer()
-    else if (outcome === 'retry') this.events.requeued()
-    else {
-      if (outcome === 'dead') this.counters.deadJobs++
-      else this.counters.failed++
-      this.metrics.finished(outcome)
-      this.events.finished(msg.jobId, outcome === 'failed')
-    }
+    const outcome = await retryTransient(() => this.db.kysely.transaction().execute(async (trx) => {
+      const [facts] = await jobsRepo.lockLeaseStates(trx, [msg.jobId], this.db.dialect === 'mariadb')
+      if (!facts || !isCurrentLease(facts, { token: msg.leaseToken, workerId })) return 'stale' as const
+      const decided = failureOutcome(facts, msg.retryable)
+      if (decided === 'retry') {
+        await jobsRepo.delayLeased(trx, fence, now + retryDelayMs(Number(facts.attempts)), msg.code, msg.message)
+        return decided
+      }
+      if (decided === 'failed') {
+        await jobsRepo.failJob(trx, fence, now, msg.code, msg.message)
+        await imagesRepo.deleteImages(trx, [msg.jobId])
+      } else {
+        // Dead jobs keep their image: POST /retry may queue them again.
+        await jobsRepo.markDead(trx, fence, now, msg.code, `${msg.message} (after ${facts.attempts} attempts)`)
+      }
+      await eventsRepo.appendEvents(trx, [this.signals.row({ kind: 'jobs.finished', jobIds: [msg.jobId] }, now)])
+      return decided
+    }))
+    this.log.warn({ workerId, jobId: msg.jobId, code: msg.code, outcome }, 'a worker could not classify an image')
+    if (outcome === 'stale') return this.staleAnswer()
+    if (outcome === 'retry') return
+    if (outcome === 'dead') this.counters.deadJobs++
+    else this.counters.failed++
+    this.metrics.finished(outcome)
+    this.events.finished([msg.jobId])
   }
 
   private staleAnswer(): void {

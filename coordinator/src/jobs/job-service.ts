@@ -1,18 +1,21 @@
 import { createHash } from 'node:crypto'
 import { TERMINAL_STATUSES, type JobStatus, type JobView, type SubmitResponse } from '@hivesight/protocol'
 import { v7 as uuidv7 } from 'uuid'
-import { isUniqueViolation, type Db } from '../db/create-db.ts'
+import type { Db } from '../db/create-db.ts'
 import * as idemRepo from '../db/idempotency.repository.ts'
+import * as imagesRepo from '../db/image.repository.ts'
 import * as jobsRepo from '../db/job.repository.ts'
 import type { NewJob } from '../db/schema.ts'
 import { AppError } from '../errors/app-errors.ts'
 import type { ImageInfo } from '../images/image-inspector.ts'
-import type { BlobStore } from '../storage/blob-store.ts'
 import type { Clock } from './clock.ts'
-import type { DispatchService, Logger } from './dispatch-service.ts'
+import type { ClusterSignals } from './cluster-signals.ts'
+import type { DispatchPump } from './dispatch-pump.ts'
 import { toJobView } from './job-view.ts'
 import type { JobMetrics } from './job-metrics.ts'
 import type { JobWaiters } from './job-waiters.ts'
+import type { Logger } from './logger.ts'
+import type { UploadCommitter, UploadOutcome } from './upload-committer.ts'
 
 export interface UploadedImage {
   bytes: Buffer
@@ -39,6 +42,8 @@ export interface SubmitOutcome {
 
 /** Keys are kept at least this long (the IETF draft suggests 24 h). */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
+// Long-polls are woken by signals; this re-read only covers one that was lost.
+const WAIT_RECHECK_MS = 5_000
 
 /** What a client sees of the job lifecycle: submit, read, wait, list, cancel, retry. */
 export class JobService {
@@ -47,8 +52,9 @@ export class JobService {
 
   constructor(
     private readonly db: Db,
-    private readonly blobs: BlobStore,
-    private readonly dispatch: DispatchService,
+    private readonly uploads: UploadCommitter,
+    private readonly dispatch: DispatchPump,
+    private readonly signals: ClusterSignals,
     private readonly waiters: JobWaiters,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -72,8 +78,8 @@ export class JobService {
   }
 
   /**
-   * Stores every image durably, then inserts the jobs (and the idempotency key) in one transaction:
-   * all of them are accepted, or none.
+   * Stores the jobs, their images and the idempotency key in one transaction (shared with other requests
+   * arriving meanwhile): all of them are accepted, or none. One commit makes the upload durable everywhere.
    */
   async submit(req: SubmitRequest): Promise<SubmitOutcome> {
     if (!this.accepting) throw new AppError('SHUTTING_DOWN', 'the coordinator is shutting down; retry in a few seconds', { retryAfter: 5 })
@@ -93,31 +99,24 @@ export class JobService {
     const response: SubmitResponse = {
       jobs: rows.map((r) => ({ id: r.id, status: 'queued', filename: r.filename ?? null, url: `/api/v1/jobs/${r.id}` })),
     }
-    const dropImages = () => Promise.all(rows.map((r) => this.blobs.delete(r.id).catch(() => undefined)))
+    let outcome: UploadOutcome
     try {
-      await Promise.all(rows.map((r, i) => this.blobs.put(r.id, req.images[i]!.bytes)))
-      await this.blobs.flush()
-    } catch (err) {
-      await dropImages()
-      this.log.error({ err }, 'could not store an uploaded image')
-      throw new AppError('SERVICE_UNAVAILABLE', 'the upload could not be stored right now; nothing was accepted, try again', { retryAfter: 2 })
-    }
-    try {
-      await this.db.kysely.transaction().execute(async (trx) => {
-        await jobsRepo.insertJobs(trx, rows)
-        if (idemKey) await idemRepo.insertKey(trx, { idem_key: idemKey, fingerprint, response_json: JSON.stringify(response), created_at: now })
+      outcome = await this.uploads.commit({
+        jobs: rows,
+        images: rows.map((r, i) => ({ job_id: r.id, bytes: req.images[i]!.bytes })),
+        idempotencyKey: idemKey ? { idem_key: idemKey, fingerprint, response_json: JSON.stringify(response), created_at: now } : undefined,
       })
     } catch (err) {
-      if (idemKey && isUniqueViolation(err)) {
-        // Rolled back for sure: another request stored the same key first. Answer as it did.
-        await dropImages()
-        const earlier = await this.storedKey(idemKey)
-        if (earlier) return this.replay(earlier, fingerprint)
-      }
-      // A connection lost during COMMIT leaves it unknown whether the jobs exist (a retry with the same
-      // Idempotency-Key may find them): keep the images. collectOrphanImages() removes them if not.
+      // A connection lost during COMMIT leaves it unknown whether the jobs exist: a retry with the same
+      // Idempotency-Key finds them if they do (images and jobs are one commit, so never one without the other).
       this.log.warn({ err }, 'could not store an upload')
       throw new AppError('SERVICE_UNAVAILABLE', 'the upload could not be stored right now; try again (with the same Idempotency-Key, if you sent one)', { retryAfter: 2 })
+    }
+    if (outcome === 'keyTaken' && idemKey) {
+      // Another request stored the same key first (here or on another coordinator): answer as it did.
+      const earlier = await this.storedKey(idemKey)
+      if (earlier) return this.replay(earlier, fingerprint)
+      throw new AppError('SERVICE_UNAVAILABLE', 'the upload could not be stored right now; try again with the same Idempotency-Key', { retryAfter: 1 })
     }
     this.metrics.imagesAccepted(rows.length)
     this.dispatch.jobsMayBeQueued()
@@ -159,8 +158,8 @@ export class JobService {
       const view = await this.get(id, scope)
       const left = deadline - performance.now()
       if (TERMINAL_STATUSES.includes(view.status) || left <= 0 || signal?.aborted) return view
-      // Woken by this process's result handler; the 1 s cap covers results that reach another coordinator.
-      await this.waiters.wait(id, Math.min(left, 1_000), signal)
+      // Woken by this coordinator's answers and by other coordinators' signals; the cap is a safety net.
+      await this.waiters.wait(id, Math.min(left, WAIT_RECHECK_MS), signal)
     }
   }
 
@@ -175,13 +174,21 @@ export class JobService {
   async cancel(id: string, scope: Scope): Promise<JobView> {
     for (let tries = 0; tries < 3; tries++) {
       const row = await this.find(id, scope)
-      if (TERMINAL_STATUSES.includes(row.status)) {
+      if (row.status !== 'delayed' && TERMINAL_STATUSES.includes(row.status)) {
         throw new AppError('JOB_ALREADY_FINISHED', `job ${id} is already ${row.status}; only queued or running jobs can be canceled`)
       }
-      if (await jobsRepo.cancelJob(this.db.kysely, id, { status: row.status, token: row.lease_token }, this.clock.now())) {
-        if (row.status === 'running' && row.worker_id) this.dispatch.cancelOnWorker(row.worker_id, id, row.lease_token, 'canceled by the API')
+      const now = this.clock.now()
+      if (await jobsRepo.cancelJob(this.db.kysely, id, { status: row.status, token: row.lease_token }, now)) {
+        await imagesRepo.deleteImages(this.db.kysely, [id]).catch((err) => this.log.warn({ err, jobId: id }, 'could not delete a canceled job\'s image; the purge will'))
+        if (row.status === 'running' && row.worker_id) {
+          // Its worker may be connected here or to any other coordinator: each drops it if it holds it.
+          this.dispatch.dropOnWorker(row.worker_id, id, row.lease_token, 'canceled by the API')
+          await this.signals.publish({ kind: 'job.canceled', jobId: id, workerId: row.worker_id, token: row.lease_token }, now)
+        } else {
+          await this.signals.publish({ kind: 'jobs.finished', jobIds: [id] }, now)
+        }
         this.metrics.finished('canceled')
-        this.dispatch.finished(id)
+        this.waiters.notify(id)
         return this.get(id, scope)
       }
       // It changed under us (dispatched or finished): look again.
@@ -192,41 +199,20 @@ export class JobService {
   /** A dead job gets a fresh set of attempts. */
   async retry(id: string, scope: Scope): Promise<JobView> {
     const row = await this.find(id, scope)
-    if (!(await jobsRepo.requeueDead(this.db.kysely, id, this.clock.now()))) {
+    const now = this.clock.now()
+    if (!(await jobsRepo.requeueDead(this.db.kysely, id, now))) {
       throw new AppError('JOB_NOT_DEAD', `job ${id} is ${row.status}; only dead jobs can be retried`)
     }
     this.dispatch.jobsMayBeQueued()
+    await this.signals.publish({ kind: 'jobs.queued' }, now)
     return this.get(id, scope)
   }
 
   /** Old idempotency keys are forgotten after their TTL. */
-  /**
-   * Images without a job: left by submits whose commit failed (or may have). Only files older than
-   * `minAgeMs` are looked at, so an upload still being committed is never touched.
-   */
-  async collectOrphanImages(minAgeMs = ORPHAN_MIN_AGE_MS): Promise<number> {
-    const candidates = await this.blobs.sweepOlderThan(this.clock.now() - minAgeMs)
-    let removed = 0
-    for (let i = 0; i < candidates.length; i += 500) {
-      const batch = candidates.slice(i, i + 500)
-      const known = new Set(await jobsRepo.existingJobIds(this.db.kysely, batch))
-      for (const id of batch) {
-        if (known.has(id)) continue
-        await this.blobs.delete(id)
-        removed++
-      }
-    }
-    if (removed > 0) this.log.info({ removed }, 'removed images that no job refers to')
-    return removed
-  }
-
   async expireIdempotencyKeys(): Promise<number> {
     return idemRepo.deleteKeysCreatedBefore(this.db.kysely, this.clock.now() - IDEMPOTENCY_TTL_MS)
   }
 }
-
-// Far longer than any commit takes.
-const ORPHAN_MIN_AGE_MS = 15 * 60_000
 
 function idempotencyScope(key: string, owner: string | null): string {
   return `${owner ?? 'open'}:${key}`

@@ -4,7 +4,8 @@ import type { JobRow } from '../db/schema.ts'
 export function toJobView(row: JobRow): JobView {
   return {
     id: row.id,
-    status: row.status,
+    // A retry waiting out its back-off is queued, as far as a client is concerned.
+    status: row.status === 'delayed' ? 'queued' : row.status,
     filename: row.filename,
     contentType: row.content_type,
     bytes: Number(row.byte_size),

@@ -18,23 +18,38 @@ export interface LiveWorker {
   id: string
   hello: WorkerHello
   slots: number
-  /** Jobs leased to this worker and not answered yet. */
-  inFlight: Map<string, HeldJob>
+  /** Jobs leased to this worker and not answered yet (change it through the registry). */
+  readonly inFlight: ReadonlyMap<string, HeldJob>
   /** A draining worker gets nothing new. */
   draining: boolean
   channel: WorkerChannel
+  /** Jobs finished since the last sweep wrote the count to the database. */
+  jobsDoneUnsaved: number
 }
 
-/** Workers connected to this coordinator process, and the jobs each one holds right now. */
-export class WorkerRegistry {
-  private readonly workers = new Map<string, LiveWorker>()
+type Entry = LiveWorker & { inFlight: Map<string, HeldJob> }
 
-  add(w: LiveWorker): void {
-    this.workers.set(w.id, w)
+/**
+ * Workers connected to this coordinator process and the jobs each holds right now. Workers with a free
+ * slot are kept in a set of their own, so finding free slots costs what is free, not every connection.
+ */
+export class WorkerRegistry {
+  private readonly workers = new Map<string, Entry>()
+  private readonly withFreeSlots = new Set<Entry>()
+  private held = 0
+
+  add(w: Omit<LiveWorker, 'inFlight' | 'jobsDoneUnsaved'>): LiveWorker {
+    const entry: Entry = { ...w, inFlight: new Map(), jobsDoneUnsaved: 0 }
+    this.workers.set(w.id, entry)
+    this.refresh(entry)
+    return entry
   }
   remove(id: string): LiveWorker | undefined {
     const w = this.workers.get(id)
+    if (!w) return undefined
     this.workers.delete(id)
+    this.withFreeSlots.delete(w)
+    this.held -= w.inFlight.size
     return w
   }
   get(id: string): LiveWorker | undefined {
@@ -49,17 +64,58 @@ export class WorkerRegistry {
   get size(): number {
     return this.workers.size
   }
+  /** Jobs held by all workers of this coordinator. */
   get inFlight(): number {
-    let n = 0
-    for (const w of this.workers.values()) n += w.inFlight.size
-    return n
+    return this.held
+  }
+
+  hold(workerId: string, jobId: string, job: HeldJob): boolean {
+    const w = this.workers.get(workerId)
+    if (!w || w.inFlight.has(jobId)) return false
+    w.inFlight.set(jobId, job)
+    this.held++
+    this.refresh(w)
+    return true
+  }
+  /** The job is no longer on that worker (answered, canceled, taken back); what it held, if it did. */
+  release(workerId: string, jobId: string): HeldJob | undefined {
+    const w = this.workers.get(workerId)
+    const job = w?.inFlight.get(jobId)
+    if (!w || !job) return undefined
+    w.inFlight.delete(jobId)
+    this.held--
+    this.refresh(w)
+    return job
+  }
+  setDraining(workerId: string): LiveWorker | undefined {
+    const w = this.workers.get(workerId)
+    if (w) {
+      w.draining = true
+      this.refresh(w)
+    }
+    return w
   }
   freeSlots(): { workerId: string; free: number }[] {
     const out: { workerId: string; free: number }[] = []
+    for (const w of this.withFreeSlots) out.push({ workerId: w.id, free: w.slots - w.inFlight.size })
+    return out
+  }
+  /** Per worker, jobs done since the last call (the sweep writes them). */
+  takeJobsDone(): Map<string, number> {
+    const out = new Map<string, number>()
     for (const w of this.workers.values()) {
-      const free = w.draining ? 0 : w.slots - w.inFlight.size
-      if (free > 0) out.push({ workerId: w.id, free })
+      if (w.jobsDoneUnsaved > 0) out.set(w.id, w.jobsDoneUnsaved)
+      w.jobsDoneUnsaved = 0
     }
     return out
+  }
+  countJobDone(workerId: string): void {
+    const w = this.workers.get(workerId)
+    if (w) w.jobsDoneUnsaved++
+  }
+
+  private refresh(w: Entry): void {
+    if (!w.draining && w.inFlight.size < w.slots) this.withFreeSlots.add(w)
+    else this.withFreeSlots.delete(w)
   }
 }

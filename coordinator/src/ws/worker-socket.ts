@@ -1,10 +1,11 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { decodeFromWorker, type FromCoordinator, type FromWorker } from '@hivesight/protocol'
+import { decodeFromWorker, type FromCoordinator, type FromWorker, type JobFailed, type JobRelease, type JobResult, type WorkerHello } from '@hivesight/protocol'
 import type { FastifyInstance } from 'fastify'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
-import type { DispatchService, Logger } from '../jobs/dispatch-service.ts'
 import { isUnresponsive } from '../jobs/lease.ts'
+import type { Logger } from '../jobs/logger.ts'
+import type { WorkerChannel } from '../workers/worker-registry.ts'
 import { admitWorker, MessageBudget, originAllowed, type WorkerAccessPolicy } from './connection-guard.ts'
 
 export interface WorkerSocketOptions {
@@ -17,11 +18,23 @@ export interface WorkerSocketOptions {
   maxConnectionsPerIp: number
 }
 
+/** What the socket layer hands to the job lifecycle. */
+export interface WorkerLifecycle {
+  /** The worker's id, or null when its token already has a live session. Throws on a database error. */
+  join(hello: WorkerHello, channel: WorkerChannel, remoteAddress: string | null, sessionToken?: string): Promise<string | null>
+  leave(workerId: string): Promise<void>
+  draining(workerId: string): void
+  answer(workerId: string, msg: JobResult | JobFailed): Promise<void>
+  release(workerId: string, msg: JobRelease): Promise<void>
+}
+
 // Results are tiny; anything bigger is not a worker talking.
 const MAX_MESSAGE_BYTES = 64 * 1024
 const CLOSE_POLICY = 1008
 // A second connection for a token that already has a live session (application code: "conflict").
 const CLOSE_SESSION_TAKEN = 4409
+// The coordinator could not register the worker (its database failed): the page reconnects and tries again.
+const CLOSE_INTERNAL_ERROR = 1011
 // A worker answers at most a few hundred jobs a second; far more messages than that is abuse.
 const MESSAGES_PER_SECOND = 1_000
 const MESSAGE_BURST = 2_000
@@ -35,13 +48,13 @@ const MAX_BUFFERED_BYTES = 32 * 1024 * 1024
  * server with its own handler would answer other paths with 400); frames are decoded with the shared
  * protocol and handed to the job service.
  */
-export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, log: Logger, opts: WorkerSocketOptions): void {
+export function attachWorkerSocket(app: FastifyInstance, jobs: WorkerLifecycle, log: Logger, opts: WorkerSocketOptions): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false })
   // Requeues of closed connections still running; shutdown waits for them before the database goes.
   const pendingRequeues = new Set<Promise<void>>()
   const perIp = new Map<string, number>()
   const requeueOnClose = (id: string) => {
-    const p = jobs.workerDisconnected(id)
+    const p = jobs.leave(id)
       .catch((err) => log.error({ err, workerId: id }, 'could not requeue the jobs of a lost worker'))
       .finally(() => pendingRequeues.delete(p))
     pendingRequeues.add(p)
@@ -133,7 +146,15 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
           const hello = { ...msg, kind: admission.trusted ? msg.kind : 'browser' as const, name: admission.name ?? msg.name, token: undefined }
           // One live session per token (claimed in the database, so across coordinators): a copied token
           // cannot run beside its owner.
-          const id = await jobs.workerConnected(hello, channel, req.socket.remoteAddress ?? null, admission.session)
+          let id: string | null
+          try {
+            id = await jobs.join(hello, channel, req.socket.remoteAddress ?? null, admission.session)
+          } catch (err) {
+            // Without this the page would wait forever for a welcome that never comes.
+            log.warn({ err, remote: req.socket.remoteAddress }, 'could not register a worker; closing its socket so it reconnects')
+            workerId = undefined
+            return ws.close(CLOSE_INTERNAL_ERROR, 'the coordinator could not register this worker; retry')
+          }
           if (id === null) {
             log.warn({ remote: req.socket.remoteAddress, name: admission.name }, 'worker refused: its token already has a live session')
             return ws.close(CLOSE_SESSION_TAKEN, 'this token already has a live session')
@@ -146,15 +167,15 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: DispatchService, 
         case 'job.result':
         case 'job.failed': {
           const id = helloedId()
-          return id && jobs.handleAnswer(id, msg)
+          return id && jobs.answer(id, msg)
         }
         case 'job.release': {
           const id = helloedId()
-          return id && jobs.handleRelease(id, msg)
+          return id && jobs.release(id, msg)
         }
         case 'worker.drain': {
           const id = helloedId()
-          return id && jobs.workerDraining(id)
+          return id && jobs.draining(id)
         }
         default: {
           const unhandled: never = msg

@@ -1,121 +1,172 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import type { Transaction } from 'kysely'
 import { v7 as uuidv7 } from 'uuid'
+import * as events from '../../src/db/event.repository.ts'
+import * as images from '../../src/db/image.repository.ts'
 import * as jobs from '../../src/db/job.repository.ts'
-import type { NewJob } from '../../src/db/schema.ts'
+import type { Database, NewJob } from '../../src/db/schema.ts'
 import * as workers from '../../src/db/worker.repository.ts'
+import { isCurrentLease, splitLostLeases } from '../../src/jobs/lease.ts'
 import { DIALECTS, freshDb } from '../support/databases.ts'
 
 function newJob(over: Partial<NewJob> = {}): NewJob {
   return {
     id: uuidv7(), status: 'queued', priority: 0, attempts: 0, max_attempts: 5, lease_token: 0,
-    submitted_at: 1_000, filename: 'cat.jpg', content_type: 'image/jpeg', byte_size: 10, width: 1, height: 1, ...over,
+    submitted_at: 1_000, available_at: 1_000, filename: 'cat.jpg', content_type: 'image/jpeg', byte_size: 10, width: 1, height: 1, ...over,
   }
 }
+const to = (workerId: string, ids: string[]) => ids.map((id) => ({ id, workerId }))
 
 for (const dialect of DIALECTS) {
+  const lock = dialect === 'mariadb'
   describe(`job repository on ${dialect}`, () => {
-    test('claims the highest priority first, FIFO within a priority, and leases with a new token', async (t) => {
+    test('claims the highest priority first, FIFO within a priority, never a delayed job; one UPDATE leases each to its worker', async (t) => {
       const { db, close } = await freshDb(dialect)
       t.after(close)
-      const a = newJob(), b = newJob(), urgent = newJob({ priority: 5 })
-      await jobs.insertJobs(db.kysely, [a, b, urgent])
+      const a = newJob(), b = newJob(), urgent = newJob({ priority: 5 }), backingOff = newJob({ status: 'delayed', priority: 9, available_at: 1 })
+      await jobs.insertJobs(db.kysely, [a, b, urgent, backingOff])
       const claimed = await db.kysely.transaction().execute(async (trx) => {
-        const rows = await jobs.selectQueuedForUpdate(trx, 2, db.dialect === 'mariadb', 2_000)
-        assert.equal(await jobs.leaseJobs(trx, rows.map((r) => r.id), 'w1', 2_000, 9_000), 2)
+        const rows = await jobs.selectQueuedForUpdate(trx, 2, lock)
+        assert.equal(await jobs.leaseJobs(trx, [{ id: rows[0]!.id, workerId: 'w1' }, { id: rows[1]!.id, workerId: 'w2' }], 2_000, 9_000), 2)
         return rows
       })
       assert.deepEqual(claimed.map((r) => r.id), [urgent.id, a.id])
       const leased = await jobs.findJob(db.kysely, urgent.id)
-      assert.equal(leased?.status, 'running')
-      assert.equal(leased?.lease_token, 1)
-      assert.equal(leased?.attempts, 1)
-      assert.equal(leased?.worker_id, 'w1')
-      assert.equal(leased?.lease_expires_at, 9_000)
+      assert.deepEqual([leased?.status, leased?.lease_token, leased?.attempts, leased?.worker_id, leased?.lease_expires_at], ['running', 1, 1, 'w1', 9_000])
+      assert.equal((await jobs.findJob(db.kysely, a.id))?.worker_id, 'w2')
       assert.equal((await jobs.findJob(db.kysely, b.id))?.status, 'queued')
+      assert.equal((await jobs.findJob(db.kysely, backingOff.id))?.status, 'delayed')
     })
 
-    test('a result counts only with the current token from the current holder', async (t) => {
+    test('a result counts only with the current token from the current holder; one UPDATE writes a batch', async (t) => {
       const { db, close } = await freshDb(dialect)
       t.after(close)
-      const j = newJob()
-      await jobs.insertJobs(db.kysely, [j])
-      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, [j.id], 'w1', 2_000, 9_000))
-      assert.equal(await jobs.completeJob(db.kysely, { id: j.id, token: 0, workerId: 'w1' }, 3_000, '{}'), false, 'stale token')
-      assert.equal(await jobs.completeJob(db.kysely, { id: j.id, token: 1, workerId: 'w2' }, 3_000, '{}'), false, 'other worker')
-      assert.equal(await jobs.completeJob(db.kysely, { id: j.id, token: 1, workerId: 'w1' }, 3_000, '{"x":1}'), true)
-      assert.equal(await jobs.completeJob(db.kysely, { id: j.id, token: 1, workerId: 'w1' }, 4_000, '{"x":2}'), false, 'replay')
-      const done = await jobs.findJob(db.kysely, j.id)
-      assert.equal(done?.status, 'succeeded')
-      assert.equal(done?.result_json, '{"x":1}')
-      assert.equal(done?.finished_at, 3_000)
+      const [j, k] = [newJob(), newJob()]
+      await jobs.insertJobs(db.kysely, [j, k])
+      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, to('w1', [j.id, k.id]), 2_000, 9_000))
+      await db.kysely.transaction().execute(async (trx: Transaction<Database>) => {
+        const facts = new Map((await jobs.lockLeaseStates(trx, [j.id, k.id], lock)).map((f) => [f.id, f]))
+        assert.equal(isCurrentLease(facts.get(j.id), { token: 0, workerId: 'w1' }), false, 'stale token')
+        assert.equal(isCurrentLease(facts.get(j.id), { token: 1, workerId: 'w2' }), false, 'other worker')
+        assert.equal(isCurrentLease(facts.get(j.id), { token: 1, workerId: 'w1' }), true)
+        await jobs.completeJobs(trx, [{ id: j.id, resultJson: '{"x":1}' }, { id: k.id, resultJson: '{"x":2}' }], 3_000)
+      })
+      const [dj, dk] = [await jobs.findJob(db.kysely, j.id), await jobs.findJob(db.kysely, k.id)]
+      assert.deepEqual([dj?.status, dj?.result_json, dj?.finished_at, dk?.result_json], ['succeeded', '{"x":1}', 3_000, '{"x":2}'])
+      const [after] = await db.kysely.transaction().execute((trx) => jobs.lockLeaseStates(trx, [j.id], lock))
+      assert.equal(isCurrentLease(after, { token: 1, workerId: 'w1' }), false, 'a replay after completion is refused')
     })
 
-    test("a lost worker's jobs and expired leases go back to the queue; a late result is then refused", async (t) => {
+    test("a lost worker's jobs and expired leases go back to the queue, or die when attempts are used up", async (t) => {
       const { db, close } = await freshDb(dialect)
       t.after(close)
-      const [a, b, c] = [newJob(), newJob(), newJob()]
+      const [a, b, c] = [newJob(), newJob({ attempts: 4 }), newJob()]
       await jobs.insertJobs(db.kysely, [a, b, c])
       await db.kysely.transaction().execute(async (trx) => {
-        await jobs.leaseJobs(trx, [a.id, b.id], 'gone', 1_000, 5_000)
-        await jobs.leaseJobs(trx, [c.id], 'alive', 1_000, 3_000)
+        await jobs.leaseJobs(trx, to('gone', [a.id, b.id]), 1_000, 5_000)
+        await jobs.leaseJobs(trx, to('alive', [c.id]), 1_000, 3_000)
       })
-      assert.deepEqual(await jobs.requeueWorkerJobs(db.kysely, ['gone'], 2_000), { requeued: 2, dead: 0 })
-      assert.deepEqual(await jobs.requeueExpiredLeases(db.kysely, 2_999), { requeued: 0, dead: 0 })
-      assert.deepEqual(await jobs.requeueExpiredLeases(db.kysely, 3_000), { requeued: 1, dead: 0 })
-      assert.deepEqual(await jobs.countByStatus(db.kysely), { queued: 3, running: 0, succeeded: 0, failed: 0, canceled: 0, dead: 0 })
-      assert.equal(await jobs.completeJob(db.kysely, { id: c.id, token: 1, workerId: 'alive' }, 4_000, '{}'), false)
+      const takeBack = (scope: { workerIds?: string[]; expiredAt?: number }) => db.kysely.transaction().execute(async (trx) => {
+        const split = splitLostLeases(await jobs.lockLostLeases(trx, scope, lock))
+        await jobs.takeBackLeases(trx, split, 2_000)
+        return split
+      })
+      assert.deepEqual(await takeBack({ workerIds: ['gone'] }), { requeue: [a.id], dead: [b.id] })
+      assert.deepEqual(await takeBack({ expiredAt: 2_999 }), { requeue: [], dead: [] })
+      assert.deepEqual(await takeBack({ expiredAt: 3_000 }), { requeue: [c.id], dead: [] })
+      assert.deepEqual(await jobs.countActive(db.kysely, 100), { queued: 2, delayed: 0, running: 0 })
+      assert.equal((await jobs.findJob(db.kysely, b.id))?.error_code, 'ATTEMPTS_EXHAUSTED')
       // The next lease bumps the token again, so the old holder's token stays stale forever.
-      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, [c.id], 'other', 4_000, 9_000))
-      assert.equal((await jobs.findJob(db.kysely, c.id))?.lease_token, 2)
-      assert.equal((await jobs.findJob(db.kysely, c.id))?.attempts, 2)
+      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, to('other', [c.id]), 4_000, 9_000))
+      assert.deepEqual([(await jobs.findJob(db.kysely, c.id))?.lease_token, (await jobs.findJob(db.kysely, c.id))?.attempts], [2, 2])
     })
 
-    test('lists newest first with a cursor and a status filter', async (t) => {
+    test('lists newest first with a cursor; the queued filter includes delayed retries', async (t) => {
       const { db, close } = await freshDb(dialect)
       t.after(close)
       const all = Array.from({ length: 5 }, () => newJob())
       all[1]!.status = 'succeeded'
+      all[2]!.status = 'delayed'
       await jobs.insertJobs(db.kysely, all)
       const page1 = await jobs.listJobs(db.kysely, { limit: 2 })
       assert.deepEqual(page1.map((r) => r.id), [all[4]!.id, all[3]!.id])
       const page2 = await jobs.listJobs(db.kysely, { limit: 2, before: page1[1]!.id })
       assert.deepEqual(page2.map((r) => r.id), [all[2]!.id, all[1]!.id])
-      const done = await jobs.listJobs(db.kysely, { limit: 10, status: 'succeeded' })
-      assert.deepEqual(done.map((r) => r.id), [all[1]!.id])
+      assert.deepEqual((await jobs.listJobs(db.kysely, { limit: 10, status: 'succeeded' })).map((r) => r.id), [all[1]!.id])
+      assert.equal((await jobs.listJobs(db.kysely, { limit: 10, status: 'queued' })).length, 4)
     })
 
-    test('retryable failures requeue, final failures keep their error', async (t) => {
+    test('a retryable failure waits out its back-off as delayed, then becomes claimable; a final failure keeps its error', async (t) => {
       const { db, close } = await freshDb(dialect)
       t.after(close)
       const [a, b] = [newJob(), newJob()]
       await jobs.insertJobs(db.kysely, [a, b])
-      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, [a.id, b.id], 'w', 1_000, 5_000))
-      assert.equal(await jobs.requeueLeased(db.kysely, { id: a.id, token: 1, workerId: 'w' }, 4_000, 'INFERENCE_FAILED', 'oom'), true)
+      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, to('w', [a.id, b.id]), 1_000, 5_000))
+      assert.equal(await jobs.delayLeased(db.kysely, { id: a.id, token: 1, workerId: 'w' }, 4_000, 'INFERENCE_FAILED', 'oom'), true)
       assert.equal(await jobs.failJob(db.kysely, { id: b.id, token: 1, workerId: 'w' }, 2_000, 'IMAGE_DECODE_FAILED', 'bad'), true)
-      const [ra, rb] = [await jobs.findJob(db.kysely, a.id), await jobs.findJob(db.kysely, b.id)]
-      assert.equal(ra?.status, 'queued')
-      assert.equal(ra?.error_code, 'INFERENCE_FAILED')
-      assert.equal(rb?.status, 'failed')
-      assert.equal(rb?.error_message, 'bad')
+      assert.equal(await jobs.failJob(db.kysely, { id: b.id, token: 1, workerId: 'w' }, 2_000, 'X', 'twice'), false, 'fenced')
+      assert.deepEqual([(await jobs.findJob(db.kysely, a.id))?.status, (await jobs.findJob(db.kysely, a.id))?.error_code], ['delayed', 'INFERENCE_FAILED'])
+      assert.equal(await jobs.promoteDueJobs(db.kysely, 3_999), 0)
+      assert.equal(await jobs.promoteDueJobs(db.kysely, 4_000), 1)
+      assert.equal((await jobs.findJob(db.kysely, a.id))?.status, 'queued')
+      assert.equal((await jobs.findJob(db.kysely, b.id))?.error_message, 'bad')
+    })
+
+    test('retention: jobs finished before a time are found oldest first and deleted', async (t) => {
+      const { db, close } = await freshDb(dialect)
+      t.after(close)
+      const old = newJob({ status: 'succeeded', finished_at: 1_000 }), recent = newJob({ status: 'failed', finished_at: 9_000 }), open = newJob()
+      await jobs.insertJobs(db.kysely, [old, recent, open])
+      const due = await jobs.finishedBefore(db.kysely, 5_000, 10)
+      assert.deepEqual(due, [old.id])
+      assert.equal(await jobs.deleteJobs(db.kysely, due), 1)
+      assert.deepEqual((await jobs.listJobs(db.kysely, { limit: 10 })).map((r) => r.id).sort(), [recent.id, open.id].sort())
+    })
+  })
+
+  describe(`images and events on ${dialect}`, () => {
+    test('images round-trip byte for byte, also across a statement split, and are deleted', async (t) => {
+      const { db, close } = await freshDb(dialect)
+      t.after(close)
+      const big = Buffer.alloc(3 * 1024 * 1024, 7), small = Buffer.from([0, 1, 2, 255])
+      await images.insertImages(db.kysely, [{ job_id: 'a', bytes: big }, { job_id: 'b', bytes: big }, { job_id: 'c', bytes: small }])
+      const found = await images.findImages(db.kysely, ['a', 'b', 'c', 'missing'])
+      assert.deepEqual([found.size, found.get('c')], [3, small])
+      assert.ok(found.get('b')!.equals(big))
+      await images.deleteImages(db.kysely, ['a', 'c'])
+      assert.deepEqual([...(await images.findImages(db.kysely, ['a', 'b', 'c'])).keys()], ['b'])
+    })
+
+    test('events are read in id order after a cursor and pruned by age', async (t) => {
+      const { db, close } = await freshDb(dialect)
+      t.after(close)
+      const start = await events.lastEventId(db.kysely)
+      await events.appendEvents(db.kysely, [{ kind: 'jobs.queued', origin: 'a', payload: '{}', created_at: 1_000 }, { kind: 'jobs.finished', origin: 'b', payload: '{"jobIds":["x"]}', created_at: 5_000 }])
+      const read = await events.eventsAfter(db.kysely, start, 10)
+      assert.deepEqual(read.map((e) => e.kind), ['jobs.queued', 'jobs.finished'])
+      assert.deepEqual(await events.eventsAfter(db.kysely, read[0]!.id, 10).then((r) => r.map((e) => e.origin)), ['b'])
+      assert.equal(await events.deleteEventsBefore(db.kysely, 2_000), 1)
+      assert.equal(await events.lastEventId(db.kysely), read[1]!.id)
     })
   })
 
   describe(`worker repository on ${dialect}`, () => {
-    test('lists live workers with their busy count, and finds stale ones', async (t) => {
+    test('lists workers with their busy count, adds jobs done in one UPDATE, finds stale ones, deletes them', async (t) => {
       const { db, close } = await freshDb(dialect)
       t.after(close)
-      const base = { kind: 'headless' as const, name: null, slots: 2, backend: 'wasm', threads: 1, user_agent: null, remote_address: null, jobs_done: 0 }
+      const base = { kind: 'headless' as const, name: null, slots: 2, backend: 'wasm', threads: 1, user_agent: null, remote_address: null, jobs_done: 0, coordinator_id: 'c1' }
       await workers.insertWorker(db.kysely, { ...base, id: 'w1', connected_at: 1_000, last_seen_at: 1_000 })
-      await workers.insertWorker(db.kysely, { ...base, id: 'w2', connected_at: 2_000, last_seen_at: 2_000 })
+      await workers.insertWorker(db.kysely, { ...base, id: 'w2', connected_at: 2_000, last_seen_at: 2_000, coordinator_id: 'c2' })
       const j = newJob()
       await jobs.insertJobs(db.kysely, [j])
-      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, [j.id], 'w2', 2_000, 9_000))
-      await workers.addJobsDone(db.kysely, 'w1', 3, 5_000)
+      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, to('w2', [j.id]), 2_000, 9_000))
+      await workers.touchWorkers(db.kysely, ['w1'], 5_000, new Map([['w1', 3], ['w2', 9]]))
       const live = await workers.listLiveWorkers(db.kysely)
-      assert.deepEqual(live.map((w) => [w.id, w.busy, w.jobs_done]), [['w1', 0, 3], ['w2', 1, 0]])
+      assert.deepEqual(live.map((w) => [w.id, w.busy, w.jobs_done, w.last_seen_at]), [['w1', 0, 3, 5_000], ['w2', 1, 0, 2_000]])
       assert.deepEqual(await workers.findStaleWorkerIds(db.kysely, 4_000), ['w2'])
-      await workers.markDisconnected(db.kysely, ['w2'], 6_000)
+      assert.deepEqual(await workers.workerIdsOfCoordinator(db.kysely, 'c2'), ['w2'])
+      await workers.deleteWorkers(db.kysely, ['w2'])
       assert.deepEqual((await workers.listLiveWorkers(db.kysely)).map((w) => w.id), ['w1'])
     })
   })

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { existsSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
 import { test } from 'node:test'
+import { findImages } from '../../src/db/image.repository.ts'
 import { jpeg, tinyPng } from '../support/images.ts'
 import { jpegClaiming, pngClaiming } from '../support/hostile-payloads.ts'
 import { buildTestApp, multipart } from '../support/test-app.ts'
@@ -26,8 +25,8 @@ test('one image answers 202 with one queued job that can be read back', async (t
   assert.equal(job.result, null)
 })
 
-test('several images in one request make one job each, stored on disk before the 202', async (t) => {
-  const { app, dataDir } = await buildTestApp(t)
+test('several images in one request make one job each, their images in the database before the 202', async (t) => {
+  const { app, db } = await buildTestApp(t)
   const res = await app.inject({
     method: 'POST', url: '/api/v1/jobs',
     ...multipart([{ name: 'a.jpg', data: jpeg() }, { name: 'b.png', type: 'image/png', data: tinyPng() }, { field: 'other', name: 'c.jpg', data: jpeg() }]),
@@ -35,7 +34,8 @@ test('several images in one request make one job each, stored on disk before the
   assert.equal(res.statusCode, 202)
   const ids: string[] = res.json().jobs.map((j: { id: string }) => j.id)
   assert.equal(new Set(ids).size, 3)
-  for (const id of ids) assert.ok(existsSync(join(dataDir, 'blobs', id)), `blob of ${id}`)
+  const stored = await findImages(db.kysely, ids)
+  assert.deepEqual(ids.map((id) => stored.get(id)?.length), [jpeg().length, tinyPng().length, jpeg().length])
   const png = (await app.inject({ url: `/api/v1/jobs/${ids[1]}` })).json()
   assert.equal(png.contentType, 'image/png')
 })
@@ -52,7 +52,7 @@ test('a request without an image is refused with 400 NO_IMAGE, and other media t
 })
 
 test('a file that is not an image is refused and nothing of the request is kept', async (t) => {
-  const { app, dataDir } = await buildTestApp(t)
+  const { app, db } = await buildTestApp(t)
   const res = await app.inject({
     method: 'POST', url: '/api/v1/jobs',
     ...multipart([{ name: 'ok.jpg', data: jpeg() }, { name: 'evil.jpg', data: Buffer.from('<html><script>alert(1)</script></html>') }]),
@@ -60,7 +60,7 @@ test('a file that is not an image is refused and nothing of the request is kept'
   assert.equal(res.statusCode, 415)
   assert.equal(res.json().code, 'UNSUPPORTED_IMAGE_TYPE')
   assert.match(res.json().detail, /evil\.jpg/)
-  assert.deepEqual(readdirSync(join(dataDir, 'blobs')), [])
+  assert.equal((await db.kysely.selectFrom('images').select('job_id').execute()).length, 0)
   assert.equal((await app.inject({ url: '/api/v1/jobs' })).json().jobs.length, 0)
 })
 

@@ -36,22 +36,27 @@ for (const dialect of DIALECTS) {
     assert.equal(a.job.leaseToken, 1)
     assert.equal(a.job.contentType, 'image/png')
     assert.deepEqual(Buffer.from(a.image), tinyPng(), 'the image travels in the frame')
-    await new Promise((r) => setTimeout(r, 100))
+    // Proof that the dispatcher had the third job in hand while w was full: a second worker gets it. Had
+    // it counted a free slot on w, w (registered first, and winning ties) would have got it instead.
+    const other = await app.worker({ slots: 1 })
+    const third = await other.assignment(0).catch(() => undefined)
+    assert.equal(third?.job.jobId, ids[2], `the third job went to the free worker (w holds ${w.assignments.length})`)
     assert.equal(w.assignments.length, 2, 'no more than the slots')
     assert.equal((await job(app, ids[0]!)).status, 'running')
 
+    const [next] = await submit(app, 1)
     w.succeed(a, [282, 1, 2, 3, 4])
     const done = await job(app, ids[0]!, 5)
     assert.equal(done.status, 'succeeded')
     assert.equal(done.workerId, w.workerId)
     assert.deepEqual(done.result?.predictions[0], { wnid: 'n02123045', label: 'tabby, tabby cat', score: 0.5 })
     assert.equal(done.result?.predictions[1]?.wnid, 'n01440764')
-    await w.assignment(2)
-    const workers = (await app.app.inject({ url: '/api/v1/workers' })).json().workers
-    assert.equal(workers.length, 1)
-    assert.equal(workers[0].jobsDone, 1)
-    assert.equal(workers[0].busy, 2)
-    assert.equal(workers[0].slots, 2)
+    assert.equal((await w.assignment(2)).job.jobId, next, 'the freed slot gets the next job')
+    await app.sweeper.sweep() // jobs done are written with the sweep's proof of life
+    const workers = (await app.app.inject({ url: '/api/v1/workers' })).json().workers as { id: string; jobsDone: number; busy: number; slots: number }[]
+    assert.equal(workers.length, 2)
+    const mine = workers.find((x) => x.id === w.workerId)
+    assert.deepEqual(mine && { jobsDone: mine.jobsDone, busy: mine.busy, slots: mine.slots }, { jobsDone: 1, busy: 2, slots: 2 })
   })
 
   test(`[${dialect}] a stale or replayed result never overwrites the accepted one`, async (t) => {
@@ -60,12 +65,12 @@ for (const dialect of DIALECTS) {
     const [id] = await submit(app, 1)
     const a = await w.assignment(0)
     w.send({ type: 'job.result', jobId: a.job.jobId, leaseToken: a.job.leaseToken + 1, top: [{ index: 9, score: 0.9 }], timings: { decodeMs: 1, inferMs: 1 } })
-    await eventually(async () => app.dispatch.counters.staleResults === 1, 'stale result counted')
+    await eventually(async () => app.counters.staleResults === 1, 'stale result counted')
     assert.equal((await job(app, id!)).status, 'running')
     w.succeed(a, [5])
     assert.equal((await job(app, id!, 5)).result?.predictions[0]?.wnid, 'n01494475')
     w.succeed(a, [7])
-    await eventually(async () => app.dispatch.counters.staleResults === 2, 'replay counted')
+    await eventually(async () => app.counters.staleResults === 2, 'replay counted')
     assert.equal((await job(app, id!)).result?.predictions[0]?.wnid, 'n01494475')
   })
 
@@ -101,11 +106,15 @@ for (const dialect of DIALECTS) {
     assert.equal(f1.job.jobId, flaky)
     w.fail(f1, true)
     await eventually(async () => (await job(app, flaky!)).status === 'queued', 'requeued with backoff')
-    await new Promise((r) => setTimeout(r, 100))
-    assert.equal(w.assignments.length, 2, 'not before the backoff has passed')
+    // A job submitted later overtaking it proves the dispatcher ran while the flaky one was backing off.
+    const [fresh] = await submit(app, 1)
+    const f3 = await w.assignment(2)
+    assert.equal(f3.job.jobId, fresh, 'not before the backoff has passed')
+    w.succeed(f3)
+    assert.equal((await job(app, fresh!, 5)).status, 'succeeded')
     app.clock.advance(60_000)
-    app.dispatch.jobsMayBeQueued()
-    const f2 = await w.assignment(2)
+    app.pump.jobsMayBeQueued()
+    const f2 = await w.assignment(3)
     assert.equal(f2.job.jobId, flaky)
     assert.equal(f2.job.attempt, 2)
     w.succeed(f2)
@@ -124,10 +133,11 @@ test('higher priority jobs are dispatched first, FIFO within a priority', async 
 
 test('work is spread over workers instead of filling the first one', async (t) => {
   const app = await listeningApp(t)
-  const ids = await submit(app, 4)
+  // Both connected before the jobs exist: jobs queued earlier would all go to whichever connects first.
   const [w1, w2] = [await app.worker({ slots: 4 }), await app.worker({ slots: 4 })]
+  const ids = await submit(app, 4)
   await eventually(async () => w1.assignments.length + w2.assignments.length === 4, 'all dispatched')
-  assert.ok(w1.assignments.length >= 1 || w2.assignments.length === 4)
+  assert.deepEqual([w1.assignments.length >= 1, w2.assignments.length >= 1], [true, true], `split ${w1.assignments.length}/${w2.assignments.length}`)
   assert.equal(new Set([...w1.assignments, ...w2.assignments].map((a) => a.job.jobId)).size, ids.length)
 })
 

@@ -88,7 +88,7 @@ async function dispatch(): Promise<void> {
         w.succeed(a)
         progress.tick()
       }
-    }).concat(until(() => system.dispatch.counters.completed >= n, 120_000, 'all jobs').then(() => {
+    }).concat(until(() => system.counters.completed >= n, 120_000, 'all jobs').then(() => {
       elapsed = performance.now() - t0
       workers.forEach((w) => w.kill())
     })))

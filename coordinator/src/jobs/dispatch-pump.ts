@@ -1,0 +1,160 @@
+import { encodeAssignFrame } from '@hivesight/protocol'
+import { retryTransient, type Db } from '../db/create-db.ts'
+import * as imagesRepo from '../db/image.repository.ts'
+import * as jobsRepo from '../db/job.repository.ts'
+import type { LiveWorker, WorkerRegistry } from '../workers/worker-registry.ts'
+import type { Clock } from './clock.ts'
+import type { DispatchCounters } from './counters.ts'
+import { planAssignments } from './dispatcher.ts'
+import type { JobMetrics } from './job-metrics.ts'
+import type { LeaseRecovery } from './lease-recovery.ts'
+import type { Logger } from './logger.ts'
+
+/**
+ * Pushes queued jobs to free worker slots. Woken by anything that may have queued work or freed a slot;
+ * wake-ups while a pass runs coalesce into one more pass, so under load every claim is a batch: one
+ * transaction selects the next jobs in claim order (locking only those, SKIP LOCKED on MariaDB), spreads
+ * them over the free slots (a pure plan) and leases them all with one UPDATE. The images are read after
+ * the commit and sent in claim order.
+ */
+export class DispatchPump {
+  private pumping = false
+  private pumpAgain = false
+  // Skip the claim query while we know the queue is empty; bumped whenever a job may have been queued.
+  private maybeQueued = true
+  private queueVersion = 0
+  private idle: Promise<void> = Promise.resolve()
+  private draining = false
+  private stopped = false
+
+  constructor(
+    private readonly db: Db,
+    private readonly registry: WorkerRegistry,
+    private readonly recovery: LeaseRecovery,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly metrics: JobMetrics,
+    private readonly counters: DispatchCounters,
+    private readonly opts: { leaseMs: number; onFinished(jobIds: string[]): void },
+  ) {}
+
+  /** Work may be waiting (an upload, a requeue, a peer's signal). */
+  jobsMayBeQueued(): void {
+    this.queueVersion++
+    this.maybeQueued = true
+    this.pump()
+  }
+
+  /** A slot may be free. */
+  pump(): void {
+    if (this.draining || this.stopped) return
+    if (this.pumping) {
+      this.pumpAgain = true
+      return
+    }
+    this.pumping = true
+    this.idle = this.run()
+      .catch((err) => this.log.error({ err }, 'dispatch failed; the sweep will try again'))
+      .finally(() => {
+        this.pumping = false
+      })
+  }
+
+  /** Shutdown: nothing new goes out; workers are told, and may finish what they hold. */
+  startDrain(): void {
+    this.draining = true
+    for (const w of this.registry.all()) w.channel.sendMessage({ type: 'coordinator.draining' })
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    await this.idle
+  }
+
+  /** A job was canceled or its lease ran out: the holder drops it, and its slot is free again. */
+  dropOnWorker(workerId: string, jobId: string, token: number, reason: string): boolean {
+    const held = this.registry.get(workerId)?.inFlight.get(jobId)
+    if (!held || held.token !== token) return false
+    this.registry.release(workerId, jobId)
+    this.registry.get(workerId)?.channel.sendMessage({ type: 'job.cancel', jobId, leaseToken: token, reason })
+    this.pump()
+    return true
+  }
+
+  private async run(): Promise<void> {
+    do {
+      this.pumpAgain = false
+      while (this.maybeQueued && !this.draining && !this.stopped) {
+        const free = this.registry.freeSlots()
+        const wanted = free.reduce((n, f) => n + f.free, 0)
+        if (wanted === 0) break
+        const version = this.queueVersion
+        const sent = await this.claimAndSend(free, wanted)
+        if (sent < wanted && version === this.queueVersion) this.maybeQueued = false
+        if (sent === 0) break
+      }
+    } while (this.pumpAgain && !this.stopped)
+  }
+
+  private async claimAndSend(free: { workerId: string; free: number }[], wanted: number): Promise<number> {
+    const now = this.clock.now()
+    const expiresAt = now + this.opts.leaseMs
+    const skipLocked = this.db.dialect === 'mariadb'
+    const claimed = await retryTransient(() => this.db.kysely.transaction().execute(async (trx) => {
+      const queued = await jobsRepo.selectQueuedForUpdate(trx, wanted, skipLocked)
+      const plan = planAssignments(free, queued.map((q) => q.id))
+      const leases = [...plan].flatMap(([workerId, ids]) => ids.map((id) => ({ id, workerId })))
+      await jobsRepo.leaseJobs(trx, leases, now, expiresAt)
+      const byId = new Map(queued.map((q) => [q.id, q]))
+      return [...plan].map(([workerId, ids]) => ({ workerId, jobs: ids.map((id) => byId.get(id)!) }))
+    }))
+    let sent = 0
+    const ready: { w: LiveWorker; jobs: jobsRepo.QueuedJob[] }[] = []
+    for (const { workerId, jobs } of claimed) {
+      const w = this.registry.get(workerId)
+      if (!w) {
+        // It left while we claimed: its disconnect handler may have run before our commit.
+        await this.recovery.takeBack({ workerIds: [workerId] }, this.clock.now())
+        continue
+      }
+      for (const job of jobs) this.registry.hold(workerId, job.id, { token: job.lease_token + 1, leaseExpiresAt: expiresAt, submittedAt: Number(job.submitted_at) })
+      this.metrics.dispatched(jobs.map((j) => (now - Math.max(Number(j.submitted_at), Number(j.available_at))) / 1000))
+      sent += jobs.length
+      ready.push({ w, jobs })
+    }
+    this.counters.dispatched += sent
+    if (ready.length > 0) await this.send(ready)
+    return sent
+  }
+
+  /** One read for the whole batch's images; frames go out in claim order, so priority order holds on the wire. */
+  private async send(ready: { w: LiveWorker; jobs: jobsRepo.QueuedJob[] }[]): Promise<void> {
+    const images = await imagesRepo.findImages(this.db.kysely, ready.flatMap((r) => r.jobs.map((j) => j.id)))
+    const missing: string[] = []
+    for (const { w, jobs } of ready) {
+      for (const job of jobs) {
+        const image = images.get(job.id)
+        const token = job.lease_token + 1
+        if (!image) {
+          missing.push(job.id)
+          await this.failMissing(w.id, job.id, token)
+          continue
+        }
+        // A failed send means the socket is closing; its close handler takes the job back.
+        w.channel.sendFrame(encodeAssignFrame({ type: 'job.assign', jobId: job.id, leaseToken: token, attempt: job.attempts + 1, contentType: job.content_type }, image))
+      }
+    }
+    if (missing.length > 0) this.opts.onFinished(missing)
+  }
+
+  /** Cannot happen while images and jobs are written together; if it does, the job fails with a name, not silently. */
+  private async failMissing(workerId: string, jobId: string, token: number): Promise<void> {
+    this.log.error({ jobId }, 'the stored image is missing')
+    this.registry.release(workerId, jobId)
+    try {
+      await jobsRepo.failJob(this.db.kysely, { id: jobId, token, workerId }, this.clock.now(), 'IMAGE_MISSING', 'the stored image could not be read')
+    } catch (err) {
+      this.log.error({ err, jobId }, 'could not fail a job whose image is missing; its lease will lapse')
+    }
+  }
+}

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto'
+import type { WorkerHello } from '@hivesight/protocol'
+import { v7 as uuidv7 } from 'uuid'
+import type { Db } from '../db/create-db.ts'
+import * as sessionsRepo from '../db/worker-session.repository.ts'
+import * as workersRepo from '../db/worker.repository.ts'
+import type { WorkerChannel, WorkerRegistry } from '../workers/worker-registry.ts'
+import type { Clock } from './clock.ts'
+import type { DispatchPump } from './dispatch-pump.ts'
+import type { LeaseRecovery } from './lease-recovery.ts'
+import type { Logger } from './logger.ts'
+
+/**
+ * Workers joining and leaving this coordinator: one live session per token (claimed in the database, so
+ * across coordinators), a row other coordinators can see, and every job of a worker that leaves taken back
+ * at once.
+ */
+export class WorkerSessions {
+  constructor(
+    private readonly db: Db,
+    private readonly registry: WorkerRegistry,
+    private readonly recovery: LeaseRecovery,
+    private readonly pump: DispatchPump,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly opts: { coordinatorId: string; staleAfterMs: number },
+  ) {}
+
+  /** Before any worker connects: this coordinator's previous run (a crash, kill -9) left workers with no socket. */
+  async start(): Promise<void> {
+    try {
+      const freed = await sessionsRepo.releaseCoordinatorSessions(this.db.kysely, this.opts.coordinatorId)
+      const previous = await workersRepo.workerIdsOfCoordinator(this.db.kysely, this.opts.coordinatorId)
+      const lost = await this.recovery.takeBack({ workerIds: previous }, this.clock.now())
+      await workersRepo.deleteWorkers(this.db.kysely, previous)
+      if (freed + previous.length > 0) this.log.info({ sessions: freed, workers: previous.length, ...lost }, 'took back what this coordinator\'s previous run held')
+    } catch (err) {
+      // Not fatal: the sweep takes those over once they go stale.
+      this.log.warn({ err }, 'could not take back what the previous run held')
+    }
+  }
+
+  /**
+   * Registers a worker. With a session token, the token's one live session is claimed first; null = a
+   * live session already holds it. A database error frees the session and is thrown to the caller.
+   */
+  async join(hello: WorkerHello, channel: WorkerChannel, remoteAddress: string | null, sessionToken?: string): Promise<string | null> {
+    const id = uuidv7()
+    const now = this.clock.now()
+    const claimed = sessionToken !== undefined
+    if (claimed) {
+      const hash = createHash('sha256').update(sessionToken).digest('hex')
+      const claim = { tokenHash: hash, workerId: id, coordinatorId: this.opts.coordinatorId }
+      if (!(await sessionsRepo.claimSession(this.db.kysely, claim, now, now - this.opts.staleAfterMs))) return null
+    }
+    try {
+      await workersRepo.insertWorker(this.db.kysely, {
+        id, kind: hello.kind, name: hello.name ?? null, slots: hello.slots, backend: hello.backend, threads: hello.threads,
+        user_agent: hello.userAgent ?? null, remote_address: remoteAddress, connected_at: now, last_seen_at: now, jobs_done: 0,
+        coordinator_id: this.opts.coordinatorId,
+      })
+    } catch (err) {
+      if (claimed) await sessionsRepo.releaseSessions(this.db.kysely, [id]).catch(() => undefined) // else it goes stale in 3 sweeps
+      throw err
+    }
+    this.registry.add({ id, hello, slots: hello.slots, draining: false, channel })
+    this.log.info({ workerId: id, kind: hello.kind, slots: hello.slots, name: hello.name }, 'worker joined')
+    this.pump.pump()
+    return id
+  }
+
+  /** A worker is gone: every job it held goes back to the queue at once. */
+  async leave(id: string): Promise<void> {
+    const w = this.registry.remove(id)
+    if (!w) return
+    const lost = await this.recovery.takeBack({ workerIds: [id] }, this.clock.now())
+    await workersRepo.deleteWorkers(this.db.kysely, [id])
+    await sessionsRepo.releaseSessions(this.db.kysely, [id])
+    this.log.info({ workerId: id, ...lost }, 'worker left')
+  }
+
+  draining(id: string): void {
+    const w = this.registry.setDraining(id)
+    this.log.info({ workerId: id, holding: w?.inFlight.size ?? 0 }, 'worker is draining')
+  }
+}
