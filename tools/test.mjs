@@ -33,5 +33,13 @@ if (files.length === 0) {
   console.error('no test files matched')
   process.exit(1)
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', ...(process.env.TEST_IMPORT ? ['--import', process.env.TEST_IMPORT] : []), '--test', '--test-reporter=tap', ...files], { cwd: ROOT, stdio: 'inherit' })
+// A hang must end as a named failure, not a CI job that never finishes. Node 20 applies --test-timeout to each
+// test *file* (its child processes ignore the flag), so the default leaves room for the slowest file (the
+// end-to-end one waits up to 60 s for Chromium and 120 s for results) while still bounding a hang.
+const timeoutMs = Number(process.env.TEST_TIMEOUT_MS ?? 300_000)
+if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
+  console.error(`TEST_TIMEOUT_MS must be a positive number of milliseconds, not ${JSON.stringify(process.env.TEST_TIMEOUT_MS)}`)
+  process.exit(1)
+}
+const r = spawnSync(process.execPath, ['--import', 'tsx', ...(process.env.TEST_IMPORT ? ['--import', process.env.TEST_IMPORT] : []), '--test', `--test-timeout=${timeoutMs}`, '--test-reporter=tap', ...files], { cwd: ROOT, stdio: 'inherit' })
 process.exit(r.status ?? 1)

@@ -1,4 +1,5 @@
-import { sql, type Kysely, type Transaction } from 'kysely'
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely'
+import type { Dialect } from './create-db.ts'
 import type { Database, JobRow, JobStatus, NewJob } from './schema.ts'
 
 // One query per function, no business rules; `now` is always a parameter.
@@ -7,9 +8,25 @@ type Conn = Kysely<Database> | Transaction<Database>
 // Bounds statement size (MariaDB's max_allowed_packet, SQLite's 32 766 bound parameters).
 const ROWS_PER_STATEMENT = 500
 
-/** `CASE id WHEN … THEN … END`: one UPDATE gives each row its own value. */
-function caseById<T extends string | number>(values: { id: string; value: T }[]) {
-  return sql<T>`case ${sql.ref('id')} ${sql.join(values.map((v) => sql`when ${v.id} then ${v.value}`), sql` `)} end`
+/**
+ * A derived table `v(<columns>)` of literal rows, to join an UPDATE against: each row gets its own values
+ * through one primary-key lookup. (A `CASE id WHEN …` of N branches costs N comparisons per row: 60–160 ms
+ * for 500 rows on MariaDB here.)
+ */
+function literalTable(dialect: Dialect, columns: string[], rows: (string | number)[][]) {
+  const values = sql.join(rows.map((r) => sql`(${sql.join(r)})`))
+  // One table value constructor, named through a CTE (MariaDB names a bare VALUES table's columns after
+  // its first row); a UNION ALL of N selects would be N query blocks to parse and plan.
+  if (dialect === 'mariadb') return sql`(with v(${sql.raw(columns.join(', '))}) as (values ${values}) select * from v) as v`
+  return sql`(select ${sql.raw(columns.map((c, i) => `column${i + 1} as ${c}`).join(', '))} from (values ${values})) as v`
+}
+
+/** `UPDATE jobs … SET <assignments> FROM v WHERE jobs.id = v.id AND <condition>`, in each dialect's words. */
+async function updateJoined(trx: Transaction<Database>, dialect: Dialect, v: RawBuilder<unknown>, set: RawBuilder<unknown>, where: RawBuilder<unknown>): Promise<number> {
+  const r = dialect === 'sqlite'
+    ? await sql`update jobs set ${set} from ${v} where jobs.id = v.id and ${where}`.execute(trx)
+    : await sql`update jobs join ${v} on jobs.id = v.id set ${set} where ${where}`.execute(trx)
+  return Number(r.numAffectedRows ?? 0n)
 }
 
 export async function insertJobs(db: Conn, jobs: NewJob[]): Promise<void> {
@@ -46,20 +63,15 @@ export function selectQueuedForUpdate(trx: Transaction<Database>, limit: number,
 }
 
 /** Leases claimed jobs, each to its worker, in one statement: bumps the fencing token and the attempt count. */
-export async function leaseJobs(trx: Transaction<Database>, leases: { id: string; workerId: string }[], now: number, expiresAt: number): Promise<number> {
-  if (leases.length === 0) return 0
-  const r = await trx.updateTable('jobs')
-    .set((eb) => ({
-      status: 'running',
-      worker_id: caseById(leases.map((l) => ({ id: l.id, value: l.workerId }))),
-      lease_token: eb('lease_token', '+', 1),
-      attempts: eb('attempts', '+', 1),
-      started_at: now,
-      lease_expires_at: expiresAt,
-    }))
-    .where('id', 'in', leases.map((l) => l.id)).where('status', '=', 'queued')
-    .executeTakeFirst()
-  return Number(r.numUpdatedRows)
+export async function leaseJobs(trx: Transaction<Database>, dialect: Dialect, leases: { id: string; workerId: string }[], now: number, expiresAt: number): Promise<number> {
+  let leased = 0
+  for (let i = 0; i < leases.length; i += ROWS_PER_STATEMENT) {
+    const chunk = leases.slice(i, i + ROWS_PER_STATEMENT).map((l) => [l.id, l.workerId])
+    leased += await updateJoined(trx, dialect, literalTable(dialect, ['id', 'value'], chunk),
+      sql`status = 'running', worker_id = v.value, lease_token = lease_token + 1, attempts = attempts + 1, started_at = ${now}, lease_expires_at = ${expiresAt}`,
+      sql`jobs.status = 'queued'`)
+  }
+  return leased
 }
 
 export type LeaseState = Pick<JobRow, 'id' | 'status' | 'lease_token' | 'worker_id' | 'attempts' | 'max_attempts'>
@@ -84,14 +96,28 @@ export function lockLostLeases(trx: Transaction<Database>, scope: { workerIds?: 
 }
 
 /** Results of jobs whose lease was checked under lock in the same transaction: one statement for all. */
-export async function completeJobs(trx: Transaction<Database>, results: { id: string; resultJson: string }[], now: number): Promise<void> {
+export async function completeJobs(trx: Transaction<Database>, dialect: Dialect, results: { id: string; resultJson: string }[], now: number): Promise<void> {
   for (let i = 0; i < results.length; i += ROWS_PER_STATEMENT) {
-    const chunk = results.slice(i, i + ROWS_PER_STATEMENT)
-    await trx.updateTable('jobs')
-      .set({ status: 'succeeded', finished_at: now, lease_expires_at: null, error_code: null, error_message: null, result_json: caseById(chunk.map((r) => ({ id: r.id, value: r.resultJson }))) })
-      .where('id', 'in', chunk.map((r) => r.id)).where('status', '=', 'running')
-      .execute()
+    const chunk = results.slice(i, i + ROWS_PER_STATEMENT).map((r) => [r.id, r.resultJson])
+    await updateJoined(trx, dialect, literalTable(dialect, ['id', 'value'], chunk),
+      sql`status = 'succeeded', finished_at = ${now}, lease_expires_at = null, error_code = null, error_message = null, result_json = v.value`,
+      sql`jobs.status = 'running'`)
   }
+}
+
+/**
+ * Results written only where each is from the current holder with the current token (distinct job ids);
+ * how many rows took one. Equal to the batch: all were current, no need to ask row by row.
+ */
+export async function completeJobsFenced(trx: Transaction<Database>, dialect: Dialect, results: { id: string; token: number; workerId: string; resultJson: string }[], now: number): Promise<number> {
+  let written = 0
+  for (let i = 0; i < results.length; i += ROWS_PER_STATEMENT) {
+    const chunk = results.slice(i, i + ROWS_PER_STATEMENT).map((r) => [r.id, r.token, r.workerId, r.resultJson])
+    written += await updateJoined(trx, dialect, literalTable(dialect, ['id', 'token', 'worker', 'value'], chunk),
+      sql`status = 'succeeded', finished_at = ${now}, lease_expires_at = null, error_code = null, error_message = null, result_json = v.value`,
+      sql`jobs.status = 'running' and jobs.lease_token = v.token and jobs.worker_id = v.worker`)
+  }
+  return written
 }
 
 /** Leases taken back (checked under lock): back to the queue at once, or dead when every attempt is used. */

@@ -1,8 +1,10 @@
 import type { JobFailed, JobRelease, JobResult, JobResultView } from '@hivesight/protocol'
+import type { Transaction } from 'kysely'
 import { retryTransient, type Db } from '../db/create-db.ts'
 import * as eventsRepo from '../db/event.repository.ts'
 import * as imagesRepo from '../db/image.repository.ts'
 import * as jobsRepo from '../db/job.repository.ts'
+import type { Database } from '../db/schema.ts'
 import type { ModelFiles } from '../model/model-files.ts'
 import type { WorkerRegistry } from '../workers/worker-registry.ts'
 import type { Clock } from './clock.ts'
@@ -13,6 +15,8 @@ import { failureOutcome, isCurrentLease, retryDelayMs } from './lease.ts'
 import type { Logger } from './logger.ts'
 
 type Answer = JobResult | JobFailed
+/** Rolls back the all-current fast path: some answer in the batch was stale. */
+class NotAllCurrent extends Error {}
 type Buffered = { workerId: string; msg: Answer; submittedAt?: number }
 type PendingCompletion = { workerId: string; jobId: string; token: number; resultJson: string; done: (accepted: boolean) => void; fail: (err: unknown) => void }
 
@@ -150,27 +154,51 @@ export class AnswerRecorder {
 
   private async commitBatch(batch: PendingCompletion[]): Promise<boolean[]> {
     const now = this.clock.now()
-    const accepted = await retryTransient(() => this.db.kysely.transaction().execute(async (trx) => {
-      const facts = new Map((await jobsRepo.lockLeaseStates(trx, [...new Set(batch.map((c) => c.jobId))], this.db.dialect === 'mariadb')).map((f) => [f.id, f]))
-      const taken = new Set<string>()
-      // Pure decision per answer; a replay inside one batch loses to the first copy.
-      const ok = batch.map((c) => {
-        if (taken.has(c.jobId) || !isCurrentLease(facts.get(c.jobId), { token: c.token, workerId: c.workerId })) return false
-        taken.add(c.jobId)
-        return true
-      })
-      const done = batch.filter((_, i) => ok[i])
-      if (done.length > 0) {
-        const ids = done.map((c) => c.jobId)
-        await jobsRepo.completeJobs(trx, done.map((c) => ({ id: c.jobId, resultJson: c.resultJson })), now)
-        await imagesRepo.deleteImages(trx, ids)
-        await eventsRepo.appendEvents(trx, [this.signals.row({ kind: 'jobs.finished', jobIds: ids }, now)])
-      }
-      return ok
-    }))
-    const finished = batch.filter((_, i) => accepted[i]).map((c) => c.jobId)
+    // A replay inside one batch loses to the first copy.
+    const first = new Map<string, PendingCompletion>()
+    for (const c of batch) if (!first.has(c.jobId)) first.set(c.jobId, c)
+    const candidates = [...first.values()]
+    let accepted = await retryTransient(() => this.commitIfAllCurrent(candidates, now))
+    if (accepted === undefined) accepted = new Set(await retryTransient(() => this.commitCheckingEach(candidates, now)))
+    const ok = batch.map((c) => first.get(c.jobId) === c && accepted.has(c.jobId))
+    const finished = candidates.filter((c) => accepted.has(c.jobId)).map((c) => c.jobId)
     if (finished.length > 0) this.events.finished(finished)
-    return accepted
+    return ok
+  }
+
+  /**
+   * The common case: every answer is from the current holder. One fenced UPDATE writes them all; if it
+   * wrote fewer rows than answers, the transaction is rolled back (undefined) and each is checked.
+   */
+  private commitIfAllCurrent(candidates: PendingCompletion[], now: number): Promise<Set<string> | undefined> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      const rows = candidates.map((c) => ({ id: c.jobId, token: c.token, workerId: c.workerId, resultJson: c.resultJson }))
+      if ((await jobsRepo.completeJobsFenced(trx, this.db.dialect, rows, now)) !== rows.length) throw new NotAllCurrent()
+      await this.finishInTransaction(trx, rows.map((r) => r.id), now)
+      return new Set(rows.map((r) => r.id))
+    }).catch((err: unknown) => {
+      if (err instanceof NotAllCurrent) return undefined
+      throw err
+    })
+  }
+
+  /** Some answers are stale: lock the rows and keep only those from the current holder (a pure check). */
+  private commitCheckingEach(candidates: PendingCompletion[], now: number): Promise<string[]> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      const facts = new Map((await jobsRepo.lockLeaseStates(trx, candidates.map((c) => c.jobId), this.db.dialect === 'mariadb')).map((f) => [f.id, f]))
+      const done = candidates.filter((c) => isCurrentLease(facts.get(c.jobId), { token: c.token, workerId: c.workerId }))
+      if (done.length > 0) {
+        await jobsRepo.completeJobs(trx, this.db.dialect, done.map((c) => ({ id: c.jobId, resultJson: c.resultJson })), now)
+        await this.finishInTransaction(trx, done.map((c) => c.jobId), now)
+      }
+      return done.map((c) => c.jobId)
+    })
+  }
+
+  /** Finished jobs need their image no more, and every coordinator's long-polls want to know. */
+  private async finishInTransaction(trx: Transaction<Database>, ids: string[], now: number): Promise<void> {
+    await imagesRepo.deleteImages(trx, ids)
+    await eventsRepo.appendEvents(trx, [this.signals.row({ kind: 'jobs.finished', jobIds: ids }, now)])
   }
 
   private async applyFailed(workerId: string, msg: JobFailed): Promise<void> {

@@ -104,7 +104,7 @@ export class DispatchPump {
       const queued = await jobsRepo.selectQueuedForUpdate(trx, wanted, skipLocked)
       const plan = planAssignments(free, queued.map((q) => q.id))
       const leases = [...plan].flatMap(([workerId, ids]) => ids.map((id) => ({ id, workerId })))
-      await jobsRepo.leaseJobs(trx, leases, now, expiresAt)
+      await jobsRepo.leaseJobs(trx, this.db.dialect, leases, now, expiresAt)
       const byId = new Map(queued.map((q) => [q.id, q]))
       return [...plan].map(([workerId, ids]) => ({ workerId, jobs: ids.map((id) => byId.get(id)!) }))
     }))

@@ -81,7 +81,7 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: WorkerLifecycle, 
     let workerId: string | undefined
     let missedPings = 0
     let offences = 0
-    const budget = new MessageBudget(MESSAGES_PER_SECOND, MESSAGE_BURST, Date.now())
+    const budget = new MessageBudget(MESSAGES_PER_SECOND, MESSAGE_BURST, performance.now())
     const send = (msg: FromCoordinator) => ws.send(JSON.stringify(msg))
     const offence = (code: string, message: string) => {
       send({ type: 'error', code, message })
@@ -185,7 +185,7 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: WorkerLifecycle, 
     }
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (!budget.take(Date.now())) return offence('RATE_LIMITED', `more than ${MESSAGES_PER_SECOND} messages a second`)
+      if (!budget.take(performance.now())) return offence('RATE_LIMITED', `more than ${MESSAGES_PER_SECOND} messages a second`)
       if (isBinary) return offence('BAD_MESSAGE', 'workers send JSON text frames')
       const decoded = decodeFromWorker(data.toString())
       if (!decoded.ok) return offence('BAD_MESSAGE', decoded.reason)

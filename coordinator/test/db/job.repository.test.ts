@@ -28,7 +28,7 @@ for (const dialect of DIALECTS) {
       await jobs.insertJobs(db.kysely, [a, b, urgent, backingOff])
       const claimed = await db.kysely.transaction().execute(async (trx) => {
         const rows = await jobs.selectQueuedForUpdate(trx, 2, lock)
-        assert.equal(await jobs.leaseJobs(trx, [{ id: rows[0]!.id, workerId: 'w1' }, { id: rows[1]!.id, workerId: 'w2' }], 2_000, 9_000), 2)
+        assert.equal(await jobs.leaseJobs(trx, db.dialect, [{ id: rows[0]!.id, workerId: 'w1' }, { id: rows[1]!.id, workerId: 'w2' }], 2_000, 9_000), 2)
         return rows
       })
       assert.deepEqual(claimed.map((r) => r.id), [urgent.id, a.id])
@@ -44,13 +44,13 @@ for (const dialect of DIALECTS) {
       t.after(close)
       const [j, k] = [newJob(), newJob()]
       await jobs.insertJobs(db.kysely, [j, k])
-      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, to('w1', [j.id, k.id]), 2_000, 9_000))
+      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, db.dialect, to('w1', [j.id, k.id]), 2_000, 9_000))
       await db.kysely.transaction().execute(async (trx: Transaction<Database>) => {
         const facts = new Map((await jobs.lockLeaseStates(trx, [j.id, k.id], lock)).map((f) => [f.id, f]))
         assert.equal(isCurrentLease(facts.get(j.id), { token: 0, workerId: 'w1' }), false, 'stale token')
         assert.equal(isCurrentLease(facts.get(j.id), { token: 1, workerId: 'w2' }), false, 'other worker')
         assert.equal(isCurrentLease(facts.get(j.id), { token: 1, workerId: 'w1' }), true)
-        await jobs.completeJobs(trx, [{ id: j.id, resultJson: '{"x":1}' }, { id: k.id, resultJson: '{"x":2}' }], 3_000)
+        await jobs.completeJobs(trx, db.dialect, [{ id: j.id, resultJson: '{"x":1}' }, { id: k.id, resultJson: '{"x":2}' }], 3_000)
       })
       const [dj, dk] = [await jobs.findJob(db.kysely, j.id), await jobs.findJob(db.kysely, k.id)]
       assert.deepEqual([dj?.status, dj?.result_json, dj?.finished_at, dk?.result_json], ['succeeded', '{"x":1}', 3_000, '{"x":2}'])
@@ -64,8 +64,8 @@ for (const dialect of DIALECTS) {
       const [a, b, c] = [newJob(), newJob({ attempts: 4 }), newJob()]
       await jobs.insertJobs(db.kysely, [a, b, c])
       await db.kysely.transaction().execute(async (trx) => {
-        await jobs.leaseJobs(trx, to('gone', [a.id, b.id]), 1_000, 5_000)
-        await jobs.leaseJobs(trx, to('alive', [c.id]), 1_000, 3_000)
+        await jobs.leaseJobs(trx, db.dialect, to('gone', [a.id, b.id]), 1_000, 5_000)
+        await jobs.leaseJobs(trx, db.dialect, to('alive', [c.id]), 1_000, 3_000)
       })
       const takeBack = (scope: { workerIds?: string[]; expiredAt?: number }) => db.kysely.transaction().execute(async (trx) => {
         const split = splitLostLeases(await jobs.lockLostLeases(trx, scope, lock))
@@ -78,7 +78,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await jobs.countActive(db.kysely, 100), { queued: 2, delayed: 0, running: 0 })
       assert.equal((await jobs.findJob(db.kysely, b.id))?.error_code, 'ATTEMPTS_EXHAUSTED')
       // The next lease bumps the token again, so the old holder's token stays stale forever.
-      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, to('other', [c.id]), 4_000, 9_000))
+      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, db.dialect, to('other', [c.id]), 4_000, 9_000))
       assert.deepEqual([(await jobs.findJob(db.kysely, c.id))?.lease_token, (await jobs.findJob(db.kysely, c.id))?.attempts], [2, 2])
     })
 
@@ -102,7 +102,7 @@ for (const dialect of DIALECTS) {
       t.after(close)
       const [a, b] = [newJob(), newJob()]
       await jobs.insertJobs(db.kysely, [a, b])
-      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, to('w', [a.id, b.id]), 1_000, 5_000))
+      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, db.dialect, to('w', [a.id, b.id]), 1_000, 5_000))
       assert.equal(await jobs.delayLeased(db.kysely, { id: a.id, token: 1, workerId: 'w' }, 4_000, 'INFERENCE_FAILED', 'oom'), true)
       assert.equal(await jobs.failJob(db.kysely, { id: b.id, token: 1, workerId: 'w' }, 2_000, 'IMAGE_DECODE_FAILED', 'bad'), true)
       assert.equal(await jobs.failJob(db.kysely, { id: b.id, token: 1, workerId: 'w' }, 2_000, 'X', 'twice'), false, 'fenced')
@@ -160,7 +160,7 @@ for (const dialect of DIALECTS) {
       await workers.insertWorker(db.kysely, { ...base, id: 'w2', connected_at: 2_000, last_seen_at: 2_000, coordinator_id: 'c2' })
       const j = newJob()
       await jobs.insertJobs(db.kysely, [j])
-      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, to('w2', [j.id]), 2_000, 9_000))
+      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, db.dialect, to('w2', [j.id]), 2_000, 9_000))
       await workers.touchWorkers(db.kysely, ['w1'], 5_000, new Map([['w1', 3], ['w2', 9]]))
       const live = await workers.listLiveWorkers(db.kysely)
       assert.deepEqual(live.map((w) => [w.id, w.busy, w.jobs_done, w.last_seen_at]), [['w1', 0, 3, 5_000], ['w2', 1, 0, 2_000]])

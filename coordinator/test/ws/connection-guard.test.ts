@@ -33,3 +33,15 @@ test('the message budget refills at its rate and caps bursts', () => {
   assert.equal(b.take(100), true, 'one more after 100 ms at 10/s')
   assert.equal(b.take(100), false)
 })
+
+test('the message budget at the worker socket\'s numbers: a 2 000 burst, 1 000/s after it, never more than the burst', () => {
+  // Time is given explicitly: the flood test's outcome on the real clock depends on machine speed, this does not.
+  const b = new MessageBudget(1_000, 2_000, 0)
+  const taken = (n: number, now: number) => Array.from({ length: n }, () => b.take(now)).filter(Boolean).length
+  assert.equal(taken(2_100, 0), 2_000, 'the burst, then refusals')
+  assert.equal(taken(100, 50), 50, '50 ms at 1 000/s')
+  assert.equal(taken(1, 50.5), 0, 'half a message is not one')
+  assert.equal(taken(1, 51), 1, 'the halves add up')
+  assert.equal(taken(3_000, 60_000), 2_000, 'a minute idle still allows only the burst')
+  assert.equal(taken(1, 60_000), 0)
+})

@@ -17,7 +17,9 @@ export class CoordinatorProcess {
 
   async start(): Promise<void> {
     const log = createWriteStream(join(this.opts.dataDir, 'coordinator.log'), { flags: 'a' })
-    const child = spawn(process.execPath, ['--import', 'tsx', 'coordinator/src/server.ts'], {
+    // COORDINATOR_NODE_ARGS: extra node flags for the coordinator, e.g. --cpu-prof to profile a bench run.
+    const extra = (process.env.COORDINATOR_NODE_ARGS ?? '').split(' ').filter(Boolean)
+    const child = spawn(process.execPath, [...extra, '--import', 'tsx', 'coordinator/src/server.ts'], {
       cwd: REPO_ROOT,
       env: {
         ...process.env, PORT: String(this.opts.port), HOST: '127.0.0.1', DATA_DIR: this.opts.dataDir, LOG_LEVEL: 'info', LOG_FORMAT: 'json', AUTH_MODE: 'open',

@@ -28,8 +28,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   const dropIndex = (name: string) => (mariadb ? db.schema.dropIndex(name).on('jobs') : db.schema.dropIndex(name)).execute()
   await dropIndex('jobs_queue_idx')
   await db.schema.createIndex('jobs_claim_idx').on('jobs').columns(['status', 'priority desc', 'id']).execute()
-  // Retries waiting out their back-off are 'delayed', outside the claim's range; this finds the due ones.
-  await db.schema.createIndex('jobs_delayed_idx').on('jobs').columns(['status', 'available_at']).execute()
+  // Every index holding `status` is rewritten on every transition (claim, result): that was most of the cost
+  // of a transition here. Running and delayed jobs are few (what is in flight, what backs off), so the
+  // lease sweep, a lost worker's take-back and the back-off promotion read them through the claim index's
+  // `status` prefix instead of indexes of their own.
+  await dropIndex('jobs_lease_idx')
+  await dropIndex('jobs_worker_idx')
   // Retention: finished jobs are purged oldest first.
   await db.schema.createIndex('jobs_finished_idx').on('jobs').column('finished_at').execute()
 
@@ -44,8 +48,9 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await dropIndex('workers_coordinator_idx', 'workers')
   await db.schema.alterTable('workers').dropColumn('coordinator_id').execute()
   await dropIndex('jobs_finished_idx', 'jobs')
-  await dropIndex('jobs_delayed_idx', 'jobs')
   await dropIndex('jobs_claim_idx', 'jobs')
+  await db.schema.createIndex('jobs_worker_idx').on('jobs').columns(['worker_id', 'status']).execute()
+  await db.schema.createIndex('jobs_lease_idx').on('jobs').columns(['status', 'lease_expires_at']).execute()
   await db.schema.createIndex('jobs_queue_idx').on('jobs').columns(['status', 'priority', 'id']).execute()
   await db.schema.dropTable('coordinator_events').execute()
   await db.schema.dropTable('images').execute()
