@@ -106,7 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     intervalMs: sweepIntervalMs, staleAfterMs, retentionMs: config.jobRetentionHours * 3600_000,
   })
   const uploads = new UploadCommitter(db, signals, clock)
-  const jobs = new JobService(db, uploads, pump, signals, waiters, clock, app.log, { maxAttempts: config.maxAttempts }, metrics)
+  const jobs = new JobService(db, uploads, pump, signals, waiters, clock, app.log, { maxAttempts: config.maxAttempts }, metrics, (top) => model.toPredictions(top))
 
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) =>

@@ -55,6 +55,8 @@ export interface Config {
   eventPollMs: number
   /** Finished jobs (and the images dead ones keep) are deleted this long after they finished. */
   jobRetentionHours: number
+  /** Peer coordinator processes on this host sharing its port (MariaDB only): one per core for throughput. */
+  processes: number
   /** Tests only: pretend this host's clock is off by this much (lease times come from the database's clock). */
   clockSkewMs: number
   /**
@@ -119,8 +121,15 @@ function trustProxy(raw: string | undefined): boolean | string {
 }
 
 function coordinatorId(env: NodeJS.ProcessEnv, port: number): string {
-  if (env.COORDINATOR_ID) return env.COORDINATOR_ID.slice(0, 200)
-  return port === 0 ? `${hostname()}:${randomUUID()}` : `${hostname()}:${port}`
+  const base = env.COORDINATOR_ID ? env.COORDINATOR_ID.slice(0, 190) : port === 0 ? `${hostname()}:${randomUUID()}` : `${hostname()}:${port}`
+  // A process of a group (COORDINATOR_PROCESSES): its slot keeps the id stable across its restarts.
+  return env.COORDINATOR_SLOT ? `${base}#${env.COORDINATOR_SLOT}` : base
+}
+
+function processes(env: NodeJS.ProcessEnv, databaseUrl: string | null): number {
+  const n = int(env, 'COORDINATOR_PROCESSES', 1, 1, 64)
+  if (n > 1 && !databaseUrl) throw new ConfigError('COORDINATOR_PROCESSES > 1 needs DATABASE_URL (MariaDB): the embedded SQLite file serves one process')
+  return n
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -129,11 +138,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`no model at ${modelDir} (model.json missing). Set MODEL_DIR to a folder with a TF.js MobileNet V2 graph model (model.json, weight shards, labels.json): see "The model" in README.md`)
   }
   const port = int(env, 'PORT', 8080, 0, 65_535)
+  const databaseUrl = env.DATABASE_URL ? env.DATABASE_URL : null
   return {
     host: env.HOST ?? '0.0.0.0',
     port,
     dataDir: dir(env, 'DATA_DIR', resolve(REPO_ROOT, 'data')),
-    databaseUrl: env.DATABASE_URL ? env.DATABASE_URL : null,
+    databaseUrl,
     modelDir,
     // Images are stored in the database: one image is one packet, under MariaDB's max_allowed_packet (16 MiB by default).
     maxImageBytes: int(env, 'MAX_IMAGE_BYTES', 10 * 1024 * 1024, 1024, 15 * 1024 * 1024),
@@ -157,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxWorkerConnectionsPerIp: int(env, 'MAX_WORKER_CONNECTIONS_PER_IP', 64, 1, 100_000),
     eventPollMs: int(env, 'EVENT_POLL_MS', 50, 5, 10_000),
     jobRetentionHours: int(env, 'JOB_RETENTION_HOURS', 7 * 24, 1, 24 * 3650),
+    processes: processes(env, databaseUrl),
     clockSkewMs: int(env, 'CLOCK_SKEW_MS', 0, -86_400_000, 86_400_000),
     trustProxy: trustProxy(env.TRUST_PROXY),
     logLevel: env.LOG_LEVEL ?? 'info',

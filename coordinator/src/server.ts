@@ -1,14 +1,27 @@
+import cluster from 'node:cluster'
 import { join } from 'node:path'
 import { buildApp } from './app.ts'
-import { ConfigError, loadConfig } from './config.ts'
+import { runProcessGroup } from './cluster/process-group.ts'
+import { ConfigError, loadConfig, type Config } from './config.ts'
 import { createDb } from './db/create-db.ts'
 import { migrateToLatest } from './db/migrate.ts'
 
 const DRAIN_GRACE_MS = 5_000
 
-// loadConfig → createDb → migrate → buildApp → listen; a clean close on SIGINT/SIGTERM.
+// loadConfig → createDb → migrate → buildApp → listen; a clean close on SIGINT/SIGTERM. With
+// COORDINATOR_PROCESSES > 1, this process migrates once and runs that many peer coordinators.
 async function main(): Promise<void> {
   const config = loadConfig()
+  if (config.processes > 1 && cluster.isPrimary) {
+    const db = createDb({ databaseUrl: config.databaseUrl! })
+    await migrateToLatest(db.kysely)
+    await db.kysely.destroy()
+    return runProcessGroup(config.processes, (msg) => console.log(`hivesight coordinator: ${msg}`))
+  }
+  return serve(config)
+}
+
+async function serve(config: Config): Promise<void> {
   const db = config.databaseUrl ? createDb({ databaseUrl: config.databaseUrl }) : createDb({ sqliteFile: join(config.dataDir, 'hivesight.sqlite') })
   await migrateToLatest(db.kysely)
   const { app, model, drain } = await buildApp({ config, db })

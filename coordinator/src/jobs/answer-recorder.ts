@@ -1,4 +1,4 @@
-import type { JobFailed, JobRelease, JobResult, JobResultView } from '@hivesight/protocol'
+import type { JobFailed, JobRelease, JobResult } from '@hivesight/protocol'
 import type { Transaction } from 'kysely'
 import { retryTransient, type Db } from '../db/create-db.ts'
 import * as eventsRepo from '../db/event.repository.ts'
@@ -11,6 +11,7 @@ import type { Clock } from './clock.ts'
 import type { ClusterSignals } from './cluster-signals.ts'
 import type { DispatchCounters } from './counters.ts'
 import type { JobMetrics } from './job-metrics.ts'
+import { storedResult } from './job-view.ts'
 import { failureOutcome, isCurrentLease, retryDelayMs } from './lease.ts'
 import type { Logger } from './logger.ts'
 
@@ -118,14 +119,9 @@ export class AnswerRecorder {
   }
 
   private async applyResult(workerId: string, msg: JobResult, submittedAt?: number): Promise<void> {
-    const result: JobResultView = {
-      predictions: this.model.toPredictions(msg.top),
-      model: this.model.name,
-      decodeMs: Math.round(msg.timings.decodeMs * 10) / 10,
-      inferMs: Math.round(msg.timings.inferMs * 10) / 10,
-    }
+    const resultJson = storedResult(msg.top, this.model.name, msg.timings)
     const accepted = await new Promise<boolean>((done, fail) => {
-      this.completions.push({ workerId, jobId: msg.jobId, token: msg.leaseToken, resultJson: JSON.stringify(result), done, fail })
+      this.completions.push({ workerId, jobId: msg.jobId, token: msg.leaseToken, resultJson, done, fail })
       this.commitCompletions()
     })
     if (accepted) {

@@ -11,7 +11,7 @@ import type { ImageInfo } from '../images/image-inspector.ts'
 import type { Clock } from './clock.ts'
 import type { ClusterSignals } from './cluster-signals.ts'
 import type { DispatchPump } from './dispatch-pump.ts'
-import { toJobView } from './job-view.ts'
+import { toJobView, type Labeller } from './job-view.ts'
 import type { JobMetrics } from './job-metrics.ts'
 import type { JobWaiters } from './job-waiters.ts'
 import type { Logger } from './logger.ts'
@@ -60,6 +60,7 @@ export class JobService {
     private readonly log: Logger,
     private readonly opts: { maxAttempts: number },
     private readonly metrics: JobMetrics,
+    private readonly label: Labeller,
   ) {}
 
   /** Shutdown: new uploads get 503 with Retry-After; nothing accepted is affected. */
@@ -147,7 +148,7 @@ export class JobService {
   }
 
   async get(id: string, scope: Scope): Promise<JobView> {
-    return toJobView(await this.find(id, scope))
+    return toJobView(await this.find(id, scope), this.label)
   }
 
   /** The job now, or as soon as it is final, waiting at most `waitMs`. */
@@ -167,7 +168,7 @@ export class JobService {
     const owner = scope === 'all' ? undefined : scope.owner
     const rows = await jobsRepo.listJobs(this.db.kysely, { limit: opts.limit + 1, before: opts.cursor, status: opts.status, owner })
     const page = rows.slice(0, opts.limit)
-    return { jobs: page.map(toJobView), nextCursor: rows.length > opts.limit ? page[page.length - 1]!.id : null }
+    return { jobs: page.map((r) => toJobView(r, this.label)), nextCursor: rows.length > opts.limit ? page[page.length - 1]!.id : null }
   }
 
   /** Cancels a queued or running job; a running one's worker is told to drop it. */

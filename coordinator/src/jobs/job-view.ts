@@ -1,7 +1,33 @@
-import type { JobResultView, JobView } from '@hivesight/protocol'
+import type { ClassScore, JobResultView, JobView } from '@hivesight/protocol'
 import type { JobRow } from '../db/schema.ts'
 
-export function toJobView(row: JobRow): JobView {
+/**
+ * What a job's result column holds: the worker's class indices and scores (labels are looked up when
+ * read, so a row stays ~150 bytes instead of ~450; every result is written on the dispatch hot path).
+ */
+export interface StoredResult {
+  top: [number, number][]
+  model: string
+  decodeMs: number
+  inferMs: number
+}
+
+export function storedResult(top: ClassScore[], model: string, timings: { decodeMs: number; inferMs: number }): string {
+  const r: StoredResult = { top: top.map((c) => [c.index, c.score]), model, decodeMs: Math.round(timings.decodeMs * 10) / 10, inferMs: Math.round(timings.inferMs * 10) / 10 }
+  return JSON.stringify(r)
+}
+
+/** Labels for class indices (the model's labels.json). */
+export type Labeller = (top: ClassScore[]) => JobResultView['predictions']
+
+function resultView(json: string, label: Labeller): JobResultView {
+  const r = JSON.parse(json) as StoredResult | JobResultView
+  // Rows written before results were stored compactly hold the whole view.
+  if ('predictions' in r) return r
+  return { predictions: label(r.top.map(([index, score]) => ({ index, score }))), model: r.model, decodeMs: r.decodeMs, inferMs: r.inferMs }
+}
+
+export function toJobView(row: JobRow, label: Labeller): JobView {
   return {
     id: row.id,
     // A retry waiting out its back-off is queued, as far as a client is concerned.
@@ -17,7 +43,7 @@ export function toJobView(row: JobRow): JobView {
     startedAt: row.started_at === null ? null : Number(row.started_at),
     finishedAt: row.finished_at === null ? null : Number(row.finished_at),
     workerId: row.worker_id,
-    result: row.result_json ? (JSON.parse(row.result_json) as JobResultView) : null,
+    result: row.result_json ? resultView(row.result_json, label) : null,
     // A queued job may carry the error of an earlier, retried attempt; show errors only once final.
     error: (row.status === 'failed' || row.status === 'dead') && row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
   }
