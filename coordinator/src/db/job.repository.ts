@@ -192,9 +192,14 @@ export async function requeueDead(db: Conn, id: string, now: number): Promise<bo
   return r.numUpdatedRows === 1n
 }
 
-/** Ids of the oldest jobs that finished before `before` (any final state), at most `limit`. */
-export async function finishedBefore(db: Conn, before: number, limit: number): Promise<string[]> {
-  const rows = await db.selectFrom('jobs').select('id').where('finished_at', '<', before).orderBy('finished_at').limit(limit).execute()
+/**
+ * Ids of the oldest final jobs submitted before `beforeId` (a uuid v7 of the cut-off time), at most
+ * `limit`: read along the primary key, which is in submission order, so no index of its own is kept up to
+ * date on every result.
+ */
+export async function finalJobsBefore(db: Conn, beforeId: string, limit: number): Promise<string[]> {
+  const rows = await db.selectFrom('jobs').select('id').where('id', '<', beforeId).where('status', 'in', ['succeeded', 'failed', 'canceled', 'dead'])
+    .orderBy('id').limit(limit).execute()
   return rows.map((r) => r.id)
 }
 

@@ -8,6 +8,7 @@ import * as jobs from '../../src/db/job.repository.ts'
 import type { Database, NewJob } from '../../src/db/schema.ts'
 import * as workers from '../../src/db/worker.repository.ts'
 import { isCurrentLease, splitLostLeases } from '../../src/jobs/lease.ts'
+import { uuidV7Floor } from '../../src/jobs/retention.ts'
 import { DIALECTS, freshDb } from '../support/databases.ts'
 
 function newJob(over: Partial<NewJob> = {}): NewJob {
@@ -113,15 +114,17 @@ for (const dialect of DIALECTS) {
       assert.equal((await jobs.findJob(db.kysely, b.id))?.error_message, 'bad')
     })
 
-    test('retention: jobs finished before a time are found oldest first and deleted', async (t) => {
+    test('retention: final jobs submitted before a time are found oldest first along the primary key, and deleted', async (t) => {
       const { db, close } = await freshDb(dialect)
       t.after(close)
-      const old = newJob({ status: 'succeeded', finished_at: 1_000 }), recent = newJob({ status: 'failed', finished_at: 9_000 }), open = newJob()
-      await jobs.insertJobs(db.kysely, [old, recent, open])
-      const due = await jobs.finishedBefore(db.kysely, 5_000, 10)
+      const at = (ms: number) => uuidv7({ msecs: ms })
+      const old = newJob({ id: at(1_000), status: 'succeeded' }), oldButOpen = newJob({ id: at(2_000) }), recent = newJob({ id: at(9_000), status: 'failed' })
+      await jobs.insertJobs(db.kysely, [old, oldButOpen, recent])
+      assert.ok(uuidV7Floor(5_000) > old.id && uuidV7Floor(5_000) < recent.id && uuidV7Floor(1_000) <= old.id)
+      const due = await jobs.finalJobsBefore(db.kysely, uuidV7Floor(5_000), 10)
       assert.deepEqual(due, [old.id])
       assert.equal(await jobs.deleteJobs(db.kysely, due), 1)
-      assert.deepEqual((await jobs.listJobs(db.kysely, { limit: 10 })).map((r) => r.id).sort(), [recent.id, open.id].sort())
+      assert.deepEqual((await jobs.listJobs(db.kysely, { limit: 10 })).map((r) => r.id).sort(), [oldButOpen.id, recent.id].sort())
     })
   })
 

@@ -1,104 +1,126 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { REPO_ROOT } from '@hivesight/coordinator'
-import { SimulatedWorker } from '@hivesight/worker-runtime/simulated'
+import sharp from 'sharp'
 import { percentile } from '../accuracy/accuracy-report.ts'
 import { HivesightClient, mapLimit } from '../client/hivesight-client.ts'
 import { readLabelledDataset, spreadSample } from '../dataset/labelled-dataset.ts'
-import { CoordinatorProcess } from '../harness/coordinator-process.ts'
-import { freePort } from '../harness/free-port.ts'
 import { startHeadlessWorkers, startLocalCoordinator, until } from '../harness/local-system.ts'
 import { writeChart } from '../report/charts.ts'
 import { Progress } from '../report/progress.ts'
+import { bullmqLatencyAtRate, bullmqThroughput, DEFAULT_REDIS_URL, redisReachable } from './bullmq-yardstick.ts'
+import { BenchCluster, dispatchLatencyAtRate, dispatchThroughput, type Storage } from './coordinator-throughput.ts'
+import { multipartBody, uploadsAtConcurrency } from './upload-load.ts'
 
-// `npm run bench`: the figures we design against, measured in one run on this machine, with ratios to
-// the student project (21 uploads/s, 1.3 classifications/s, 3.1 s per job) and the yardsticks in
-// ../shared/docs/yardsticks.md (2 single-thread Chromium pages: 55–62 images/s with in-page decode).
+// `npm run bench`: the figures we design against, measured in one run on this machine, with BullMQ on
+// this machine's Redis as the reference (and the student project: 21 uploads/s, 1.3 classifications/s).
 const { values } = parseArgs({
   options: {
-    uploads: { type: 'string', default: '1000' },
-    jobs: { type: 'string', default: '5000' },
+    uploads: { type: 'string', default: '5000' },
+    jobs: { type: 'string', default: '30000' },
+    sockets: { type: 'string', default: '200' },
     images: { type: 'string', default: '300' },
     pages: { type: 'string', default: '2' },
-    only: { type: 'string', description: 'uploads,dispatch,classification' },
+    only: { type: 'string', description: 'uploads,dispatch,latency,bullmq,classification' },
+    dispatch: { type: 'string', default: 'mariadb:1,mariadb:2,mariadb:3,sqlite:1', description: 'storage:coordinators, comma-separated' },
   },
 })
 const DATASET = process.env.DATASET_DIR ?? resolve(REPO_ROOT, '../shared/datasets/imagenet-val-dev')
 const STUDENT = { uploadsPerSecond: 21, classificationsPerSecond: 1.3, secondsPerJob: 3.1 }
 const rows: [string, string, string][] = []
-// Measured and reference rates side by side, for the chart.
-const compared: { metric: string; system: string; perSecond: number }[] = []
-const compare = (metric: string, ours: number, references: Record<string, number>) => {
-  compared.push({ metric, system: 'Hivesight (this run)', perSecond: ours })
-  for (const [system, perSecond] of Object.entries(references)) compared.push({ metric, system, perSecond })
-}
-const report = (what: string, figure: string, ratio: string) => {
+// Measured rates side by side, for the charts.
+const rates: { metric: string; system: string; perSecond: number }[] = []
+const latencies: { rate: string; system: string; quantile: string; ms: number }[] = []
+const report = (what: string, figure: string, ratio = '') => {
   rows.push([what, figure, ratio])
   console.log(`  ${what}: ${figure}${ratio ? ` (${ratio})` : ''}`)
 }
+const bullmq: { perSecond?: number; latency: Map<number, { p50Ms: number; p99Ms: number }> } = { latency: new Map() }
+const ours = { dispatch: new Map<string, number>(), latency: new Map<number, { p50Ms: number; p99Ms: number }>() }
+const vsBull = (x: number) => (bullmq.perSecond ? `${(x / bullmq.perSecond).toFixed(2)}× BullMQ in this run` : '')
+const smallImage = () => sharp({ create: { width: 160, height: 120, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 30 } } }).jpeg({ quality: 80 }).toBuffer()
+const tinyImage = () => sharp({ create: { width: 48, height: 32, channels: 3, background: { r: 200, g: 120, b: 40 } } }).png().toBuffer()
 
-async function uploads(): Promise<void> {
-  const n = Number(values.uploads)
-  console.log(`\n1. Upload acceptance: ${n} single-image uploads, 16 at a time, no workers (fsync + commit before each 202); coordinator in its own process`)
-  // The coordinator runs as its own process, as deployed, so the client's work is not counted against it.
-  const dataDir = mkdtempSync(join(tmpdir(), 'hivesight-bench-'))
-  const coordinator = new CoordinatorProcess({ port: await freePort(), dataDir, env: { LOG_LEVEL: 'warn' } })
-  await coordinator.start()
-  try {
-    const client = new HivesightClient(coordinator.url)
-    const path = resolve(DATASET, 'val-orig/ILSVRC2012_val_00000001.JPEG')
-    const progress = new Progress(n)
-    const t0 = performance.now()
-    const times = await mapLimit(Array.from({ length: n }), 16, async () => {
-      const t = performance.now()
-      await client.submitFiles([path])
-      progress.tick()
-      return performance.now() - t
-    })
-    progress.end()
-    const rate = n / ((performance.now() - t0) / 1000)
-    compare('uploads accepted /s', rate, { 'student project': STUDENT.uploadsPerSecond })
-    report('uploads accepted', `${rate.toFixed(0)}/s, p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms`, `${(rate / STUDENT.uploadsPerSecond).toFixed(0)}× the student project`)
-  } finally {
-    await coordinator.kill('SIGTERM')
-    rmSync(dataDir, { recursive: true, force: true })
+async function bullmqYardstick(): Promise<void> {
+  console.log(`\nBullMQ on this machine's Redis (${DEFAULT_REDIS_URL}), the reference, in this run`)
+  if (!(await redisReachable())) return console.log(`  skipped: Redis not reachable at ${DEFAULT_REDIS_URL}`)
+  const progress = new Progress(30_000)
+  const t = await bullmqThroughput({ jobs: 30_000, concurrency: 50, onProgress: () => progress.tick() })
+  progress.end()
+  bullmq.perSecond = t.jobsPerSecond
+  rates.push({ metric: 'no-op jobs through the queue /s', system: 'BullMQ (Redis, nothing on disk)', perSecond: t.jobsPerSecond })
+  report('BullMQ no-op jobs', `${t.jobsPerSecond.toFixed(0)}/s (addBulk first, concurrency 50)`)
+  for (const perSecond of [500, 2_000]) {
+    const l = await bullmqLatencyAtRate({ perSecond, seconds: 5, concurrency: 50 })
+    bullmq.latency.set(perSecond, l)
+    latencies.push({ rate: `${perSecond}/s`, system: 'BullMQ add → processor', quantile: 'p50', ms: l.p50Ms }, { rate: `${perSecond}/s`, system: 'BullMQ add → processor', quantile: 'p99', ms: l.p99Ms })
+    report(`BullMQ add → processor at ${perSecond}/s`, `p50 ${l.p50Ms.toFixed(1)} ms, p99 ${l.p99Ms.toFixed(1)} ms (achieved ${l.achievedPerSecond.toFixed(0)}/s)`)
   }
 }
 
 async function dispatch(): Promise<void> {
-  const n = Number(values.jobs)
-  console.log(`\n2. Dispatch: ${n} jobs through 4 simulated workers × 8 slots that answer at once (coordinator overhead only)`)
-  const system = await startLocalCoordinator()
-  try {
-    const client = new HivesightClient(system.url)
-    const path = resolve(DATASET, 'val-orig/ILSVRC2012_val_00000001.JPEG')
-    const perUpload = 50
-    await mapLimit(Array.from({ length: n / perUpload }), 4, () => client.submitFiles(Array(perUpload).fill(path)))
-    const wsUrl = system.url.replace('http', 'ws') + '/ws/worker'
-    const workers = await Promise.all([0, 1, 2, 3].map(() => SimulatedWorker.connect(wsUrl, { slots: 8 })))
-    const progress = new Progress(n)
-    const t0 = performance.now()
-    let elapsed = 0
-    await Promise.all(workers.map(async (w) => {
-      for (let i = 0; ; i++) {
-        const a = await w.assignment(i, 10_000).catch(() => undefined)
-        if (!a) return
-        w.succeed(a)
-        progress.tick()
-      }
-    }).concat(until(() => system.counters.completed >= n, 120_000, 'all jobs').then(() => {
-      elapsed = performance.now() - t0
-      workers.forEach((w) => w.kill())
-    })))
+  const jobs = Number(values.jobs)
+  const sockets = Number(values.sockets)
+  const tiny = await tinyImage()
+  const configs = values.dispatch.split(',').map((c) => {
+    const [storage, n] = c.split(':')
+    if (storage !== 'mariadb' && storage !== 'sqlite') throw new Error(`--dispatch: unknown storage "${storage}" (mariadb or sqlite)`)
+    // The embedded database is slower by far: fewer jobs keep the run short.
+    return { storage: storage as Storage, coordinators: Number(n ?? 1), jobs: storage === 'sqlite' ? Math.min(jobs, 10_000) : jobs }
+  })
+  for (const c of configs) {
+    const label = `${c.coordinators} coordinator${c.coordinators > 1 ? 's' : ''}, ${c.storage === 'mariadb' ? 'MariaDB' : 'embedded SQLite'}`
+    console.log(`\nDispatch: ${c.jobs} queued jobs (${tiny.length}-byte images) through ${label}, ${sockets} no-op worker sockets × 4 slots (coordinator processes; workers in this process)`)
+    const progress = new Progress(c.jobs)
+    const r = await dispatchThroughput({ ...c, sockets, slots: 4, image: tiny, onEach: () => progress.tick() })
     progress.end()
-    const rate = n / (elapsed / 1000)
-    compare('jobs dispatched /s', rate, { 'student project': STUDENT.classificationsPerSecond, 'MariaDB, 1 job/txn': 1_350, 'BullMQ (no-op)': 17_000 })
-    report('jobs dispatched and completed', `${rate.toFixed(0)}/s (SQLite, coordinator and workers in one process)`, `${(rate / STUDENT.classificationsPerSecond).toFixed(0)}× the student's dispatch; yardstick: MariaDB one job per transaction 1 350/s, BullMQ 16–18 k/s`)
-  } finally {
-    await system.close()
+    ours.dispatch.set(label, r.perSecond)
+    rates.push({ metric: 'no-op jobs through the queue /s', system: `Hivesight, ${label}`, perSecond: r.perSecond })
+    report(`jobs dispatched and completed, ${label}`, `${r.perSecond.toFixed(0)}/s (${r.committed} results committed)`, vsBull(r.perSecond))
   }
+}
+
+async function latency(): Promise<void> {
+  const tiny = await tinyImage()
+  for (const perSecond of [500, 2_000]) {
+    console.log(`\nUpload → job at a worker at ${perSecond} jobs/s for 5 s (requests of 10 images), 1 coordinator on MariaDB, 200 no-op sockets`)
+    const l = await dispatchLatencyAtRate({ storage: 'mariadb', perSecond, seconds: 5, perRequest: 10, sockets: 200, image: tiny })
+    ours.latency.set(perSecond, l)
+    latencies.push({ rate: `${perSecond}/s`, system: 'Hivesight upload → worker', quantile: 'p50', ms: l.p50Ms }, { rate: `${perSecond}/s`, system: 'Hivesight upload → worker', quantile: 'p99', ms: l.p99Ms })
+    const b = bullmq.latency.get(perSecond)
+    report(`upload → job at a worker at ${perSecond}/s`, `p50 ${l.p50Ms.toFixed(1)} ms, p99 ${l.p99Ms.toFixed(1)} ms (achieved ${l.achievedPerSecond.toFixed(0)}/s, ${l.samples} jobs, ${l.failed} failed)`,
+      b ? `BullMQ add → processor p99 ${b.p99Ms.toFixed(1)} ms in this run` : '')
+  }
+}
+
+async function uploads(): Promise<void> {
+  const n = Number(values.uploads)
+  const photo = readFileSync(resolve(DATASET, 'val-orig/ILSVRC2012_val_00000001.JPEG'))
+  const small = await smallImage()
+  const cases: { storage: Storage; image: Buffer; what: string; n: number }[] = [
+    { storage: 'mariadb', image: small, what: `${(small.length / 1024).toFixed(1)} KB JPEG`, n },
+    { storage: 'mariadb', image: photo, what: `${(photo.length / 1024).toFixed(0)} KB ImageNet photo`, n: Math.ceil(n / 5) },
+    { storage: 'sqlite', image: small, what: `${(small.length / 1024).toFixed(1)} KB JPEG`, n: Math.ceil(n / 2) },
+  ]
+  for (const c of cases) {
+    const where = c.storage === 'mariadb' ? 'MariaDB' : 'embedded SQLite'
+    console.log(`\nUploads: ${c.n} single-image uploads of a ${c.what}, 16 clients, 1 coordinator on ${where} (durable before each 202: one commit, shared by concurrent requests)`)
+    const cluster = await BenchCluster.start(c.storage, 1)
+    try {
+      const body = multipartBody(c.image, 'bench.jpg', 'image/jpeg')
+      await uploadsAtConcurrency(cluster.urls, body, 300, 16)
+      const progress = new Progress(c.n)
+      const r = await uploadsAtConcurrency(cluster.urls, body, c.n, 16, () => progress.tick())
+      progress.end()
+      rates.push({ metric: 'uploads accepted /s', system: `Hivesight, ${c.what}, ${where}`, perSecond: r.perSecond })
+      report(`uploads accepted, ${c.what}, ${where}`, `${r.perSecond.toFixed(0)}/s, p50 ${percentile(r.latenciesMs, 50).toFixed(1)} ms, p99 ${percentile(r.latenciesMs, 99).toFixed(1)} ms, ${r.failed} failed`,
+        `${(r.perSecond / STUDENT.uploadsPerSecond).toFixed(0)}× the student project`)
+    } finally {
+      await cluster.stop()
+    }
+  }
+  rates.push({ metric: 'uploads accepted /s', system: 'student project', perSecond: STUDENT.uploadsPerSecond })
 }
 
 async function classification(): Promise<void> {
@@ -127,7 +149,7 @@ async function classification(): Promise<void> {
     const infer = jobs.flatMap((j) => (j.result ? [j.result.inferMs] : []))
     const decode = jobs.flatMap((j) => (j.result ? [j.result.decodeMs] : []))
     const rate = n / wall
-    compare('images classified /s', rate, { 'student project': STUDENT.classificationsPerSecond, 'yardstick, 2 pages': 58 })
+    rates.push({ metric: 'images classified /s', system: 'Hivesight (this run)', perSecond: rate }, { metric: 'images classified /s', system: 'student project', perSecond: STUDENT.classificationsPerSecond })
     report('browser start → pages connected', `${(ready / 1000).toFixed(1)} s`, '')
     report('classified', `${rate.toFixed(1)} images/s`, `${(rate / STUDENT.classificationsPerSecond).toFixed(0)}× the student project; yardstick 55–62/s`)
     report('in-page inference per image', `median ${percentile(infer, 50).toFixed(1)} ms, p95 ${percentile(infer, 95).toFixed(1)} ms`, 'yardstick 28 ms')
@@ -139,26 +161,48 @@ async function classification(): Promise<void> {
 }
 
 console.log(`Hivesight bench on ${process.env.HOSTNAME ?? 'this machine'} (${new Date().toISOString()})`)
-const parts = values.only?.split(',') ?? ['uploads', 'dispatch', 'classification']
-if (parts.includes('uploads')) await uploads()
+const parts = values.only?.split(',') ?? ['bullmq', 'dispatch', 'latency', 'uploads', 'classification']
+if (parts.includes('bullmq')) await bullmqYardstick()
 if (parts.includes('dispatch')) await dispatch()
+if (parts.includes('latency')) await latency()
+if (parts.includes('uploads')) await uploads()
 if (parts.includes('classification')) await classification()
 console.log('\nsummary')
-for (const [what, figure, ratio] of rows) console.log(`  ${what.padEnd(36)} ${figure}${ratio ? `  [${ratio}]` : ''}`)
-console.log(`\nchart: ${await writeChart('bench', {
-  title: { text: 'Hivesight bench: measured rates and references', subtitle: 'per second, log scale; references from ../shared/docs/yardsticks.md' },
-  data: { values: compared },
-  facet: { column: { field: 'metric', type: 'nominal', title: null, sort: null } },
-  resolve: { scale: { y: 'independent', x: 'independent' } },
-  spec: {
-    width: 150, height: 260,
-    mark: { type: 'bar', tooltip: true },
-    encoding: {
-      x: { field: 'system', type: 'nominal', title: null, sort: null, axis: { labelAngle: -40, labelLimit: 180 } },
-      // Bars on a log scale need an explicit base (1/s); without it they are not drawn.
-      y: { field: 'perSecond', type: 'quantitative', scale: { type: 'log', domainMin: 1, nice: true }, title: 'per second (log)' },
-      y2: { datum: 1 },
-      color: { field: 'system', type: 'nominal', legend: null },
+for (const [what, figure, ratio] of rows) console.log(`  ${what.padEnd(58)} ${figure}${ratio ? `  [${ratio}]` : ''}`)
+if (rates.length > 0) {
+  console.log(`\nchart: ${await writeChart('bench', {
+    title: { text: 'Hivesight bench: rates measured in one run', subtitle: 'per second, log scale; BullMQ on this machine\'s Redis in the same run' },
+    data: { values: rates },
+    facet: { column: { field: 'metric', type: 'nominal', title: null, sort: null } },
+    resolve: { scale: { y: 'independent', x: 'independent' } },
+    spec: {
+      width: 180, height: 260,
+      mark: { type: 'bar', tooltip: true },
+      encoding: {
+        x: { field: 'system', type: 'nominal', title: null, sort: null, axis: { labelAngle: -40, labelLimit: 220 } },
+        // Bars on a log scale need an explicit base (1/s); without it they are not drawn.
+        y: { field: 'perSecond', type: 'quantitative', scale: { type: 'log', domainMin: 1, nice: true }, title: 'per second (log)' },
+        y2: { datum: 1 },
+        color: { field: 'system', type: 'nominal', legend: null },
+      },
     },
-  },
-})}`)
+  })}`)
+}
+if (latencies.length > 0) {
+  console.log(`chart: ${await writeChart('bench-latency', {
+    title: { text: 'Submit → job at a worker, at fixed rates', subtitle: 'Hivesight: HTTP upload (10 images per request) → job.assign at a no-op worker; BullMQ: add → processor start' },
+    data: { values: latencies },
+    facet: { column: { field: 'rate', type: 'nominal', title: 'jobs per second' } },
+    spec: {
+      width: 200, height: 220,
+      mark: { type: 'bar', tooltip: true },
+      encoding: {
+        x: { field: 'system', type: 'nominal', title: null, axis: { labelAngle: -30, labelLimit: 200 } },
+        xOffset: { field: 'quantile' },
+        y: { field: 'ms', type: 'quantitative', title: 'ms' },
+        color: { field: 'quantile', type: 'nominal' },
+      },
+    },
+  })}`)
+}
+process.exit(0)

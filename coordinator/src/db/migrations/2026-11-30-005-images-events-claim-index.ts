@@ -34,8 +34,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // `status` prefix instead of indexes of their own.
   await dropIndex('jobs_lease_idx')
   await dropIndex('jobs_worker_idx')
-  // Retention: finished jobs are purged oldest first.
-  await db.schema.createIndex('jobs_finished_idx').on('jobs').column('finished_at').execute()
 
   // Which coordinator a worker is connected to: a restarted coordinator takes back its previous run's jobs at once.
   await db.schema.alterTable('workers').addColumn('coordinator_id', 'varchar(200)').execute()
@@ -47,7 +45,6 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   const dropIndex = (name: string, table: string) => (mariadb ? db.schema.dropIndex(name).on(table) : db.schema.dropIndex(name)).execute()
   await dropIndex('workers_coordinator_idx', 'workers')
   await db.schema.alterTable('workers').dropColumn('coordinator_id').execute()
-  await dropIndex('jobs_finished_idx', 'jobs')
   await dropIndex('jobs_claim_idx', 'jobs')
   await db.schema.createIndex('jobs_worker_idx').on('jobs').columns(['worker_id', 'status']).execute()
   await db.schema.createIndex('jobs_lease_idx').on('jobs').columns(['status', 'lease_expires_at']).execute()
