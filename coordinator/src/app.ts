@@ -1,4 +1,5 @@
 import { createServer } from 'node:http'
+import { join } from 'node:path'
 import cors from '@fastify/cors'
 import multipart from '@fastify/multipart'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -29,6 +30,7 @@ import { UploadCommitter } from './jobs/upload-committer.ts'
 import { WorkerSessions } from './jobs/worker-sessions.ts'
 import { PrometheusMetrics } from './metrics/prometheus-metrics.ts'
 import { ModelFiles } from './model/model-files.ts'
+import { importLegacyBlobs } from './storage/legacy-blob-import.ts'
 import { WorkerRegistry } from './workers/worker-registry.ts'
 import { attachWorkerSocket } from './ws/worker-socket.ts'
 
@@ -164,6 +166,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   app.addHook('onReady', async () => {
     // Not fatal when the database is down at start: the sweep syncs again, the signals start reading once it is back.
     if (clock instanceof SyncedClock) await clock.sync().catch((err: unknown) => app.log.warn({ err }, 'could not read the database clock yet'))
+    await importLegacyBlobs(db, join(config.dataDir, 'blobs'), app.log).catch((err: unknown) => app.log.error({ err }, 'could not move the images of DATA_DIR/blobs into the database; they stay there until the next start'))
     await sessions.start()
     await signals.start({
       queued: () => pump.jobsMayBeQueued(),
