@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createDb } from '@hivesight/coordinator'
@@ -8,7 +9,8 @@ import sharp from 'sharp'
 import { mapLimit } from '../client/hivesight-client.ts'
 import { CoordinatorProcess } from '../harness/coordinator-process.ts'
 import { freePort } from '../harness/free-port.ts'
-import { until } from '../harness/local-system.ts'
+import type { PagePool } from '@hivesight/worker-runtime/page-pool'
+import { startHeadlessWorkers, until } from '../harness/local-system.ts'
 import { overlappingHolds } from './holds.ts'
 import { RecordingWorker, type FleetLog } from './recording-worker.ts'
 import { throwawayDatabase } from './throwaway-mariadb.ts'
@@ -17,8 +19,13 @@ export interface ClusterRunOptions {
   coordinators: number
   jobs: number
   imagesPerRequest: number
+  /** simulated: protocol peers that record every hold; chromium: one worker runtime (headless Chromium, the real model) per coordinator. */
+  fleet?: 'simulated' | 'chromium'
+  /** Simulated workers (Chromium: pages per runtime). */
   workers: number
   slots: number
+  /** Images to upload (Chromium runs); a generated PNG when absent. */
+  images?: string[]
   /** The last coordinator runs with its clock this far ahead. */
   skewMs: number
   log?: (m: string) => void
@@ -30,7 +37,8 @@ export interface ClusterRunResult {
   jobsInDatabase: number
   lost: number
   duplicated: number
-  leasedTwiceAtOnce: number
+  /** null with Chromium workers: only simulated workers record what they held when. */
+  leasedTwiceAtOnce: number | null
   imageMissing: number
   byStatus: Record<string, number>
   clientSaw: Record<string, number>
@@ -58,6 +66,7 @@ export async function runCluster(opts: ClusterRunOptions): Promise<ClusterRunRes
   const dataDir = mkdtempSync(join(tmpdir(), 'hivesight-cluster-'))
   const nodes: CoordinatorProcess[] = []
   const workers: RecordingWorker[] = []
+  const runtimes: PagePool[] = []
   try {
     for (let i = 0; i < opts.coordinators; i++) {
       const skew = i === opts.coordinators - 1 ? opts.skewMs : 0
@@ -73,10 +82,15 @@ export async function runCluster(opts: ClusterRunOptions): Promise<ClusterRunRes
     await Promise.all(nodes.slice(1).map((n) => n.start()))
     const urls = nodes.map((n) => n.url)
     log(`${nodes.length} coordinators up on one MariaDB (${urls.join(', ')}); c${nodes.length} runs ${opts.skewMs / 1000} s ahead`)
-    const image = await sharp({ create: { width: 48, height: 32, channels: 3, background: { r: 200, g: 120, b: 40 } } }).png().toBuffer()
+    const generated = await sharp({ create: { width: 48, height: 32, channels: 3, background: { r: 200, g: 120, b: 40 } } }).png().toBuffer()
+    const photos = await Promise.all((opts.images ?? []).map((p) => readFile(p)))
+    let nextPhoto = 0
+    // The same key must carry the same content on every retry: pick a request's images once.
+    const contentOf = new Map<string, Buffer[]>()
     const submitTo = async (url: string, key: string, n: number): Promise<{ status: number; body?: SubmitResponse }> => {
       const form = new FormData()
-      for (let i = 0; i < n; i++) form.append('image', new Blob([image], { type: 'image/png' }), `img-${i}.png`)
+      if (!contentOf.has(key)) contentOf.set(key, Array.from({ length: n }, () => (photos.length > 0 ? photos[nextPhoto++ % photos.length]! : generated)))
+      for (const [i, img] of contentOf.get(key)!.entries()) form.append('image', new Blob([new Uint8Array(img)], { type: photos.length > 0 ? 'image/jpeg' : 'image/png' }), `img-${i}.${photos.length > 0 ? 'jpg' : 'png'}`)
       const res = await fetch(`${url}/api/v1/jobs`, { method: 'POST', body: form, headers: { 'idempotency-key': key }, signal: AbortSignal.timeout(10_000) })
       return { status: res.status, body: res.status === 202 ? ((await res.json()) as SubmitResponse) : (await res.body?.cancel(), undefined) }
     }
@@ -99,10 +113,16 @@ export async function runCluster(opts: ClusterRunOptions): Promise<ClusterRunRes
     log(`signals: upload on c${urls.length} → worker on c1 in ${crossWakeMs.toFixed(0)} ms; cancel on c2 → worker on c1 in ${crossCancelMs.toFixed(0)} ms`)
 
     // 2. Load, with a coordinator killed -9 and restarted in the middle.
-    for (let i = 0; i < opts.workers; i++) {
-      workers.push(new RecordingWorker(`w${i + 1}`, urls, fleetLog, { slots: opts.slots, latencyMs: () => 2 + Math.random() * 8, startAt: i }))
+    if (opts.fleet === 'chromium') {
+      // One runtime per coordinator, as worker VMs pointed at different coordinators (or a balancer) would be.
+      for (const [i, url] of urls.entries()) runtimes.push(await startHeadlessWorkers(url, opts.workers, (m) => log(`runtime ${i + 1}: ${m}`)))
+      log(`${runtimes.length} worker runtimes with ${opts.workers} headless Chromium page(s) each`)
+    } else {
+      for (let i = 0; i < opts.workers; i++) {
+        workers.push(new RecordingWorker(`w${i + 1}`, urls, fleetLog, { slots: opts.slots, latencyMs: () => 2 + Math.random() * 8, startAt: i }))
+      }
+      await Promise.all(workers.map((w) => w.start()))
     }
-    await Promise.all(workers.map((w) => w.start()))
     const requests = Math.ceil(opts.jobs / opts.imagesPerRequest)
     const clientSaw: Record<string, number> = {}
     const idsByKey = new Map<string, Set<string>>()
@@ -148,7 +168,7 @@ export async function runCluster(opts: ClusterRunOptions): Promise<ClusterRunRes
       await until(async () => {
         const rows = await statusOf()
         return accepted.every((id) => FINAL.has(rows.get(id)?.status ?? ''))
-      }, 120_000, 'every acknowledged job final')
+      }, opts.fleet === 'chromium' ? 900_000 : 120_000, 'every acknowledged job final')
       const rows = await statusOf()
       const byStatus: Record<string, number> = {}
       for (const id of accepted) byStatus[rows.get(id)?.status ?? 'missing'] = (byStatus[rows.get(id)?.status ?? 'missing'] ?? 0) + 1
@@ -159,7 +179,7 @@ export async function runCluster(opts: ClusterRunOptions): Promise<ClusterRunRes
         jobsInDatabase: rows.size - 1, // the probe job is not one of the load's
         lost: accepted.filter((id) => rows.get(id)?.status !== 'succeeded').length,
         duplicated: [...idsByKey.values()].filter((s) => s.size !== opts.imagesPerRequest).length,
-        leasedTwiceAtOnce: overlappingHolds(fleetLog.holds).length,
+        leasedTwiceAtOnce: opts.fleet === 'chromium' ? null : overlappingHolds(fleetLog.holds).length,
         imageMissing: [...rows.values()].filter((r) => r.error_code === 'IMAGE_MISSING').length,
         byStatus, clientSaw, crossWakeMs, crossCancelMs, canceledStatus, killedAfterAcks,
         seconds: (performance.now() - started) / 1000,
@@ -169,6 +189,7 @@ export async function runCluster(opts: ClusterRunOptions): Promise<ClusterRunRes
     }
   } finally {
     await Promise.all(workers.map((w) => w.stop()))
+    await Promise.all(runtimes.map((r) => r.stop()))
     await Promise.all(nodes.map((n) => n.kill('SIGTERM')))
     await database.drop()
     rmSync(dataDir, { recursive: true, force: true })
