@@ -49,17 +49,18 @@ export function listJobs(db: Conn, opts: { limit: number; before?: string; statu
 
 export type QueuedJob = Pick<JobRow, 'id' | 'lease_token' | 'attempts' | 'content_type' | 'submitted_at' | 'available_at'>
 
+/** Row locks: MariaDB takes them; SQLite has a single writer (the transaction itself) and no FOR UPDATE. */
+const locks = (dialect: Dialect) => dialect === 'mariadb'
+
 /**
- * The next queued jobs in claim order (highest priority, then oldest), served by `jobs_claim_idx`.
- * `skipLocked` lets several coordinators claim from one MariaDB without waiting for each other; SQLite has
- * a single writer and no FOR UPDATE, so it must be false there.
+ * The next queued jobs in claim order (highest priority, then oldest), served by `jobs_claim_idx`. On
+ * MariaDB the rows are locked, skipping rows another coordinator is claiming, so claims never wait.
  */
-export function selectQueuedForUpdate(trx: Transaction<Database>, limit: number, skipLocked: boolean): Promise<QueuedJob[]> {
-  let q = trx.selectFrom('jobs').select(['id', 'lease_token', 'attempts', 'content_type', 'submitted_at', 'available_at'])
+export function selectQueuedForUpdate(trx: Transaction<Database>, dialect: Dialect, limit: number): Promise<QueuedJob[]> {
+  const q = trx.selectFrom('jobs').select(['id', 'lease_token', 'attempts', 'content_type', 'submitted_at', 'available_at'])
     .where('status', '=', 'queued')
     .orderBy('priority', 'desc').orderBy('id', 'asc').limit(limit)
-  if (skipLocked) q = q.forUpdate().skipLocked()
-  return q.execute()
+  return (locks(dialect) ? q.forUpdate().skipLocked() : q).execute()
 }
 
 /** Leases claimed jobs, each to its worker, in one statement: bumps the fencing token and the attempt count. */
@@ -80,19 +81,19 @@ export type LeaseState = Pick<JobRow, 'id' | 'status' | 'lease_token' | 'worker_
  * The lease state of these jobs, locked until the transaction ends (MariaDB), so that a decision taken
  * on it (accept a result, take a lease back) cannot race another coordinator's.
  */
-export function lockLeaseStates(trx: Transaction<Database>, ids: string[], lock: boolean): Promise<LeaseState[]> {
+export function lockLeaseStates(trx: Transaction<Database>, dialect: Dialect, ids: string[]): Promise<LeaseState[]> {
   if (ids.length === 0) return Promise.resolve([])
   const q = trx.selectFrom('jobs').select(['id', 'status', 'lease_token', 'worker_id', 'attempts', 'max_attempts']).where('id', 'in', ids)
-  return (lock ? q.forUpdate() : q).execute()
+  return (locks(dialect) ? q.forUpdate() : q).execute()
 }
 
 /** Running jobs whose lease ran out, or held by these workers (gone), locked for the take-back decision. */
-export function lockLostLeases(trx: Transaction<Database>, scope: { workerIds?: string[]; expiredAt?: number }, lock: boolean): Promise<LeaseState[]> {
+export function lockLostLeases(trx: Transaction<Database>, dialect: Dialect, scope: { workerIds?: string[]; expiredAt?: number }): Promise<LeaseState[]> {
   if (scope.workerIds?.length === 0) return Promise.resolve([])
   let q = trx.selectFrom('jobs').select(['id', 'status', 'lease_token', 'worker_id', 'attempts', 'max_attempts']).where('status', '=', 'running')
   if (scope.workerIds) q = q.where('worker_id', 'in', scope.workerIds)
   if (scope.expiredAt !== undefined) q = q.where('lease_expires_at', '<=', scope.expiredAt)
-  return (lock ? q.forUpdate() : q).execute()
+  return (locks(dialect) ? q.forUpdate() : q).execute()
 }
 
 /** Results of jobs whose lease was checked under lock in the same transaction: one statement for all. */

@@ -181,7 +181,7 @@ export class AnswerRecorder {
   /** Some answers are stale: lock the rows and keep only those from the current holder (a pure check). */
   private commitCheckingEach(candidates: PendingCompletion[], now: number): Promise<string[]> {
     return this.db.kysely.transaction().execute(async (trx) => {
-      const facts = new Map((await jobsRepo.lockLeaseStates(trx, candidates.map((c) => c.jobId), this.db.dialect === 'mariadb')).map((f) => [f.id, f]))
+      const facts = new Map((await jobsRepo.lockLeaseStates(trx, this.db.dialect, candidates.map((c) => c.jobId))).map((f) => [f.id, f]))
       const done = candidates.filter((c) => isCurrentLease(facts.get(c.jobId), { token: c.token, workerId: c.workerId }))
       if (done.length > 0) {
         await jobsRepo.completeJobs(trx, this.db.dialect, done.map((c) => ({ id: c.jobId, resultJson: c.resultJson })), now)
@@ -201,7 +201,7 @@ export class AnswerRecorder {
     const now = this.clock.now()
     const fence = { id: msg.jobId, token: msg.leaseToken, workerId }
     const outcome = await retryTransient(() => this.db.kysely.transaction().execute(async (trx) => {
-      const [facts] = await jobsRepo.lockLeaseStates(trx, [msg.jobId], this.db.dialect === 'mariadb')
+      const [facts] = await jobsRepo.lockLeaseStates(trx, this.db.dialect, [msg.jobId])
       if (!facts || !isCurrentLease(facts, { token: msg.leaseToken, workerId })) return 'stale' as const
       const decided = failureOutcome(facts, msg.retryable)
       if (decided === 'retry') {

@@ -99,9 +99,8 @@ export class DispatchPump {
   private async claimAndSend(free: { workerId: string; free: number }[], wanted: number): Promise<number> {
     const now = this.clock.now()
     const expiresAt = now + this.opts.leaseMs
-    const skipLocked = this.db.dialect === 'mariadb'
     const claimed = await retryTransient(() => this.db.kysely.transaction().execute(async (trx) => {
-      const queued = await jobsRepo.selectQueuedForUpdate(trx, wanted, skipLocked)
+      const queued = await jobsRepo.selectQueuedForUpdate(trx, this.db.dialect, wanted)
       const plan = planAssignments(free, queued.map((q) => q.id))
       const leases = [...plan].flatMap(([workerId, ids]) => ids.map((id) => ({ id, workerId })))
       await jobsRepo.leaseJobs(trx, this.db.dialect, leases, now, expiresAt)

@@ -24,7 +24,7 @@ export class LeaseRecovery {
   async takeBack(scope: { workerIds?: string[]; expiredAt?: number }, now: number): Promise<LostLeases> {
     if (scope.workerIds?.length === 0) return { requeued: 0, dead: 0 }
     const decided = await retryTransient(() => this.db.kysely.transaction().execute(async (trx) => {
-      const lost = await jobsRepo.lockLostLeases(trx, scope, this.db.dialect === 'mariadb')
+      const lost = await jobsRepo.lockLostLeases(trx, this.db.dialect, scope)
       const split = splitLostLeases(lost)
       await jobsRepo.takeBackLeases(trx, split, now)
       const signals = []

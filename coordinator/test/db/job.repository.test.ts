@@ -20,7 +20,6 @@ function newJob(over: Partial<NewJob> = {}): NewJob {
 const to = (workerId: string, ids: string[]) => ids.map((id) => ({ id, workerId }))
 
 for (const dialect of DIALECTS) {
-  const lock = dialect === 'mariadb'
   describe(`job repository on ${dialect}`, () => {
     test('claims the highest priority first, FIFO within a priority, never a delayed job; one UPDATE leases each to its worker', async (t) => {
       const { db, close } = await freshDb(dialect)
@@ -28,7 +27,7 @@ for (const dialect of DIALECTS) {
       const a = newJob(), b = newJob(), urgent = newJob({ priority: 5 }), backingOff = newJob({ status: 'delayed', priority: 9, available_at: 1 })
       await jobs.insertJobs(db.kysely, [a, b, urgent, backingOff])
       const claimed = await db.kysely.transaction().execute(async (trx) => {
-        const rows = await jobs.selectQueuedForUpdate(trx, 2, lock)
+        const rows = await jobs.selectQueuedForUpdate(trx, db.dialect, 2)
         assert.equal(await jobs.leaseJobs(trx, db.dialect, [{ id: rows[0]!.id, workerId: 'w1' }, { id: rows[1]!.id, workerId: 'w2' }], 2_000, 9_000), 2)
         return rows
       })
@@ -47,7 +46,7 @@ for (const dialect of DIALECTS) {
       await jobs.insertJobs(db.kysely, [j, k])
       await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, db.dialect, to('w1', [j.id, k.id]), 2_000, 9_000))
       await db.kysely.transaction().execute(async (trx: Transaction<Database>) => {
-        const facts = new Map((await jobs.lockLeaseStates(trx, [j.id, k.id], lock)).map((f) => [f.id, f]))
+        const facts = new Map((await jobs.lockLeaseStates(trx, db.dialect, [j.id, k.id])).map((f) => [f.id, f]))
         assert.equal(isCurrentLease(facts.get(j.id), { token: 0, workerId: 'w1' }), false, 'stale token')
         assert.equal(isCurrentLease(facts.get(j.id), { token: 1, workerId: 'w2' }), false, 'other worker')
         assert.equal(isCurrentLease(facts.get(j.id), { token: 1, workerId: 'w1' }), true)
@@ -55,7 +54,7 @@ for (const dialect of DIALECTS) {
       })
       const [dj, dk] = [await jobs.findJob(db.kysely, j.id), await jobs.findJob(db.kysely, k.id)]
       assert.deepEqual([dj?.status, dj?.result_json, dj?.finished_at, dk?.result_json], ['succeeded', '{"x":1}', 3_000, '{"x":2}'])
-      const [after] = await db.kysely.transaction().execute((trx) => jobs.lockLeaseStates(trx, [j.id], lock))
+      const [after] = await db.kysely.transaction().execute((trx) => jobs.lockLeaseStates(trx, db.dialect, [j.id]))
       assert.equal(isCurrentLease(after, { token: 1, workerId: 'w1' }), false, 'a replay after completion is refused')
     })
 
@@ -69,7 +68,7 @@ for (const dialect of DIALECTS) {
         await jobs.leaseJobs(trx, db.dialect, to('alive', [c.id]), 1_000, 3_000)
       })
       const takeBack = (scope: { workerIds?: string[]; expiredAt?: number }) => db.kysely.transaction().execute(async (trx) => {
-        const split = splitLostLeases(await jobs.lockLostLeases(trx, scope, lock))
+        const split = splitLostLeases(await jobs.lockLostLeases(trx, db.dialect, scope))
         await jobs.takeBackLeases(trx, split, 2_000)
         return split
       })

@@ -187,3 +187,14 @@ async function until(cond: () => Promise<boolean>, timeoutMs: number, what: stri
     await new Promise((r) => setTimeout(r, 20))
   }
 }
+
+test('a database error during hello closes the socket with 1011 (the page reconnects) and frees the token\'s session', async (t) => {
+  const app = await listeningApp(t, { env: KEYS })
+  // Registering a worker now fails after its session was claimed.
+  await app.db.kysely.schema.dropTable('workers').execute()
+  const token = workerToken('vm1-1')
+  const r = await raw(app.wsUrl, { onOpen: (ws) => ws.send(hello(token)) })
+  assert.equal(r.code, 1011)
+  const sessions = await app.db.kysely.selectFrom('worker_sessions').selectAll().execute()
+  assert.deepEqual(sessions, [], 'the session is free again, so the retry is not refused with 4409')
+})
