@@ -107,7 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   const sweeper = new LeaseSweeper(db, registry, recovery, pump, answers, signals, clock, app.log, {
     intervalMs: sweepIntervalMs, staleAfterMs, retentionMs: config.jobRetentionHours * 3600_000,
   })
-  const uploads = new UploadCommitter(db, signals, clock)
+  const uploads = new UploadCommitter(db, signals, clock, pump)
   const jobs = new JobService(db, uploads, pump, signals, waiters, clock, app.log, { maxAttempts: config.maxAttempts }, metrics, (top) => model.toPredictions(top))
 
   app.setErrorHandler(errorHandler)

@@ -49,6 +49,12 @@ export function listJobs(db: Conn, opts: { limit: number; before?: string; statu
 
 export type QueuedJob = Pick<JobRow, 'id' | 'lease_token' | 'attempts' | 'content_type' | 'submitted_at' | 'available_at'>
 
+/** The highest priority waiting in the shared queue (undefined when none): the first entry of the claim index. */
+export async function highestQueuedPriority(db: Conn): Promise<number | undefined> {
+  const r = await db.selectFrom('jobs').select('priority').where('status', '=', 'queued').orderBy('priority', 'desc').limit(1).executeTakeFirst()
+  return r === undefined ? undefined : Number(r.priority)
+}
+
 /** Row locks: MariaDB takes them; SQLite has a single writer (the transaction itself) and no FOR UPDATE. */
 const locks = (dialect: Dialect) => dialect === 'mariadb'
 

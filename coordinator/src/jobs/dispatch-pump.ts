@@ -10,6 +10,13 @@ import type { JobMetrics } from './job-metrics.ts'
 import type { LeaseRecovery } from './lease-recovery.ts'
 import type { Logger } from './logger.ts'
 
+/** Slots reserved for jobs that will be leased in their upload's commit. */
+export interface DirectLease {
+  /** One entry per slot. */
+  workerIds: string[]
+  leaseMs: number
+}
+
 /**
  * Pushes queued jobs to free worker slots. Woken by anything that may have queued work or freed a slot;
  * wake-ups while a pass runs coalesce into one more pass, so under load every claim is a batch: one
@@ -69,6 +76,44 @@ export class DispatchPump {
   async stop(): Promise<void> {
     this.stopped = true
     await this.idle
+  }
+
+  /**
+   * Free slots for jobs leased in their upload's own commit, when nothing is known to wait here (the
+   * commit still checks the shared queue, for priority). Skips a claim transaction and a read of the images.
+   */
+  reserve(n: number): DirectLease | undefined {
+    if (n === 0 || this.draining || this.stopped || this.maybeQueued || this.pumping) return undefined
+    const plan = planAssignments(this.registry.freeSlots(), Array.from({ length: n }, (_, i) => String(i)))
+    const workerIds = [...plan].flatMap(([workerId, slots]) => slots.map(() => workerId)).filter((id) => this.registry.reserve(id))
+    return workerIds.length > 0 ? { workerIds, leaseMs: this.opts.leaseMs } : undefined
+  }
+
+  /** The upload's commit is over: jobs it leased go out now, unused slots are free again. */
+  sendDirect(lease: DirectLease, leased: { jobId: string; workerId: string; contentType: string; submittedAt: number; image: Buffer }[], now: number): void {
+    for (const workerId of lease.workerIds) this.registry.unreserve(workerId)
+    const gone = new Set<string>()
+    let sent = 0
+    for (const job of leased) {
+      const w = this.registry.get(job.workerId)
+      if (!w || !this.registry.hold(job.workerId, job.jobId, { token: 1, leaseExpiresAt: now + lease.leaseMs, submittedAt: job.submittedAt })) {
+        gone.add(job.workerId)
+        continue
+      }
+      w.channel.sendFrame(encodeAssignFrame({ type: 'job.assign', jobId: job.jobId, leaseToken: 1, attempt: 1, contentType: job.contentType }, job.image))
+      sent++
+    }
+    this.counters.dispatched += sent
+    this.metrics.dispatched(Array.from({ length: sent }, () => 0))
+    // It left while the upload committed: its disconnect handler may have run before our commit.
+    if (gone.size > 0) void this.recovery.takeBack({ workerIds: [...gone] }, this.clock.now()).catch((err) => this.log.warn({ err }, 'could not take back jobs of a worker that left'))
+    if (leased.length < lease.workerIds.length) this.pump()
+  }
+
+  /** The upload's commit failed: its reserved slots are free again. */
+  release(lease: DirectLease): void {
+    for (const workerId of lease.workerIds) this.registry.unreserve(workerId)
+    this.pump()
   }
 
   /** A job was canceled or its lease ran out: the holder drops it, and its slot is free again. */

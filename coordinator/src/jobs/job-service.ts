@@ -113,14 +113,14 @@ export class JobService {
       this.log.warn({ err }, 'could not store an upload')
       throw new AppError('SERVICE_UNAVAILABLE', 'the upload could not be stored right now; try again (with the same Idempotency-Key, if you sent one)', { retryAfter: 2 })
     }
-    if (outcome === 'keyTaken' && idemKey) {
+    if (!outcome.stored && idemKey) {
       // Another request stored the same key first (here or on another coordinator): answer as it did.
       const earlier = await this.storedKey(idemKey)
       if (earlier) return this.replay(earlier, fingerprint)
       throw new AppError('SERVICE_UNAVAILABLE', 'the upload could not be stored right now; try again with the same Idempotency-Key', { retryAfter: 1 })
     }
     this.metrics.imagesAccepted(rows.length)
-    this.dispatch.jobsMayBeQueued()
+    if (!outcome.stored || outcome.queued > 0) this.dispatch.jobsMayBeQueued()
     return { response, replayed: false }
   }
 

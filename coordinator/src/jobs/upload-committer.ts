@@ -6,6 +6,7 @@ import * as jobsRepo from '../db/job.repository.ts'
 import type { IdempotencyKeyTable, NewJob } from '../db/schema.ts'
 import type { Clock } from './clock.ts'
 import type { ClusterSignals } from './cluster-signals.ts'
+import type { DirectLease } from './dispatch-pump.ts'
 
 export interface PendingUpload {
   jobs: NewJob[]
@@ -13,8 +14,18 @@ export interface PendingUpload {
   idempotencyKey?: IdempotencyKeyTable
 }
 
-/** stored: committed. keyTaken: another request stored the same Idempotency-Key first (nothing of this one was). */
-export type UploadOutcome = 'stored' | 'keyTaken'
+/**
+ * stored: committed (`queued` of its jobs wait in the shared queue; the others were leased to a free worker
+ * of this coordinator in the same commit). keyTaken: another request stored the same Idempotency-Key first.
+ */
+export type UploadOutcome = { stored: true; queued: number } | { stored: false; keyTaken: true }
+
+/** How the committer leases jobs to free workers in their upload's own commit (the dispatch pump). */
+export interface DirectDispatch {
+  reserve(n: number): DirectLease | undefined
+  sendDirect(lease: DirectLease, leased: { jobId: string; workerId: string; contentType: string; submittedAt: number; image: Buffer }[], now: number): void
+  release(lease: DirectLease): void
+}
 
 type Waiting = { upload: PendingUpload; done: (o: UploadOutcome) => void; fail: (err: unknown) => void }
 
@@ -32,7 +43,7 @@ export class UploadCommitter {
   private waiting: Waiting[] = []
   private inFlight = 0
 
-  constructor(private readonly db: Db, private readonly signals: ClusterSignals, private readonly clock: Clock) {}
+  constructor(private readonly db: Db, private readonly signals: ClusterSignals, private readonly clock: Clock, private readonly direct?: DirectDispatch) {}
 
   commit(upload: PendingUpload): Promise<UploadOutcome> {
     return new Promise((done, fail) => {
@@ -68,26 +79,58 @@ export class UploadCommitter {
 
   private async commitGroup(group: Waiting[]): Promise<void> {
     try {
-      await this.write(group.map((w) => w.upload))
-      for (const w of group) w.done('stored')
+      const queued = await this.write(group.map((w) => w.upload))
+      for (const w of group) w.done({ stored: true, queued: w.upload.jobs.filter((j) => queued.has(j.id)).length })
     } catch (err) {
       if (group.length > 1 && isUniqueViolation(err)) {
         // Rolled back as a whole because of one request's key: give each its own transaction.
         for (const w of group) await this.commitGroup([w])
         return
       }
-      if (isUniqueViolation(err) && group[0]?.upload.idempotencyKey) return group[0].done('keyTaken')
+      if (isUniqueViolation(err) && group[0]?.upload.idempotencyKey) return group[0].done({ stored: false, keyTaken: true })
       for (const w of group) w.fail(err)
     }
   }
 
-  private async write(uploads: PendingUpload[]): Promise<void> {
+  /** One transaction for the group; the ids of the jobs left in the queue (the others went to a worker directly). */
+  private async write(uploads: PendingUpload[]): Promise<Set<string>> {
     const now = this.clock.now()
-    await this.db.kysely.transaction().execute(async (trx) => {
-      await jobsRepo.insertJobs(trx, uploads.flatMap((u) => u.jobs))
-      await imagesRepo.insertImages(trx, uploads.flatMap((u) => u.images))
-      for (const u of uploads) if (u.idempotencyKey) await idemRepo.insertKey(trx, u.idempotencyKey)
-      await eventsRepo.appendEvents(trx, [this.signals.row({ kind: 'jobs.queued' }, now)])
-    })
+    const jobs = uploads.flatMap((u) => u.jobs)
+    const images = uploads.flatMap((u) => u.images)
+    const lease = this.direct?.reserve(jobs.length)
+    let leased: { jobId: string; workerId: string; contentType: string; submittedAt: number; image: Buffer }[] = []
+    try {
+      await this.db.kysely.transaction().execute(async (trx) => {
+        const direct = lease ? directLeases(jobs, lease, await jobsRepo.highestQueuedPriority(trx)) : new Map<string, string>()
+        const rows = jobs.map((j) => {
+          const workerId = direct.get(j.id)
+          return workerId ? { ...j, status: 'running' as const, worker_id: workerId, lease_token: 1, attempts: 1, started_at: now, lease_expires_at: now + lease!.leaseMs } : j
+        })
+        await jobsRepo.insertJobs(trx, rows)
+        await imagesRepo.insertImages(trx, images)
+        for (const u of uploads) if (u.idempotencyKey) await idemRepo.insertKey(trx, u.idempotencyKey)
+        if (direct.size < jobs.length) await eventsRepo.appendEvents(trx, [this.signals.row({ kind: 'jobs.queued' }, now)])
+        const bytes = new Map(images.map((i) => [i.job_id, i.bytes]))
+        leased = rows.flatMap((r) => (r.worker_id ? [{ jobId: r.id, workerId: r.worker_id, contentType: r.content_type, submittedAt: now, image: bytes.get(r.id)! }] : []))
+      })
+    } catch (err) {
+      if (lease) this.direct!.release(lease)
+      throw err
+    }
+    if (lease) this.direct!.sendDirect(lease, leased, now)
+    const direct = new Set(leased.map((l) => l.jobId))
+    return new Set(jobs.filter((j) => !direct.has(j.id)).map((j) => j.id))
   }
+}
+
+/**
+ * Pure: which new jobs go straight to the reserved slots (job id → worker id). Only jobs of a higher
+ * priority than anything already waiting in the shared queue may skip it; highest priority first, then in
+ * upload order, as a claim would take them.
+ */
+export function directLeases(jobs: { id: string; priority: number }[], lease: { workerIds: string[] }, highestQueued: number | undefined): Map<string, string> {
+  const eligible = jobs.filter((j) => highestQueued === undefined || j.priority > highestQueued)
+    .map((j, order) => ({ j, order }))
+    .sort((a, b) => b.j.priority - a.j.priority || a.order - b.order)
+  return new Map(eligible.slice(0, lease.workerIds.length).map(({ j }, i) => [j.id, lease.workerIds[i]!]))
 }

@@ -27,7 +27,8 @@ export interface LiveWorker {
   jobsDoneUnsaved: number
 }
 
-type Entry = LiveWorker & { inFlight: Map<string, HeldJob> }
+/** Slots promised to jobs being committed with their upload (counted as taken until used or given back). */
+type Entry = LiveWorker & { inFlight: Map<string, HeldJob>; reserved: number }
 
 /**
  * Workers connected to this coordinator process and the jobs each holds right now. Workers with a free
@@ -39,7 +40,7 @@ export class WorkerRegistry {
   private held = 0
 
   add(w: Omit<LiveWorker, 'inFlight' | 'jobsDoneUnsaved'>): LiveWorker {
-    const entry: Entry = { ...w, inFlight: new Map(), jobsDoneUnsaved: 0 }
+    const entry: Entry = { ...w, inFlight: new Map(), jobsDoneUnsaved: 0, reserved: 0 }
     this.workers.set(w.id, entry)
     this.refresh(entry)
     return entry
@@ -87,6 +88,20 @@ export class WorkerRegistry {
     this.refresh(w)
     return job
   }
+  /** Takes one free slot of that worker for a job not committed yet; false when it has none. */
+  reserve(workerId: string): boolean {
+    const w = this.workers.get(workerId)
+    if (!w || !this.withFreeSlots.has(w)) return false
+    w.reserved++
+    this.refresh(w)
+    return true
+  }
+  unreserve(workerId: string): void {
+    const w = this.workers.get(workerId)
+    if (!w || w.reserved === 0) return
+    w.reserved--
+    this.refresh(w)
+  }
   setDraining(workerId: string): LiveWorker | undefined {
     const w = this.workers.get(workerId)
     if (w) {
@@ -97,7 +112,7 @@ export class WorkerRegistry {
   }
   freeSlots(): { workerId: string; free: number }[] {
     const out: { workerId: string; free: number }[] = []
-    for (const w of this.withFreeSlots) out.push({ workerId: w.id, free: w.slots - w.inFlight.size })
+    for (const w of this.withFreeSlots) out.push({ workerId: w.id, free: w.slots - w.inFlight.size - w.reserved })
     return out
   }
   /** Per worker, jobs done since the last call (the sweep writes them). */
@@ -115,7 +130,7 @@ export class WorkerRegistry {
   }
 
   private refresh(w: Entry): void {
-    if (!w.draining && w.inFlight.size < w.slots) this.withFreeSlots.add(w)
+    if (!w.draining && w.inFlight.size + w.reserved < w.slots) this.withFreeSlots.add(w)
     else this.withFreeSlots.delete(w)
   }
 }

@@ -49,7 +49,7 @@ async function bullmqYardstick(): Promise<void> {
   const t = await bullmqThroughput({ jobs: 30_000, concurrency: 50, onProgress: () => progress.tick() })
   progress.end()
   bullmq.perSecond = t.jobsPerSecond
-  rates.push({ metric: 'no-op jobs through the queue /s', system: 'BullMQ (Redis, nothing on disk)', perSecond: t.jobsPerSecond })
+  rates.push({ metric: 'no-op jobs through the queue /s', system: 'BullMQ (Redis)', perSecond: t.jobsPerSecond })
   report('BullMQ no-op jobs', `${t.jobsPerSecond.toFixed(0)}/s (addBulk first, concurrency 50)`)
   for (const perSecond of [500, 2_000]) {
     const l = await bullmqLatencyAtRate({ perSecond, seconds: 5, concurrency: 50 })
@@ -76,7 +76,7 @@ async function dispatch(): Promise<void> {
     const r = await dispatchThroughput({ ...c, sockets, slots: 4, image: tiny, onEach: () => progress.tick() })
     progress.end()
     ours.dispatch.set(label, r.perSecond)
-    rates.push({ metric: 'no-op jobs through the queue /s', system: `Hivesight, ${label}`, perSecond: r.perSecond })
+    rates.push({ metric: 'no-op jobs through the queue /s', system: `${c.storage === 'mariadb' ? 'MariaDB' : 'SQLite'} × ${c.coordinators}`, perSecond: r.perSecond })
     report(`jobs dispatched and completed, ${label}`, `${r.perSecond.toFixed(0)}/s (${r.committed} results committed)`, vsBull(r.perSecond))
   }
 }
@@ -113,7 +113,7 @@ async function uploads(): Promise<void> {
       const progress = new Progress(c.n)
       const r = await uploadsAtConcurrency(cluster.urls, body, c.n, 16, () => progress.tick())
       progress.end()
-      rates.push({ metric: 'uploads accepted /s', system: `Hivesight, ${c.what}, ${where}`, perSecond: r.perSecond })
+      rates.push({ metric: 'uploads accepted /s', system: `${c.what.replace(' ImageNet', '')}, ${c.storage === 'mariadb' ? 'MariaDB' : 'SQLite'}`, perSecond: r.perSecond })
       report(`uploads accepted, ${c.what}, ${where}`, `${r.perSecond.toFixed(0)}/s, p50 ${percentile(r.latenciesMs, 50).toFixed(1)} ms, p99 ${percentile(r.latenciesMs, 99).toFixed(1)} ms, ${r.failed} failed`,
         `${(r.perSecond / STUDENT.uploadsPerSecond).toFixed(0)}× the student project`)
     } finally {
@@ -149,7 +149,7 @@ async function classification(): Promise<void> {
     const infer = jobs.flatMap((j) => (j.result ? [j.result.inferMs] : []))
     const decode = jobs.flatMap((j) => (j.result ? [j.result.decodeMs] : []))
     const rate = n / wall
-    rates.push({ metric: 'images classified /s', system: 'Hivesight (this run)', perSecond: rate }, { metric: 'images classified /s', system: 'student project', perSecond: STUDENT.classificationsPerSecond })
+    rates.push({ metric: 'images classified /s', system: `${pages} Chromium pages`, perSecond: rate }, { metric: 'images classified /s', system: 'student project', perSecond: STUDENT.classificationsPerSecond })
     report('browser start → pages connected', `${(ready / 1000).toFixed(1)} s`, '')
     report('classified', `${rate.toFixed(1)} images/s`, `${(rate / STUDENT.classificationsPerSecond).toFixed(0)}× the student project; yardstick 55–62/s`)
     report('in-page inference per image', `median ${percentile(infer, 50).toFixed(1)} ms, p95 ${percentile(infer, 95).toFixed(1)} ms`, 'yardstick 28 ms')
@@ -171,7 +171,7 @@ console.log('\nsummary')
 for (const [what, figure, ratio] of rows) console.log(`  ${what.padEnd(58)} ${figure}${ratio ? `  [${ratio}]` : ''}`)
 if (rates.length > 0) {
   console.log(`\nchart: ${await writeChart('bench', {
-    title: { text: 'Hivesight bench: rates measured in one run', subtitle: 'per second, log scale; BullMQ on this machine\'s Redis in the same run' },
+    title: { text: 'Hivesight bench: rates measured in one run', subtitle: ['per second, log scale; BullMQ on this machine\'s Redis in the same run', 'MariaDB × n: n coordinator processes on one MariaDB, 200 no-op worker sockets'] },
     data: { values: rates },
     facet: { column: { field: 'metric', type: 'nominal', title: null, sort: null } },
     resolve: { scale: { y: 'independent', x: 'independent' } },
