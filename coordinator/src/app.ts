@@ -1,7 +1,8 @@
-import { createServer } from 'node:http'
+import { createServer, type IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import cors from '@fastify/cors'
 import multipart from '@fastify/multipart'
+import proxyAddr from '@fastify/proxy-addr'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { ApiKeyVerifier } from './auth/api-keys.ts'
@@ -58,6 +59,16 @@ export interface Coordinator {
    * workers, and give them up to `graceMs` to deliver what they hold. `app.close()` does the rest.
    */
   drain(graceMs: number): Promise<void>
+}
+
+/**
+ * The client's address of a raw request (the worker socket's upgrade, which Fastify does not see), with
+ * the same trust in X-Forwarded-For as Fastify's `trustProxy` gives req.ip.
+ */
+function clientAddressOf(trustProxy: boolean | string): (req: IncomingMessage) => string | undefined {
+  if (trustProxy === false) return (req) => req.socket.remoteAddress
+  const trust = trustProxy === true ? () => true : proxyAddr.compile(trustProxy.split(','))
+  return (req) => proxyAddr(req, trust)
 }
 
 /** Builds the whole coordinator around a database it is given; never listens (server.ts does). */
@@ -157,6 +168,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     path: '/ws/worker', pingIntervalMs: config.pingIntervalMs, helloTimeoutMs: 2_000,
     access: { mode: config.authMode, workerToken: config.workerToken, joinToken: config.joinToken },
     allowedOrigins: config.workerOrigins, maxConnectionsPerIp: config.maxWorkerConnectionsPerIp,
+    clientAddress: clientAddressOf(config.trustProxy),
   })
   if (config.authMode === 'keys' && !config.workerToken) {
     app.log.warn('AUTH_MODE=keys but no WORKER_TOKEN: only volunteer tabs with JOIN_TOKEN can join, no headless runtime')

@@ -16,6 +16,8 @@ export interface WorkerSocketOptions {
   access: WorkerAccessPolicy
   allowedOrigins: string[]
   maxConnectionsPerIp: number
+  /** The client's address (behind a trusted load balancer, from X-Forwarded-For), for per-IP limits and logs. */
+  clientAddress: (req: IncomingMessage) => string | undefined
 }
 
 /** What the socket layer hands to the job lifecycle. */
@@ -65,7 +67,7 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: WorkerLifecycle, 
     const path = (req.url ?? '').split('?')[0]
     if (path !== opts.path) return refuse(socket, '404 Not Found')
     if (!originAllowed(req.headers.origin, req.headers.host, opts.allowedOrigins)) return refuse(socket, '403 Forbidden')
-    const ip = req.socket.remoteAddress ?? 'unknown'
+    const ip = opts.clientAddress(req) ?? 'unknown'
     if ((perIp.get(ip) ?? 0) >= opts.maxConnectionsPerIp) return refuse(socket, '429 Too Many Requests')
     perIp.set(ip, (perIp.get(ip) ?? 0) + 1)
     socket.once('close', () => {
@@ -78,6 +80,7 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: WorkerLifecycle, 
   app.server.on('upgrade', onUpgrade)
 
   const serve = (ws: WebSocket, req: IncomingMessage) => {
+    const remote = opts.clientAddress(req) ?? null
     let workerId: string | undefined
     let missedPings = 0
     let offences = 0
@@ -118,7 +121,7 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: WorkerLifecycle, 
           if (workerId) return offence('ALREADY_HELLO', 'worker.hello was already received')
           const admission = admitWorker(opts.access, msg.token, Date.now())
           if (!admission.ok) {
-            log.warn({ remote: req.socket.remoteAddress }, `worker refused: ${admission.reason}`)
+            log.warn({ remote }, `worker refused: ${admission.reason}`)
             return ws.close(CLOSE_POLICY, admission.reason)
           }
           clearTimeout(helloTimer)
@@ -148,15 +151,15 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: WorkerLifecycle, 
           // cannot run beside its owner.
           let id: string | null
           try {
-            id = await jobs.join(hello, channel, req.socket.remoteAddress ?? null, admission.session)
+            id = await jobs.join(hello, channel, remote, admission.session)
           } catch (err) {
             // Without this the page would wait forever for a welcome that never comes.
-            log.warn({ err, remote: req.socket.remoteAddress }, 'could not register a worker; closing its socket so it reconnects')
+            log.warn({ err, remote }, 'could not register a worker; closing its socket so it reconnects')
             workerId = undefined
             return ws.close(CLOSE_INTERNAL_ERROR, 'the coordinator could not register this worker; retry')
           }
           if (id === null) {
-            log.warn({ remote: req.socket.remoteAddress, name: admission.name }, 'worker refused: its token already has a live session')
+            log.warn({ remote, name: admission.name }, 'worker refused: its token already has a live session')
             return ws.close(CLOSE_SESSION_TAKEN, 'this token already has a live session')
           }
           workerId = id

@@ -24,9 +24,9 @@ interface RawEnd {
  * A socket the server never closes resolves as timed out (and is dropped), so the test fails on its close
  * code instead of hanging until the runner's timeout.
  */
-function raw(url: string, opts: { origin?: string; onOpen?: (ws: WebSocket) => void; timeoutMs?: number } = {}): Promise<RawEnd> {
+function raw(url: string, opts: { origin?: string; headers?: Record<string, string>; onOpen?: (ws: WebSocket) => void; timeoutMs?: number } = {}): Promise<RawEnd> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, { origin: opts.origin })
+    const ws = new WebSocket(url, { origin: opts.origin, headers: opts.headers })
     const errors: string[] = []
     const timer = setTimeout(() => {
       resolve({ code: undefined, timedOut: true, errors })
@@ -197,4 +197,16 @@ test('a database error during hello closes the socket with 1011 (the page reconn
   assert.equal(r.code, 1011)
   const sessions = await app.db.kysely.selectFrom('worker_sessions').selectAll().execute()
   assert.deepEqual(sessions, [], 'the session is free again, so the retry is not refused with 4409')
+})
+
+test('behind a trusted load balancer (TRUST_PROXY) the per-IP limit counts clients by X-Forwarded-For; otherwise the header is ignored', async (t) => {
+  const env = { MAX_WORKER_CONNECTIONS_PER_IP: '1' }
+  const behind = await listeningApp(t, { env: { ...env, TRUST_PROXY: '127.0.0.1' } })
+  const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } })
+  assert.ok((await behind.worker(from('203.0.113.7'))).workerId)
+  assert.ok((await behind.worker(from('203.0.113.8'))).workerId, 'another client behind the same balancer')
+  assert.equal((await raw(behind.wsUrl, { headers: from('203.0.113.7').headers })).status, 429, 'the same client twice')
+  const direct = await listeningApp(t, { env })
+  assert.ok((await direct.worker(from('203.0.113.7'))).workerId)
+  assert.equal((await raw(direct.wsUrl, { headers: from('203.0.113.8').headers })).status, 429, 'an untrusted peer cannot pick its address')
 })
