@@ -113,14 +113,15 @@ export class JobService {
       this.log.warn({ err }, 'could not store an upload')
       throw new AppError('SERVICE_UNAVAILABLE', 'the upload could not be stored right now; try again (with the same Idempotency-Key, if you sent one)', { retryAfter: 2 })
     }
-    if (!outcome.stored && idemKey) {
+    if (!outcome.stored) {
       // Another request stored the same key first (here or on another coordinator): answer as it did.
-      const earlier = await this.storedKey(idemKey)
+      const earlier = idemKey ? await this.storedKey(idemKey) : undefined
       if (earlier) return this.replay(earlier, fingerprint)
       throw new AppError('SERVICE_UNAVAILABLE', 'the upload could not be stored right now; try again with the same Idempotency-Key', { retryAfter: 1 })
     }
     this.metrics.imagesAccepted(rows.length)
-    if (!outcome.stored || outcome.queued > 0) this.dispatch.jobsMayBeQueued()
+    // Jobs leased to idle workers in the upload's own commit are on their way already.
+    if (outcome.queued > 0) this.dispatch.jobsMayBeQueued()
     return { response, replayed: false }
   }
 
