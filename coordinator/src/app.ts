@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { ApiKeyVerifier } from './auth/api-keys.ts'
 import type { Config } from './config.ts'
 import { databaseTimeMs, type Db } from './db/create-db.ts'
+import { SqlDispatchStore } from './db/dispatch-store.ts'
 import { dashboardRoutes } from './http/dashboard.routes.ts'
 import { errorHandler } from './http/error-handler.ts'
 import { healthRoutes } from './http/health.routes.ts'
@@ -107,7 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   const signals = new ClusterSignals(db, app.log, { origin: config.coordinatorId, pollMs: config.eventPollMs })
   // The pump is created below; these callbacks run only once it exists.
   const recovery = new LeaseRecovery(db, signals, metrics, counters, { requeued: () => pump.jobsMayBeQueued(), finished: notify })
-  const pump = new DispatchPump(db, registry, recovery, clock, app.log, metrics, counters, { leaseMs: config.leaseMs, onFinished: notify })
+  const pump = new DispatchPump(new SqlDispatchStore(db), registry, recovery, clock, app.log, metrics, counters, { leaseMs: config.leaseMs, onFinished: notify })
   const answers = new AnswerRecorder(db, model, registry, signals, clock, app.log, metrics, counters, {
     slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(),
   })

@@ -1,7 +1,5 @@
 import { encodeAssignFrame } from '@hivesight/protocol'
-import { retryTransient, type Db } from '../db/create-db.ts'
-import * as imagesRepo from '../db/image.repository.ts'
-import * as jobsRepo from '../db/job.repository.ts'
+import type { ClaimedJob, DispatchStore } from '../db/dispatch-store.ts'
 import type { LiveWorker, WorkerRegistry } from '../workers/worker-registry.ts'
 import type { Clock } from './clock.ts'
 import type { DispatchCounters } from './counters.ts'
@@ -35,9 +33,9 @@ export class DispatchPump {
   private stopped = false
 
   constructor(
-    private readonly db: Db,
+    private readonly store: DispatchStore,
     private readonly registry: WorkerRegistry,
-    private readonly recovery: LeaseRecovery,
+    private readonly recovery: Pick<LeaseRecovery, 'takeBack'>,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly metrics: JobMetrics,
@@ -144,16 +142,9 @@ export class DispatchPump {
   private async claimAndSend(free: { workerId: string; free: number }[], wanted: number): Promise<number> {
     const now = this.clock.now()
     const expiresAt = now + this.opts.leaseMs
-    const claimed = await retryTransient(() => this.db.kysely.transaction().execute(async (trx) => {
-      const queued = await jobsRepo.selectQueuedForUpdate(trx, this.db.dialect, wanted)
-      const plan = planAssignments(free, queued.map((q) => q.id))
-      const leases = [...plan].flatMap(([workerId, ids]) => ids.map((id) => ({ id, workerId })))
-      await jobsRepo.leaseJobs(trx, this.db.dialect, leases, now, expiresAt)
-      const byId = new Map(queued.map((q) => [q.id, q]))
-      return [...plan].map(([workerId, ids]) => ({ workerId, jobs: ids.map((id) => byId.get(id)!) }))
-    }))
+    const claimed = await this.store.claim(wanted, (ids) => planAssignments(free, ids), now, expiresAt)
     let sent = 0
-    const ready: { w: LiveWorker; jobs: jobsRepo.QueuedJob[] }[] = []
+    const ready: { w: LiveWorker; jobs: ClaimedJob[] }[] = []
     for (const { workerId, jobs } of claimed) {
       const w = this.registry.get(workerId)
       if (!w) {
@@ -161,8 +152,8 @@ export class DispatchPump {
         await this.recovery.takeBack({ workerIds: [workerId] }, this.clock.now())
         continue
       }
-      for (const job of jobs) this.registry.hold(workerId, job.id, { token: job.lease_token + 1, leaseExpiresAt: expiresAt, submittedAt: Number(job.submitted_at) })
-      this.metrics.dispatched(jobs.map((j) => (now - Math.max(Number(j.submitted_at), Number(j.available_at))) / 1000))
+      for (const job of jobs) this.registry.hold(workerId, job.id, { token: job.leaseToken, leaseExpiresAt: expiresAt, submittedAt: job.submittedAt })
+      this.metrics.dispatched(jobs.map((j) => (now - Math.max(j.submittedAt, j.availableAt)) / 1000))
       sent += jobs.length
       ready.push({ w, jobs })
     }
@@ -172,20 +163,19 @@ export class DispatchPump {
   }
 
   /** One read for the whole batch's images; frames go out in claim order, so priority order holds on the wire. */
-  private async send(ready: { w: LiveWorker; jobs: jobsRepo.QueuedJob[] }[]): Promise<void> {
-    const images = await imagesRepo.findImages(this.db.kysely, ready.flatMap((r) => r.jobs.map((j) => j.id)))
+  private async send(ready: { w: LiveWorker; jobs: ClaimedJob[] }[]): Promise<void> {
+    const images = await this.store.images(ready.flatMap((r) => r.jobs.map((j) => j.id)))
     const missing: string[] = []
     for (const { w, jobs } of ready) {
       for (const job of jobs) {
         const image = images.get(job.id)
-        const token = job.lease_token + 1
         if (!image) {
           missing.push(job.id)
-          await this.failMissing(w.id, job.id, token)
+          await this.failMissing(w.id, job.id, job.leaseToken)
           continue
         }
         // A failed send means the socket is closing; its close handler takes the job back.
-        w.channel.sendFrame(encodeAssignFrame({ type: 'job.assign', jobId: job.id, leaseToken: token, attempt: job.attempts + 1, contentType: job.content_type }, image))
+        w.channel.sendFrame(encodeAssignFrame({ type: 'job.assign', jobId: job.id, leaseToken: job.leaseToken, attempt: job.attempt, contentType: job.contentType }, image))
       }
     }
     if (missing.length > 0) this.opts.onFinished(missing)
@@ -196,7 +186,7 @@ export class DispatchPump {
     this.log.error({ jobId }, 'the stored image is missing')
     this.registry.release(workerId, jobId)
     try {
-      await jobsRepo.failJob(this.db.kysely, { id: jobId, token, workerId }, this.clock.now(), 'IMAGE_MISSING', 'the stored image could not be read')
+      await this.store.failMissing(jobId, token, workerId, this.clock.now())
     } catch (err) {
       this.log.error({ err, jobId }, 'could not fail a job whose image is missing; its lease will lapse')
     }

@@ -1,0 +1,54 @@
+import { retryTransient, type Db } from './create-db.ts'
+import * as imagesRepo from './image.repository.ts'
+import * as jobsRepo from './job.repository.ts'
+
+/** A job as the claim leased it: `leaseToken` and `attempt` are the new lease's. */
+export interface ClaimedJob {
+  id: string
+  leaseToken: number
+  attempt: number
+  contentType: string
+  submittedAt: number
+  availableAt: number
+}
+
+/** Which claimed job goes to which worker (a pure plan, run inside the claim's transaction). */
+export type AssignmentPlan = (jobIds: string[]) => Map<string, string[]>
+
+/** What the dispatch pump needs of storage; the pump's unit tests hand it a fake. */
+export interface DispatchStore {
+  /** One transaction: the next queued jobs in claim order, planned onto workers, leased. */
+  claim(wanted: number, plan: AssignmentPlan, now: number, expiresAt: number): Promise<{ workerId: string; jobs: ClaimedJob[] }[]>
+  images(jobIds: string[]): Promise<Map<string, Buffer>>
+  /** Fenced: fails a leased job whose image cannot be read. */
+  failMissing(jobId: string, token: number, workerId: string, now: number): Promise<boolean>
+}
+
+export class SqlDispatchStore implements DispatchStore {
+  constructor(private readonly db: Db) {}
+
+  claim(wanted: number, plan: AssignmentPlan, now: number, expiresAt: number): Promise<{ workerId: string; jobs: ClaimedJob[] }[]> {
+    return retryTransient(() => this.db.kysely.transaction().execute(async (trx) => {
+      const queued = await jobsRepo.selectQueuedForUpdate(trx, this.db.dialect, wanted)
+      const planned = plan(queued.map((q) => q.id))
+      const leases = [...planned].flatMap(([workerId, ids]) => ids.map((id) => ({ id, workerId })))
+      await jobsRepo.leaseJobs(trx, this.db.dialect, leases, now, expiresAt)
+      const byId = new Map(queued.map((q) => [q.id, q]))
+      return [...planned].map(([workerId, ids]) => ({
+        workerId,
+        jobs: ids.map((id) => {
+          const q = byId.get(id)!
+          return { id, leaseToken: Number(q.lease_token) + 1, attempt: Number(q.attempts) + 1, contentType: q.content_type, submittedAt: Number(q.submitted_at), availableAt: Number(q.available_at) }
+        }),
+      }))
+    }))
+  }
+
+  images(jobIds: string[]): Promise<Map<string, Buffer>> {
+    return imagesRepo.findImages(this.db.kysely, jobIds)
+  }
+
+  failMissing(jobId: string, token: number, workerId: string, now: number): Promise<boolean> {
+    return jobsRepo.failJob(this.db.kysely, { id: jobId, token, workerId }, now, 'IMAGE_MISSING', 'the stored image could not be read')
+  }
+}
