@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { ApiKeyVerifier } from './auth/api-keys.ts'
 import type { Config } from './config.ts'
 import { databaseTimeMs, type Db } from './db/create-db.ts'
+import { SqlAnswerStore } from './db/answer-store.ts'
 import { SqlDispatchStore } from './db/dispatch-store.ts'
 import { dashboardRoutes } from './http/dashboard.routes.ts'
 import { errorHandler } from './http/error-handler.ts'
@@ -109,7 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   // The pump is created below; these callbacks run only once it exists.
   const recovery = new LeaseRecovery(db, signals, metrics, counters, { requeued: () => pump.jobsMayBeQueued(), finished: notify })
   const pump = new DispatchPump(new SqlDispatchStore(db), registry, recovery, clock, app.log, metrics, counters, { leaseMs: config.leaseMs, onFinished: notify })
-  const answers = new AnswerRecorder(db, model, registry, signals, clock, app.log, metrics, counters, {
+  const answers = new AnswerRecorder(new SqlAnswerStore(db), model, registry, signals, clock, app.log, metrics, counters, {
     slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(),
   })
   const sweepIntervalMs = Math.max(1_000, config.pingIntervalMs)

@@ -11,7 +11,15 @@ export interface StoredEvent {
   created_at: number
 }
 
-export async function appendEvents(db: Conn, events: { kind: string; origin: string; payload: string; created_at: number }[]): Promise<void> {
+/** A signal to write (its id is the table's). */
+export interface NewEvent {
+  kind: string
+  origin: string
+  payload: string
+  created_at: number
+}
+
+export async function appendEvents(db: Conn, events: NewEvent[]): Promise<void> {
   if (events.length > 0) await db.insertInto('coordinator_events').values(events).execute()
 }
 

@@ -1,10 +1,5 @@
 import type { JobFailed, JobRelease, JobResult } from '@hivesight/protocol'
-import type { Transaction } from 'kysely'
-import { retryTransient, type Db } from '../db/create-db.ts'
-import * as eventsRepo from '../db/event.repository.ts'
-import * as imagesRepo from '../db/image.repository.ts'
-import * as jobsRepo from '../db/job.repository.ts'
-import type { Database } from '../db/schema.ts'
+import type { AnswerStore, FailureDecision } from '../db/answer-store.ts'
 import type { ModelFiles } from '../model/model-files.ts'
 import type { WorkerRegistry } from '../workers/worker-registry.ts'
 import type { Clock } from './clock.ts'
@@ -16,8 +11,6 @@ import { failureOutcome, isCurrentLease, retryDelayMs } from './lease.ts'
 import type { Logger } from './logger.ts'
 
 type Answer = JobResult | JobFailed
-/** Rolls back the all-current fast path: some answer in the batch was stale. */
-class NotAllCurrent extends Error {}
 type Buffered = { workerId: string; msg: Answer; submittedAt?: number }
 type PendingCompletion = { workerId: string; jobId: string; token: number; resultJson: string; done: (accepted: boolean) => void; fail: (err: unknown) => void }
 
@@ -51,7 +44,7 @@ export class AnswerRecorder {
   private readonly commits = new Set<Promise<void>>()
 
   constructor(
-    private readonly db: Db,
+    private readonly store: AnswerStore,
     private readonly model: ModelFiles,
     private readonly registry: WorkerRegistry,
     private readonly signals: ClusterSignals,
@@ -92,7 +85,7 @@ export class AnswerRecorder {
     this.registry.release(workerId, msg.jobId)
     this.events.slotFreed()
     const now = this.clock.now()
-    if (await jobsRepo.releaseLeased(this.db.kysely, { id: msg.jobId, token: msg.leaseToken, workerId }, now)) {
+    if (await this.store.release({ id: msg.jobId, token: msg.leaseToken, workerId }, now)) {
       this.events.requeued()
       await this.signals.publish({ kind: 'jobs.queued' }, now)
     }
@@ -148,76 +141,35 @@ export class AnswerRecorder {
     }
   }
 
+  /**
+   * The common case: every answer is from the current holder, and one fenced UPDATE writes them all. If it
+   * would write fewer rows than answers, nothing is written and each is checked under lock instead.
+   */
   private async commitBatch(batch: PendingCompletion[]): Promise<boolean[]> {
     const now = this.clock.now()
     // A replay inside one batch loses to the first copy.
     const first = new Map<string, PendingCompletion>()
     for (const c of batch) if (!first.has(c.jobId)) first.set(c.jobId, c)
-    const candidates = [...first.values()]
-    let accepted = await retryTransient(() => this.commitIfAllCurrent(candidates, now))
-    if (accepted === undefined) accepted = new Set(await retryTransient(() => this.commitCheckingEach(candidates, now)))
-    const ok = batch.map((c) => first.get(c.jobId) === c && accepted.has(c.jobId))
-    const finished = candidates.filter((c) => accepted.has(c.jobId)).map((c) => c.jobId)
-    if (finished.length > 0) this.events.finished(finished)
-    return ok
-  }
-
-  /**
-   * The common case: every answer is from the current holder. One fenced UPDATE writes them all; if it
-   * wrote fewer rows than answers, the transaction is rolled back (undefined) and each is checked.
-   */
-  private commitIfAllCurrent(candidates: PendingCompletion[], now: number): Promise<Set<string> | undefined> {
-    return this.db.kysely.transaction().execute(async (trx) => {
-      const rows = candidates.map((c) => ({ id: c.jobId, token: c.token, workerId: c.workerId, resultJson: c.resultJson }))
-      if ((await jobsRepo.completeJobsFenced(trx, this.db.dialect, rows, now)) !== rows.length) throw new NotAllCurrent()
-      await this.finishInTransaction(trx, rows.map((r) => r.id), now)
-      return new Set(rows.map((r) => r.id))
-    }).catch((err: unknown) => {
-      if (err instanceof NotAllCurrent) return undefined
-      throw err
-    })
-  }
-
-  /** Some answers are stale: lock the rows and keep only those from the current holder (a pure check). */
-  private commitCheckingEach(candidates: PendingCompletion[], now: number): Promise<string[]> {
-    return this.db.kysely.transaction().execute(async (trx) => {
-      const facts = new Map((await jobsRepo.lockLeaseStates(trx, this.db.dialect, candidates.map((c) => c.jobId))).map((f) => [f.id, f]))
-      const done = candidates.filter((c) => isCurrentLease(facts.get(c.jobId), { token: c.token, workerId: c.workerId }))
-      if (done.length > 0) {
-        await jobsRepo.completeJobs(trx, this.db.dialect, done.map((c) => ({ id: c.jobId, resultJson: c.resultJson })), now)
-        await this.finishInTransaction(trx, done.map((c) => c.jobId), now)
-      }
-      return done.map((c) => c.jobId)
-    })
-  }
-
-  /** Finished jobs need their image no more, and every coordinator's long-polls want to know. */
-  private async finishInTransaction(trx: Transaction<Database>, ids: string[], now: number): Promise<void> {
-    await imagesRepo.deleteImages(trx, ids)
-    await eventsRepo.appendEvents(trx, [this.signals.row({ kind: 'jobs.finished', jobIds: ids }, now)])
+    const rows = [...first.values()].map((c) => ({ id: c.jobId, token: c.token, workerId: c.workerId, resultJson: c.resultJson }))
+    const signal = (ids: string[]) => this.signals.row({ kind: 'jobs.finished', jobIds: ids }, now)
+    const accepted = new Set(await this.store.commitIfAllCurrent(rows, now, signal(rows.map((r) => r.id)))
+      ? rows.map((r) => r.id)
+      : await this.store.commitCurrent(rows, now, signal, (facts, r) => isCurrentLease(facts, { token: r.token, workerId: r.workerId })))
+    if (accepted.size > 0) this.events.finished([...accepted])
+    return batch.map((c) => first.get(c.jobId) === c && accepted.has(c.jobId))
   }
 
   private async applyFailed(workerId: string, msg: JobFailed): Promise<void> {
     const now = this.clock.now()
     const fence = { id: msg.jobId, token: msg.leaseToken, workerId }
-    const outcome = await retryTransient(() => this.db.kysely.transaction().execute(async (trx) => {
-      const [facts] = await jobsRepo.lockLeaseStates(trx, this.db.dialect, [msg.jobId])
-      if (!facts || !isCurrentLease(facts, { token: msg.leaseToken, workerId })) return 'stale' as const
-      const decided = failureOutcome(facts, msg.retryable)
-      if (decided === 'retry') {
-        await jobsRepo.delayLeased(trx, fence, now + retryDelayMs(Number(facts.attempts)), msg.code, msg.message)
-        return decided
-      }
-      if (decided === 'failed') {
-        await jobsRepo.failJob(trx, fence, now, msg.code, msg.message)
-        await imagesRepo.deleteImages(trx, [msg.jobId])
-      } else {
-        // Dead jobs keep their image: POST /retry may queue them again.
-        await jobsRepo.markDead(trx, fence, now, msg.code, `${msg.message} (after ${facts.attempts} attempts)`)
-      }
-      await eventsRepo.appendEvents(trx, [this.signals.row({ kind: 'jobs.finished', jobIds: [msg.jobId] }, now)])
-      return decided
-    }))
+    // Pure rules on the locked lease: is it the holder's, and what does this failure make of the job.
+    const decide = (facts: Parameters<typeof isCurrentLease>[0]): FailureDecision => {
+      if (!facts || !isCurrentLease(facts, { token: msg.leaseToken, workerId })) return { outcome: 'stale' }
+      const outcome = failureOutcome(facts, msg.retryable)
+      if (outcome === 'retry') return { outcome, availableAt: now + retryDelayMs(Number(facts.attempts)) }
+      return outcome === 'dead' ? { outcome, attempts: Number(facts.attempts) } : { outcome }
+    }
+    const outcome = await this.store.recordFailure(fence, now, msg.code, msg.message, decide, this.signals.row({ kind: 'jobs.finished', jobIds: [msg.jobId] }, now))
     this.log.warn({ workerId, jobId: msg.jobId, code: msg.code, outcome }, 'a worker could not classify an image')
     if (outcome === 'stale') return this.staleAnswer()
     if (outcome === 'retry') return

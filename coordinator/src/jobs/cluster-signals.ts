@@ -18,12 +18,7 @@ export interface SignalHandlers {
   finished(jobIds: string[]): void
 }
 
-export interface SignalRow {
-  kind: string
-  origin: string
-  payload: string
-  created_at: number
-}
+export type SignalRow = eventsRepo.NewEvent
 
 const READ_LIMIT = 1_000
 
