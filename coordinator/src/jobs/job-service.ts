@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { TERMINAL_STATUSES, type JobStatus, type JobView, type SubmitResponse } from '@hivesight/protocol'
 import { v7 as uuidv7 } from 'uuid'
-import type { Db } from '../db/create-db.ts'
+import { durably, type Db } from '../db/create-db.ts'
 import * as idemRepo from '../db/idempotency.repository.ts'
 import * as imagesRepo from '../db/image.repository.ts'
 import * as jobsRepo from '../db/job.repository.ts'
@@ -180,7 +180,7 @@ export class JobService {
         throw new AppError('JOB_ALREADY_FINISHED', `job ${id} is already ${row.status}; only queued or running jobs can be canceled`)
       }
       const now = this.clock.now()
-      if (await jobsRepo.cancelJob(this.db.kysely, id, { status: row.status, token: row.lease_token }, now)) {
+      if (await durably(this.db, (trx) => jobsRepo.cancelJob(trx, id, { status: row.status, token: row.lease_token }, now))) {
         await imagesRepo.deleteImages(this.db.kysely, [id]).catch((err) => this.log.warn({ err, jobId: id }, 'could not delete a canceled job\'s image; the purge will'))
         if (row.status === 'running' && row.worker_id) {
           // Its worker may be connected here or to any other coordinator: each drops it if it holds it.
@@ -202,7 +202,7 @@ export class JobService {
   async retry(id: string, scope: Scope): Promise<JobView> {
     const row = await this.find(id, scope)
     const now = this.clock.now()
-    if (!(await jobsRepo.requeueDead(this.db.kysely, id, now))) {
+    if (!(await durably(this.db, (trx) => jobsRepo.requeueDead(trx, id, now)))) {
       throw new AppError('JOB_NOT_DEAD', `job ${id} is ${row.status}; only dead jobs can be retried`)
     }
     this.dispatch.jobsMayBeQueued()

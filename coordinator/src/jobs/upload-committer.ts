@@ -1,4 +1,4 @@
-import { isUniqueViolation, type Db } from '../db/create-db.ts'
+import { durably, isUniqueViolation, type Db } from '../db/create-db.ts'
 import * as eventsRepo from '../db/event.repository.ts'
 import * as idemRepo from '../db/idempotency.repository.ts'
 import * as imagesRepo from '../db/image.repository.ts'
@@ -100,7 +100,7 @@ export class UploadCommitter {
     const lease = this.direct?.reserve(jobs.length)
     let leased: { jobId: string; workerId: string; contentType: string; submittedAt: number; image: Buffer }[] = []
     try {
-      await this.db.kysely.transaction().execute(async (trx) => {
+      await durably(this.db, async (trx) => {
         const direct = lease ? directLeases(jobs, lease, await jobsRepo.highestQueuedPriority(trx)) : new Map<string, string>()
         const rows = jobs.map((j) => {
           const workerId = direct.get(j.id)
