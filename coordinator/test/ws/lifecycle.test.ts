@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { JobView } from '@hivesight/protocol'
+import { freshDb } from '../support/databases.ts'
 import { jpeg, tinyPng } from '../support/images.ts'
 import { listeningApp, type ListeningApp } from '../support/listening-app.ts'
 import { multipart } from '../support/test-app.ts'
@@ -100,7 +101,14 @@ test('a lease that runs out on a live worker is taken back; the late result is r
 })
 
 test('Idempotency-Key: same key and content → same jobs; other content → 422; survives a restart of the service', async (t) => {
-  const app = await listeningApp(t)
+  const { db, close } = await freshDb('sqlite')
+  const before = await listeningApp(t, { sharedDb: db })
+  const beforeRestart = await submit(before, 2, { 'idempotency-key': 'upload-41' })
+  await before.app.close()
+  const app = await listeningApp(t, { sharedDb: db })
+  const replayed = await submit(app, 2, { 'idempotency-key': 'upload-41' })
+  assert.deepEqual(ids(replayed), ids(beforeRestart), 'a new coordinator process on the same database answers as the first did')
+  assert.equal(replayed.headers['idempotent-replayed'], 'true')
   const key = { 'idempotency-key': 'upload-42' }
   const first = await submit(app, 2, key)
   assert.equal(first.statusCode, 202)
@@ -111,7 +119,9 @@ test('Idempotency-Key: same key and content → same jobs; other content → 422
   const other = await submit(app, 1, key, jpeg())
   assert.equal(other.statusCode, 422)
   assert.equal(other.json().code, 'IDEMPOTENCY_KEY_REUSED')
-  assert.equal((await app.app.inject({ url: '/api/v1/jobs' })).json().jobs.length, 2, 'no duplicate jobs')
+  assert.equal((await app.app.inject({ url: '/api/v1/jobs' })).json().jobs.length, 4, 'no duplicate jobs')
+  // Registered last, so it runs after both coordinators have closed.
+  t.after(close)
 })
 
 test('Idempotency-Key: a retry while the first request is still in progress gets 409', async (t) => {

@@ -117,7 +117,7 @@ const HTTP_ATTACKS: Attack[] = [
     },
   },
   {
-    id: 'H9', title: 'path-traversal filename', expected: '202; stored under a generated name, echoed as "passwd.png"',
+    id: 'H9', title: 'path-traversal filename', expected: '202; the image is stored by job id in the database, the name only echoed, as "passwd.png"',
     run: async (ctx) => {
       const a = await ctx.http.upload([{ name: '../../../../etc/passwd.png', data: tinyPng(), type: 'image/png' }], { key: ctx.target.keys.alice })
       const name = (a.body.jobs as { filename: string }[] | undefined)?.[0]?.filename
@@ -240,7 +240,8 @@ const HTTP_ATTACKS: Attack[] = [
         })
       })
       const s = (performance.now() - started) / 1000
-      return check(s < ctx.target.requestTimeoutMs / 1000 + 5 && !/ 5\d\d /.test(reply), `"${reply}" after ${s.toFixed(1)} s`)
+      // The promise is a 408 within the request timeout, not merely "no 5xx".
+      return check(s < ctx.target.requestTimeoutMs / 1000 + 5 && /^HTTP\/1\.1 408 /.test(reply), `"${reply}" after ${s.toFixed(1)} s`)
     },
   },
   {
