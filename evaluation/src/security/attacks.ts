@@ -401,7 +401,10 @@ const WS_ATTACKS: Attack[] = [
       } finally {
         for (const ws of open) ws.terminate()
       }
-      return check(refusedAt > 0 && refusedAt <= ctx.target.maxConnectionsPerIp + 1, `refused (429) at socket ${refusedAt} of a cap of ${ctx.target.maxConnectionsPerIp}`)
+      // The suite's own Chromium page holds one socket from this address (and one may still be closing):
+      // the refusal must come at the cap, not before it (a refusal at the first socket is a broken cap).
+      const cap = ctx.target.maxConnectionsPerIp
+      return check(refusedAt >= cap - 1 && refusedAt <= cap + 1, `refused (429) at socket ${refusedAt} of a cap of ${cap}`)
     },
   },
 ]
