@@ -56,7 +56,7 @@ export class SqlAnswerStore implements AnswerStore {
       const done = rows.filter((r) => current(facts.get(r.id), r))
       if (done.length > 0) {
         const ids = done.map((r) => r.id)
-        await jobsRepo.completeJobs(trx, this.db.dialect, done.map((r) => ({ id: r.id, resultJson: r.resultJson })), now)
+        await jobsRepo.completeJobsFenced(trx, this.db.dialect, done, now)
         await imagesRepo.deleteImages(trx, ids)
         await eventsRepo.appendEvents(trx, [signal(ids)])
       }

@@ -7,9 +7,9 @@ export function findKey(db: Conn, key: string) {
   return db.selectFrom('idempotency_keys').selectAll().where('idem_key', '=', key).executeTakeFirst()
 }
 
-/** Throws the driver's unique-key error when another request stored the key first. */
-export async function insertKey(db: Conn, row: IdempotencyKeyTable): Promise<void> {
-  await db.insertInto('idempotency_keys').values(row).execute()
+/** One statement for a group commit's keys; throws the driver's unique-key error when another request stored one first. */
+export async function insertKeys(db: Conn, rows: IdempotencyKeyTable[]): Promise<void> {
+  if (rows.length > 0) await db.insertInto('idempotency_keys').values(rows).execute()
 }
 
 export async function deleteKeysCreatedBefore(db: Conn, before: number): Promise<number> {

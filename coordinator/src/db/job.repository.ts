@@ -102,16 +102,6 @@ export function lockLostLeases(trx: Transaction<Database>, dialect: Dialect, sco
   return (locks(dialect) ? q.forUpdate() : q).execute()
 }
 
-/** Results of jobs whose lease was checked under lock in the same transaction: one statement for all. */
-export async function completeJobs(trx: Transaction<Database>, dialect: Dialect, results: { id: string; resultJson: string }[], now: number): Promise<void> {
-  for (let i = 0; i < results.length; i += ROWS_PER_STATEMENT) {
-    const chunk = results.slice(i, i + ROWS_PER_STATEMENT).map((r) => [r.id, r.resultJson])
-    await updateJoined(trx, dialect, literalTable(dialect, ['id', 'value'], chunk),
-      sql`status = 'succeeded', finished_at = ${now}, lease_expires_at = null, error_code = null, error_message = null, result_json = v.value`,
-      sql`jobs.status = 'running'`)
-  }
-}
-
 /**
  * Results written only where each is from the current holder with the current token (distinct job ids);
  * how many rows took one. Equal to the batch: all were current, no need to ask row by row.

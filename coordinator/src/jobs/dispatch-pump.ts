@@ -15,6 +15,15 @@ export interface DirectLease {
   leaseMs: number
 }
 
+/** A job leased to a reserved slot in its upload's commit, sent from the upload's own bytes. */
+export interface DirectJob {
+  jobId: string
+  workerId: string
+  contentType: string
+  submittedAt: number
+  image: Buffer
+}
+
 /**
  * Pushes queued jobs to free worker slots. Woken by anything that may have queued work or freed a slot;
  * wake-ups while a pass runs coalesce into one more pass, so under load every claim is a batch: one
@@ -88,7 +97,7 @@ export class DispatchPump {
   }
 
   /** The upload's commit is over: jobs it leased go out now, unused slots are free again. */
-  sendDirect(lease: DirectLease, leased: { jobId: string; workerId: string; contentType: string; submittedAt: number; image: Buffer }[], now: number): void {
+  sendDirect(lease: DirectLease, leased: DirectJob[], now: number): void {
     for (const workerId of lease.workerIds) this.registry.unreserve(workerId)
     const gone = new Set<string>()
     let sent = 0
@@ -98,7 +107,7 @@ export class DispatchPump {
         gone.add(job.workerId)
         continue
       }
-      w.channel.sendFrame(encodeAssignFrame({ type: 'job.assign', jobId: job.jobId, leaseToken: 1, attempt: 1, contentType: job.contentType }, job.image))
+      sendAssign(w, { id: job.jobId, leaseToken: 1, attempt: 1, contentType: job.contentType }, job.image)
       sent++
     }
     this.counters.dispatched += sent
@@ -174,8 +183,7 @@ export class DispatchPump {
           await this.failMissing(w.id, job.id, job.leaseToken)
           continue
         }
-        // A failed send means the socket is closing; its close handler takes the job back.
-        w.channel.sendFrame(encodeAssignFrame({ type: 'job.assign', jobId: job.id, leaseToken: job.leaseToken, attempt: job.attempt, contentType: job.contentType }, image))
+        sendAssign(w, job, image)
       }
     }
     if (missing.length > 0) this.opts.onFinished(missing)
@@ -191,4 +199,9 @@ export class DispatchPump {
       this.log.error({ err, jobId }, 'could not fail a job whose image is missing; its lease will lapse')
     }
   }
+}
+
+/** One job.assign frame, the image inside; a failed send means the socket is closing, and its close handler takes the job back. */
+function sendAssign(w: LiveWorker, job: Pick<ClaimedJob, 'id' | 'leaseToken' | 'attempt' | 'contentType'>, image: Buffer): void {
+  w.channel.sendFrame(encodeAssignFrame({ type: 'job.assign', jobId: job.id, leaseToken: job.leaseToken, attempt: job.attempt, contentType: job.contentType }, image))
 }

@@ -6,7 +6,7 @@ import * as jobsRepo from '../db/job.repository.ts'
 import type { IdempotencyKeyTable, NewJob } from '../db/schema.ts'
 import type { Clock } from './clock.ts'
 import type { ClusterSignals } from './cluster-signals.ts'
-import type { DirectLease } from './dispatch-pump.ts'
+import type { DirectJob, DirectLease } from './dispatch-pump.ts'
 
 export interface PendingUpload {
   jobs: NewJob[]
@@ -23,7 +23,7 @@ export type UploadOutcome = { stored: true; queued: number } | { stored: false; 
 /** How the committer leases jobs to free workers in their upload's own commit (the dispatch pump). */
 export interface DirectDispatch {
   reserve(n: number): DirectLease | undefined
-  sendDirect(lease: DirectLease, leased: { jobId: string; workerId: string; contentType: string; submittedAt: number; image: Buffer }[], now: number): void
+  sendDirect(lease: DirectLease, leased: DirectJob[], now: number): void
   release(lease: DirectLease): void
 }
 
@@ -98,7 +98,7 @@ export class UploadCommitter {
     const jobs = uploads.flatMap((u) => u.jobs)
     const images = uploads.flatMap((u) => u.images)
     const lease = this.direct?.reserve(jobs.length)
-    let leased: { jobId: string; workerId: string; contentType: string; submittedAt: number; image: Buffer }[] = []
+    let leased: DirectJob[] = []
     try {
       await durably(this.db, async (trx) => {
         const direct = lease ? directLeases(jobs, lease, await jobsRepo.highestQueuedPriority(trx)) : new Map<string, string>()
@@ -108,7 +108,7 @@ export class UploadCommitter {
         })
         await jobsRepo.insertJobs(trx, rows)
         await imagesRepo.insertImages(trx, images)
-        for (const u of uploads) if (u.idempotencyKey) await idemRepo.insertKey(trx, u.idempotencyKey)
+        await idemRepo.insertKeys(trx, uploads.flatMap((u) => (u.idempotencyKey ? [u.idempotencyKey] : [])))
         if (direct.size < jobs.length) await eventsRepo.appendEvents(trx, [this.signals.row({ kind: 'jobs.queued' }, now)])
         const bytes = new Map(images.map((i) => [i.job_id, i.bytes]))
         leased = rows.flatMap((r) => (r.worker_id ? [{ jobId: r.id, workerId: r.worker_id, contentType: r.content_type, submittedAt: now, image: bytes.get(r.id)! }] : []))

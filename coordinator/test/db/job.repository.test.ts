@@ -50,7 +50,7 @@ for (const dialect of DIALECTS) {
         assert.equal(isCurrentLease(facts.get(j.id), { token: 0, workerId: 'w1' }), false, 'stale token')
         assert.equal(isCurrentLease(facts.get(j.id), { token: 1, workerId: 'w2' }), false, 'other worker')
         assert.equal(isCurrentLease(facts.get(j.id), { token: 1, workerId: 'w1' }), true)
-        await jobs.completeJobs(trx, db.dialect, [{ id: j.id, resultJson: '{"x":1}' }, { id: k.id, resultJson: '{"x":2}' }], 3_000)
+        assert.equal(await jobs.completeJobsFenced(trx, db.dialect, [{ id: j.id, token: 1, workerId: 'w1', resultJson: '{"x":1}' }, { id: k.id, token: 1, workerId: 'w1', resultJson: '{"x":2}' }], 3_000), 2)
       })
       const [dj, dk] = [await jobs.findJob(db.kysely, j.id), await jobs.findJob(db.kysely, k.id)]
       assert.deepEqual([dj?.status, dj?.result_json, dj?.finished_at, dk?.result_json], ['succeeded', '{"x":1}', 3_000, '{"x":2}'])

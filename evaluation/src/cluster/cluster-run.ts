@@ -139,7 +139,8 @@ export async function runCluster(opts: ClusterRunOptions): Promise<ClusterRunRes
         clientSaw[r.status] = (clientSaw[r.status] ?? 0) + 1
         if (r.body) {
           for (const j of r.body.jobs) idsByKey.get(key)!.add(j.id)
-          if (++acks === Math.floor(requests * 0.4)) {
+          if (++acks % Math.max(1, Math.floor(requests / 10)) === 0) log(`${acks}/${requests} requests acknowledged`)
+          if (acks === Math.floor(requests * 0.4)) {
             killedAfterAcks = acks
             chaos = (async () => {
               log(`kill -9 of c2 after ${acks} acknowledged requests`)
@@ -165,9 +166,15 @@ export async function runCluster(opts: ClusterRunOptions): Promise<ClusterRunRes
         const rows = await db.kysely.selectFrom('jobs').select(['id', 'status', 'error_code']).execute()
         return new Map(rows.map((r) => [r.id, r]))
       }
+      let lastReport = performance.now()
       await until(async () => {
         const rows = await statusOf()
-        return accepted.every((id) => FINAL.has(rows.get(id)?.status ?? ''))
+        const final = accepted.filter((id) => FINAL.has(rows.get(id)?.status ?? '')).length
+        if (performance.now() - lastReport > 5_000) {
+          lastReport = performance.now()
+          log(`${final}/${accepted.length} jobs final`)
+        }
+        return final === accepted.length
       }, opts.fleet === 'chromium' ? 900_000 : 120_000, 'every acknowledged job final')
       const rows = await statusOf()
       const byStatus: Record<string, number> = {}
