@@ -34,6 +34,7 @@ import { WorkerSessions } from './jobs/worker-sessions.ts'
 import { PrometheusMetrics } from './metrics/prometheus-metrics.ts'
 import { ModelFiles } from './model/model-files.ts'
 import { importLegacyBlobs } from './storage/legacy-blob-import.ts'
+import { WorkerFigures } from './workers/worker-figures.ts'
 import { WorkerRegistry } from './workers/worker-registry.ts'
 import { attachWorkerSocket } from './ws/worker-socket.ts'
 
@@ -104,7 +105,8 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   const waiters = new JobWaiters()
   const notify = (ids: string[]) => ids.forEach((id) => waiters.notify(id))
   const verifier = new ApiKeyVerifier(db)
-  const metrics = new PrometheusMetrics(db, registry)
+  const figures = new WorkerFigures()
+  const metrics = new PrometheusMetrics(db, registry, figures, clock)
   const counters = newCounters()
   const signals = new ClusterSignals(db, app.log, { origin: config.coordinatorId, pollMs: config.eventPollMs })
   // The pump is created below; these callbacks run only once it exists.
@@ -112,12 +114,13 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   const pump = new DispatchPump(new SqlDispatchStore(db), registry, recovery, clock, app.log, metrics, counters, { leaseMs: config.leaseMs, onFinished: notify })
   const answers = new AnswerRecorder(new SqlAnswerStore(db), model, registry, signals, clock, app.log, metrics, counters, {
     slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(),
+    resultAccepted: (workerId, timings) => figures.record(workerId, timings, clock.now()),
   })
   const sweepIntervalMs = Math.max(1_000, config.pingIntervalMs)
   // A worker (and its session) nobody has touched for three sweeps belongs to a coordinator that died.
   const staleAfterMs = 3 * sweepIntervalMs
-  const sessions = new WorkerSessions(db, registry, recovery, pump, clock, app.log, { coordinatorId: config.coordinatorId, staleAfterMs })
-  const sweeper = new LeaseSweeper(db, registry, recovery, pump, answers, signals, clock, app.log, {
+  const sessions = new WorkerSessions(db, registry, figures, recovery, pump, clock, app.log, { coordinatorId: config.coordinatorId, staleAfterMs })
+  const sweeper = new LeaseSweeper(db, registry, figures, recovery, pump, answers, signals, clock, app.log, {
     intervalMs: sweepIntervalMs, staleAfterMs, retentionMs: config.jobRetentionHours * 3600_000,
   })
   const uploads = new UploadCommitter(db, signals, clock, pump)

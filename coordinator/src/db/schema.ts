@@ -42,6 +42,8 @@ export interface WorkerTable {
   slots: number
   backend: string
   threads: number
+  /** 1 when the wasm backend runs its SIMD build (SQLite has no boolean). */
+  simd: number
   user_agent: string | null
   remote_address: string | null
   connected_at: number
@@ -50,6 +52,11 @@ export interface WorkerTable {
   jobs_done: number
   /** The coordinator the worker is connected to. */
   coordinator_id: string | null
+  /** Measured by that coordinator (workers/worker-figures.ts), written with each sweep's touch. */
+  images_per_second: Generated<number>
+  /** Mean inference and preparation (decode + resize) times; null until the first result. */
+  infer_ms: number | null
+  prepare_ms: number | null
 }
 
 /** Uploaded image bytes, one row per job, written in the same transaction as the job. */

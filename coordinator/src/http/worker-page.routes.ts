@@ -31,7 +31,9 @@ export const workerPageRoutes: FastifyPluginAsync<{ model: ModelFiles }> = async
   const staticOpts = { decorateReply: false, index: false as const, list: false as const, cacheControl: false, etag: true }
   await app.register(fastifyStatic, {
     ...staticOpts, root: join(pageAssets.pageDir, 'assets'), prefix: '/worker/assets/',
-    setHeaders: (reply) => void reply.header('cache-control', IMMUTABLE),
+    // The inference Web Worker's script brings its own COEP: a worker is isolated (and may run wasm
+    // threads) only if its script response says so.
+    setHeaders: (reply) => void reply.header('cache-control', IMMUTABLE).headers(ISOLATION),
   })
   await app.register(fastifyStatic, {
     ...staticOpts, root: pageAssets.wasmDir, prefix: wasmPath,

@@ -1,4 +1,4 @@
-import type { JobFailed, JobRelease, JobResult } from '@hivesight/protocol'
+import type { JobFailed, JobRelease, JobResult, JobTimings } from '@hivesight/protocol'
 import type { AnswerStore, FailureDecision } from '../db/answer-store.ts'
 import type { ModelFiles } from '../model/model-files.ts'
 import type { WorkerRegistry } from '../workers/worker-registry.ts'
@@ -28,6 +28,8 @@ export interface AnswerEvents {
   finished(jobIds: string[]): void
   /** A job is queued again. */
   requeued(): void
+  /** A worker's result was accepted (its figures: images/s, inference and preparation times). */
+  resultAccepted(workerId: string, timings: JobTimings): void
 }
 
 /**
@@ -120,6 +122,7 @@ export class AnswerRecorder {
     if (accepted) {
       this.counters.completed++
       this.registry.countJobDone(workerId)
+      this.events.resultAccepted(workerId, msg.timings)
       this.metrics.finished('succeeded', submittedAt === undefined ? undefined : (this.clock.now() - submittedAt) / 1000)
       this.metrics.workerTimings(msg.timings.decodeMs, msg.timings.inferMs)
     } else {

@@ -2,6 +2,7 @@ import type { Db } from '../db/create-db.ts'
 import * as jobsRepo from '../db/job.repository.ts'
 import * as sessionsRepo from '../db/worker-session.repository.ts'
 import * as workersRepo from '../db/worker.repository.ts'
+import type { WorkerFigures } from '../workers/worker-figures.ts'
 import type { WorkerRegistry } from '../workers/worker-registry.ts'
 import type { AnswerRecorder } from './answer-recorder.ts'
 import type { Clock } from './clock.ts'
@@ -40,6 +41,7 @@ export class LeaseSweeper {
   constructor(
     private readonly db: Db,
     private readonly registry: WorkerRegistry,
+    private readonly figures: WorkerFigures,
     private readonly recovery: LeaseRecovery,
     private readonly pump: DispatchPump,
     private readonly answers: AnswerRecorder,
@@ -79,7 +81,7 @@ export class LeaseSweeper {
       await this.clock.sync?.()
       const now = this.clock.now()
       const ids = this.registry.ids()
-      await workersRepo.touchWorkers(this.db.kysely, ids, now, this.registry.takeJobsDone())
+      await workersRepo.touchWorkers(this.db.kysely, ids, now, this.registry.takeJobsDone(), this.figures.readAll(ids, now))
       await sessionsRepo.touchSessions(this.db.kysely, ids, now)
       void this.answers.flushBuffered().catch((err) => this.log.warn({ err }, 'buffered answers still wait for the database'))
       // Leases that ran out on a live worker: tell it to drop the job and free the slot.

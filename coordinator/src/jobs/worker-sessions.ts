@@ -4,6 +4,7 @@ import { v7 as uuidv7 } from 'uuid'
 import type { Db } from '../db/create-db.ts'
 import * as sessionsRepo from '../db/worker-session.repository.ts'
 import * as workersRepo from '../db/worker.repository.ts'
+import type { WorkerFigures } from '../workers/worker-figures.ts'
 import type { WorkerChannel, WorkerRegistry } from '../workers/worker-registry.ts'
 import type { Clock } from './clock.ts'
 import type { DispatchPump } from './dispatch-pump.ts'
@@ -19,6 +20,7 @@ export class WorkerSessions {
   constructor(
     private readonly db: Db,
     private readonly registry: WorkerRegistry,
+    private readonly figures: WorkerFigures,
     private readonly recovery: LeaseRecovery,
     private readonly pump: DispatchPump,
     private readonly clock: Clock,
@@ -55,7 +57,7 @@ export class WorkerSessions {
     }
     try {
       await workersRepo.insertWorker(this.db.kysely, {
-        id, kind: hello.kind, name: hello.name ?? null, slots: hello.slots, backend: hello.backend, threads: hello.threads,
+        id, kind: hello.kind, name: hello.name ?? null, slots: hello.slots, backend: hello.backend, threads: hello.threads, simd: hello.simd ? 1 : 0,
         user_agent: hello.userAgent ?? null, remote_address: remoteAddress, connected_at: now, last_seen_at: now, jobs_done: 0,
         coordinator_id: this.opts.coordinatorId,
       })
@@ -64,6 +66,7 @@ export class WorkerSessions {
       throw err
     }
     this.registry.add({ id, hello, slots: hello.slots, draining: false, channel })
+    this.figures.start(id, now)
     this.log.info({ workerId: id, kind: hello.kind, slots: hello.slots, name: hello.name }, 'worker joined')
     this.pump.pump()
     return id
@@ -73,6 +76,7 @@ export class WorkerSessions {
   async leave(id: string): Promise<void> {
     const w = this.registry.remove(id)
     if (!w) return
+    this.figures.forget(id)
     const lost = await this.recovery.takeBack({ workerIds: [id] }, this.clock.now())
     await workersRepo.deleteWorkers(this.db.kysely, [id])
     await sessionsRepo.releaseSessions(this.db.kysely, [id])

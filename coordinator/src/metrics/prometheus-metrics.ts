@@ -1,7 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Db } from '../db/create-db.ts'
 import { countActive } from '../db/job.repository.ts'
+import type { Clock } from '../jobs/clock.ts'
 import type { JobMetrics } from '../jobs/job-metrics.ts'
+import type { WorkerFigure, WorkerFigures } from '../workers/worker-figures.ts'
 import type { WorkerRegistry } from '../workers/worker-registry.ts'
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
@@ -20,7 +22,7 @@ export class PrometheusMetrics implements JobMetrics {
   private readonly inference = new Histogram({ name: 'hivesight_worker_inference_ms', help: 'Inference time reported by workers', buckets: WORKER_MS_BUCKETS, registers: [this.registry] })
   private readonly decode = new Histogram({ name: 'hivesight_worker_decode_ms', help: 'Image decode time reported by workers', buckets: WORKER_MS_BUCKETS, registers: [this.registry] })
 
-  constructor(db: Db, workers: WorkerRegistry) {
+  constructor(db: Db, workers: WorkerRegistry, figures: WorkerFigures, clock: Clock) {
     collectDefaultMetrics({ register: this.registry, prefix: 'hivesight_process_' })
     const registry = this.registry
     // Waiting and running jobs, counted on the index and capped: a scrape costs the same with a million
@@ -41,6 +43,24 @@ export class PrometheusMetrics implements JobMetrics {
       },
     })
     new Gauge({ name: 'hivesight_jobs_in_flight', help: 'Jobs leased to workers of this coordinator', registers: [registry], collect() { this.set(workers.inFlight) } })
+    // One series per worker connected here, rebuilt at each scrape: a worker that left has no line
+    // (worker ids are per connection, so keeping old ones would grow without end).
+    const perWorker = (name: string, help: string, pick: (f: WorkerFigure) => number | null) => new Gauge({
+      name, help, labelNames: ['worker_id', 'worker_name'], registers: [registry],
+      collect() {
+        this.reset()
+        const now = clock.now()
+        for (const w of workers.all()) {
+          const value = figures.read(w.id, now)
+          const v = value && pick(value)
+          if (v !== undefined && v !== null) this.set({ worker_id: w.id, worker_name: w.hello.name ?? '' }, v)
+        }
+      },
+    })
+    // The histograms hivesight_worker_inference_ms / _decode_ms hold every result; these are each worker's now.
+    perWorker('hivesight_worker_images_per_second', 'Results accepted from this worker in the last 10 s, per second', (f) => f.imagesPerSecond)
+    perWorker('hivesight_worker_recent_inference_ms', 'Inference time of this worker, ms: exponentially weighted mean of recent results', (f) => f.inferMs)
+    perWorker('hivesight_worker_recent_prepare_ms', 'Preparation (decode + resize) time of this worker, ms: exponentially weighted mean of recent results', (f) => f.prepareMs)
   }
 
   imagesAccepted(n: number): void {

@@ -154,18 +154,24 @@ for (const dialect of DIALECTS) {
   })
 
   describe(`worker repository on ${dialect}`, () => {
-    test('lists workers with their busy count, adds jobs done in one UPDATE, finds stale ones, deletes them', async (t) => {
+    test('lists workers with their busy count, adds jobs done and figures in one UPDATE, finds stale ones, deletes them', async (t) => {
       const { db, close } = await freshDb(dialect)
       t.after(close)
-      const base = { kind: 'headless' as const, name: null, slots: 2, backend: 'wasm', threads: 1, user_agent: null, remote_address: null, jobs_done: 0, coordinator_id: 'c1' }
+      const base = { kind: 'headless' as const, name: null, slots: 2, backend: 'wasm', threads: 1, simd: 1, user_agent: null, remote_address: null, jobs_done: 0, coordinator_id: 'c1' }
       await workers.insertWorker(db.kysely, { ...base, id: 'w1', connected_at: 1_000, last_seen_at: 1_000 })
       await workers.insertWorker(db.kysely, { ...base, id: 'w2', connected_at: 2_000, last_seen_at: 2_000, coordinator_id: 'c2' })
       const j = newJob()
       await jobs.insertJobs(db.kysely, [j])
       await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, db.dialect, to('w2', [j.id]), 2_000, 9_000))
-      await workers.touchWorkers(db.kysely, ['w1'], 5_000, new Map([['w1', 3], ['w2', 9]]))
+      const figures = new Map([['w1', { imagesPerSecond: 12.5, inferMs: 31.25, prepareMs: null }], ['w2', { imagesPerSecond: 9, inferMs: 9, prepareMs: 9 }]])
+      await workers.touchWorkers(db.kysely, ['w1'], 5_000, new Map([['w1', 3], ['w2', 9]]), figures)
       const live = await workers.listLiveWorkers(db.kysely)
       assert.deepEqual(live.map((w) => [w.id, w.busy, w.jobs_done, w.last_seen_at]), [['w1', 0, 3, 5_000], ['w2', 1, 0, 2_000]])
+      const figuresOf = (rows: typeof live) => rows.map((w) => [w.id, Number(w.simd), Number(w.images_per_second), w.infer_ms, w.prepare_ms])
+      assert.deepEqual(figuresOf(live), [['w1', 1, 12.5, 31.25, null], ['w2', 1, 0, null, null]], 'only the touched worker, fractions kept')
+      // A worker with no new result keeps its times; its rate is written as measured.
+      await workers.touchWorkers(db.kysely, ['w1'], 6_000, new Map(), new Map([['w1', { imagesPerSecond: 0, inferMs: null, prepareMs: 4.5 }]]))
+      assert.deepEqual(figuresOf(await workers.listLiveWorkers(db.kysely)).slice(0, 1), [['w1', 1, 0, 31.25, 4.5]])
       assert.deepEqual(await workers.findStaleWorkerIds(db.kysely, 4_000), ['w2'])
       assert.deepEqual(await workers.workerIdsOfCoordinator(db.kysely, 'c2'), ['w2'])
       await workers.deleteWorkers(db.kysely, ['w2'])

@@ -52,20 +52,24 @@ function setup() {
   const registry = new WorkerRegistry()
   registry.add({ id: 'w1', hello, slots: 4, draining: false, channel: { sendFrame: () => true, sendMessage: () => true, close: () => undefined } })
   const finished: string[] = []
+  const accepted: string[] = []
   const counters = newCounters()
   const model = { name: 'm', toPredictions: () => [] } as unknown as ModelFiles
   const signals = { row: () => ({ kind: 'k', origin: 'o', payload: '{}', created_at: 0 }), publish: async () => undefined } as unknown as ClusterSignals
-  const recorder = new AnswerRecorder(store, model, registry, signals, new FakeClock(1_000), silent, noMetrics, counters, { slotFreed: () => undefined, finished: (ids) => finished.push(...ids), requeued: () => undefined })
+  const recorder = new AnswerRecorder(store, model, registry, signals, new FakeClock(1_000), silent, noMetrics, counters, {
+    slotFreed: () => undefined, finished: (ids) => finished.push(...ids), requeued: () => undefined,
+    resultAccepted: (workerId, t) => accepted.push(`${workerId} ${t.decodeMs}/${t.inferMs}`),
+  })
   const lease = (id: string, token = 1, attempts = 1) => {
     store.leases.set(id, { id, status: 'running', lease_token: token, worker_id: 'w1', attempts, max_attempts: 3 })
     registry.hold('w1', id, { token, leaseExpiresAt: 9_999, submittedAt: 0 })
   }
   const result = (jobId: string, leaseToken = 1): JobResult => ({ type: 'job.result', jobId, leaseToken, top: [{ index: 1, score: 0.9 }], timings: { decodeMs: 1, inferMs: 2 } })
-  return { store, registry, finished, counters, recorder, lease, result }
+  return { store, registry, finished, accepted, counters, recorder, lease, result }
 }
 
 test('results from the current holders are written in one fenced pass; a replay of one of them is refused, not rewritten', async () => {
-  const { store, finished, counters, recorder, lease, result, registry } = setup()
+  const { store, finished, accepted, counters, recorder, lease, result, registry } = setup()
   lease('a')
   lease('b')
   await Promise.all([recorder.record('w1', result('a')), recorder.record('w1', result('b'))])
@@ -75,6 +79,7 @@ test('results from the current holders are written in one fenced pass; a replay 
   await recorder.record('w1', result('a'))
   assert.deepEqual([counters.completed, counters.staleResults], [2, 1])
   assert.deepEqual(finished.sort(), ['a', 'b'])
+  assert.deepEqual(accepted, ['w1 1/2', 'w1 1/2'], 'the worker\'s figures count accepted results, not the replay')
 })
 
 test('one stale answer in a batch sends the batch down the checked path: the current ones are written, the stale one refused', async () => {
