@@ -2,34 +2,46 @@
 // workers, print where everything is; Ctrl-C stops it all.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { availableParallelism } from 'node:os'
 import { ROOT, buildWorkerPage, ensureChromium, ensureDependencies, say } from './bootstrap.mjs'
 
 const started = Date.now()
 const port = Number(process.env.PORT ?? 8080)
-// WORKER_PAGES=0: the coordinator and dashboard only (workers join from elsewhere).
-const pages = Number(process.env.WORKER_PAGES ?? availableParallelism())
-if (!Number.isInteger(pages) || pages < 0 || pages > 64) {
+// WORKER_PAGES=0: the coordinator and dashboard only (workers join from elsewhere). Unset: the runtime sizes
+// itself (WORKER_PROFILE=throughput|latency, WORKER_THREADS=N are passed on).
+const pages = process.env.WORKER_PAGES === undefined ? undefined : Number(process.env.WORKER_PAGES)
+if (pages !== undefined && (!Number.isInteger(pages) || pages < 0 || pages > 64)) {
   console.error(`WORKER_PAGES must be a whole number from 0 to 64 (got ${process.env.WORKER_PAGES})`)
   process.exit(2)
 }
 
 ensureDependencies()
-const chromium = pages > 0 ? ensureChromium() : undefined
+const chromium = pages !== 0 ? ensureChromium() : undefined
 buildWorkerPage()
 
 const children = new Set()
-function launch(name, args, env = {}) {
+/**
+ * Starts a child. `essential`: its exit stops everything (the coordinator). Otherwise it is started again
+ * with a capped back-off (the local worker runtime: queued jobs must never wait for a person).
+ */
+function launch(name, args, env = {}, essential = true, failures = 0) {
+  const startedAt = Date.now()
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env },
   })
   children.add(child)
   child.on('exit', (code, signal) => {
     children.delete(child)
-    if (!stopping) {
+    if (stopping) return
+    if (essential) {
       say(`${name} exited (${signal ?? `code ${code}`}); stopping everything`)
-      stop(code || 1)
+      return stop(code || 1)
     }
+    const again = Date.now() - startedAt > 60_000 ? 0 : failures + 1
+    const delay = Math.min(10_000, 500 * 2 ** again)
+    say(`${name} exited (${signal ?? `code ${code}`}); starting it again in ${(delay / 1000).toFixed(1)} s`)
+    setTimeout(() => {
+      if (!stopping) launch(name, args, env, essential, again)
+    }, delay)
   })
   return child
 }
@@ -79,11 +91,16 @@ async function waitHealthy() {
 
 if (await waitHealthy()) {
   if (chromium) {
-    launch('worker runtime', ['worker-runtime/src/launcher/cli.ts', '--coordinator', `http://127.0.0.1:${port}`, '--pages', String(pages)], { CHROMIUM_PATH: chromium, WORKER_TOKEN: workerToken })
+    const sizing = [
+      ...(pages !== undefined ? ['--pages', String(pages)] : []),
+      ...(process.env.WORKER_THREADS ? ['--threads', process.env.WORKER_THREADS] : []),
+      ...(process.env.WORKER_PROFILE ? ['--profile', process.env.WORKER_PROFILE] : []),
+    ]
+    launch('worker runtime', ['worker-runtime/src/launcher/cli.ts', '--coordinator', `http://127.0.0.1:${port}`, ...sizing], { CHROMIUM_PATH: chromium, WORKER_TOKEN: workerToken }, false)
   }
   say(`up in ${((Date.now() - started) / 1000).toFixed(1)} s
   API          ${base}/api/v1/jobs   (curl -F image=@cat.jpg ${base}/api/v1/jobs)
-  workers      ${base}/api/v1/workers${chromium ? ` (${pages} local headless page${pages > 1 ? 's' : ''} starting)` : ''}
+  workers      ${base}/api/v1/workers${chromium ? ` (local headless pages starting${pages ? `: ${pages}` : ', sized to this machine'})` : ''}
   worker page  ${authMode === 'keys' ? `make a join link on the dashboard (${base}/) to let a browser tab volunteer` : `${base}/worker   (open it in any browser tab to volunteer)`}
   health       ${base}/readyz   API docs ${base}/api/docs
   ${authMode === 'open' ? 'open mode: no API key needed. On a shared network use AUTH_MODE=keys npm start and npm run keys -- create --name NAME' : 'API keys required: npm run keys -- create --name NAME, then send Authorization: Bearer <key>'}

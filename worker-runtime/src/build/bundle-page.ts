@@ -12,7 +12,7 @@ mkdirSync(resolve(outDir, 'assets'), { recursive: true })
 
 const started = Date.now()
 const result = await build({
-  entryPoints: { worker: resolve(root, 'src/page/main.ts') },
+  entryPoints: { worker: resolve(root, 'src/page/main.ts'), inference: resolve(root, 'src/page/inference-worker.ts') },
   bundle: true,
   format: 'esm',
   platform: 'browser',
@@ -25,8 +25,13 @@ const result = await build({
   logLevel: 'warning',
   legalComments: 'linked',
 })
-const js = Object.keys(result.metafile.outputs).find((f) => f.endsWith('.js'))
-if (!js) throw new Error('esbuild produced no JavaScript')
+const output = (entry: string) => {
+  const file = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint?.endsWith(entry))?.[0]
+  if (!file) throw new Error(`esbuild produced no JavaScript for ${entry}`)
+  return file
+}
+const js = output('src/page/main.ts')
+const inference = output('src/page/inference-worker.ts')
 
 writeFileSync(resolve(outDir, 'index.html'), `<!doctype html>
 <html lang="en">
@@ -34,6 +39,7 @@ writeFileSync(resolve(outDir, 'index.html'), `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Hivesight worker</title>
+<meta name="hivesight-inference" content="/worker/assets/${basename(inference)}">
 <link rel="icon" href="data:,">
 <style>
   body { font: 15px/1.5 system-ui, sans-serif; margin: 2rem; color: #1d2433; }
@@ -48,5 +54,5 @@ writeFileSync(resolve(outDir, 'index.html'), `<!doctype html>
 </body>
 </html>
 `)
-const kib = Math.round(result.metafile.outputs[js]!.bytes / 1024)
-console.log(`worker page built in ${Date.now() - started} ms: dist/page/assets/${basename(js)} (${kib} KiB)`)
+const kib = (file: string) => Math.round(result.metafile.outputs[file]!.bytes / 1024)
+console.log(`worker page built in ${Date.now() - started} ms: page ${basename(js)} (${kib(js)} KiB), inference worker ${basename(inference)} (${kib(inference)} KiB)`)

@@ -1,33 +1,47 @@
-import { availableParallelism, hostname } from 'node:os'
+import { hostname } from 'node:os'
 import { parseArgs } from 'node:util'
 import { findChromium } from './chromium-path.ts'
+import { thisMachine } from './machine.ts'
 import { PagePool } from './page-pool.ts'
+import { sizeRuntime, type Profile } from './runtime-sizing.ts'
 
 // Issue #4: a SIGTERM'd runtime finishes or hands back its in-flight jobs within 20 s.
 const DRAIN_GRACE_MS = 18_000
 
-const USAGE = `usage: npm run worker -- [--coordinator http://HOST:8080] [--pages N] [--name NAME] [--token WORKER_TOKEN]
+const USAGE = `usage: npm run worker -- [--coordinator http://HOST:8080] [--profile throughput|latency] [--pages N] [--threads N] [--name NAME]
 
-Starts headless Chromium with N worker pages (default: one per CPU core) that join the coordinator.
+Starts headless Chromium with worker pages that join the coordinator, and keeps it running: a crashed page
+or browser is started again, forever, with a capped back-off.
+  --profile throughput  one single-thread page per core (default; fewer if memory is short)
+  --profile latency     one page with a wasm thread per core: a lone image is answered soonest
+  --pages, --threads    explicit sizes; they win over the profile
+The worker secret comes from WORKER_TOKEN in the environment (never on the command line, where ps shows it).
 Chromium: CHROMIUM_PATH, else /usr/bin/chromium and other usual places.`
+
+function wholeNumber(name: string, value: string | undefined, max: number): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    console.error(`--${name} must be a whole number from 1 to ${max} (got ${value})\n\n${USAGE}`)
+    process.exit(2)
+  }
+  return n
+}
 
 function main(): void {
   const { values } = parseArgs({
     options: {
       coordinator: { type: 'string', default: process.env.COORDINATOR_URL ?? 'http://localhost:8080' },
-      pages: { type: 'string', default: String(availableParallelism()) },
+      profile: { type: 'string', default: process.env.WORKER_PROFILE ?? 'throughput' },
+      pages: { type: 'string' },
+      threads: { type: 'string' },
       name: { type: 'string', default: hostname() },
-      token: { type: 'string', default: process.env.WORKER_TOKEN },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
-  if (values.help) {
-    console.log(USAGE)
-    return
-  }
-  const pages = Number(values.pages)
-  if (!Number.isInteger(pages) || pages < 1 || pages > 64) {
-    console.error(`--pages must be an integer from 1 to 64 (got ${values.pages})\n${USAGE}`)
+  if (values.help) return console.log(USAGE)
+  if (values.profile !== 'throughput' && values.profile !== 'latency') {
+    console.error(`--profile must be throughput or latency (got ${values.profile})\n\n${USAGE}`)
     process.exit(2)
   }
   let coordinatorUrl: string
@@ -45,12 +59,13 @@ function main(): void {
     process.exit(1)
   }
   const log = (msg: string) => console.log(`[worker ${new Date().toISOString().slice(11, 19)}] ${msg}`)
-  const pool = new PagePool({ coordinatorUrl, pages, executablePath, name: values.name, log, token: values.token })
-  log(`starting ${pages} page(s) in ${executablePath} for ${coordinatorUrl}`)
-  pool.start().catch((err) => {
-    log(`could not start Chromium: ${err instanceof Error ? err.message : String(err)}`)
-    process.exit(1)
-  })
+  const machine = thisMachine()
+  const sizing = sizeRuntime(machine, { profile: values.profile as Profile, pages: wholeNumber('pages', values.pages, 64), threads: wholeNumber('threads', values.threads, 16) })
+  const pool = new PagePool({ coordinatorUrl, pages: sizing.pages, threads: sizing.threads, executablePath, name: values.name, log, token: process.env.WORKER_TOKEN })
+  log(`${sizing.reason} on ${machine.cores} core(s), ${Math.round(machine.availableBytes / 2 ** 20)} MiB available; ${executablePath} for ${coordinatorUrl}`)
+  for (const w of sizing.warnings) log(`warning: ${w}`)
+  // Never rejects: the pool retries on its own until it is stopped.
+  void pool.start()
   let stoppingSince = 0
   const stop = (signal: string) => {
     if (stoppingSince) {

@@ -1,7 +1,10 @@
 import { PROTOCOL_VERSION, type JobAssign } from '@hivesight/protocol'
 import { CoordinatorConnection } from './connection.ts'
-import { runJob } from './job-runner.ts'
-import { initBackend, loadModel } from './model.ts'
+import { InferenceClient } from './inference-client.ts'
+import { JobPipeline } from './job-pipeline.ts'
+import { ImageDecodeError, prepareImage } from './prepare.ts'
+import { StatusLine } from './status-line.ts'
+import { chooseThreads } from './thread-choice.ts'
 
 // The worker page: the headless runtime opens it, and so can any browser tab that wants to volunteer.
 interface PageConfig { modelUrl: string; wasmPath: string; socketPath: string }
@@ -15,36 +18,31 @@ declare global {
   }
 }
 
-const statusEl = document.getElementById('status')!
-const state = { phase: 'starting', connected: false, jobsDone: 0, failed: 0, backend: '', workerId: '' }
-function render(): void {
-  statusEl.textContent = [
-    state.phase,
-    state.connected ? `connected as ${state.workerId.slice(-8)}` : 'not connected',
-    `${state.jobsDone} jobs done${state.failed ? `, ${state.failed} failed` : ''}`,
-    state.backend,
-  ].filter(Boolean).join(' · ')
-  document.title = `Hivesight worker · ${state.jobsDone} done`
-}
-
-async function main(): Promise<void> {
+async function main(status: StatusLine): Promise<void> {
   const params = new URLSearchParams(location.search)
   const config = (await (await fetch('/worker/config.json')).json()) as PageConfig
-  state.phase = 'loading model'
-  render()
-  const backend = await initBackend(config.wasmPath)
-  state.backend = `${backend.backend}${backend.simd ? ' simd' : ''}, ${backend.threads} thread${backend.threads > 1 ? 's' : ''}`
-  const model = await loadModel(config.modelUrl)
-  state.phase = 'ready'
-  render()
+  const inferenceScript = document.querySelector<HTMLMetaElement>('meta[name="hivesight-inference"]')?.content
+  if (!inferenceScript) throw new Error('the page has no inference script (rebuild it: npm run build)')
+  status.update({ phase: 'loading model' })
+  const inference = new InferenceClient(inferenceScript)
+  const threads = chooseThreads(params.get('threads'), globalThis.crossOriginIsolated === true, navigator.hardwareConcurrency || 1)
+  const backend = await inference.start({ wasmPath: config.wasmPath, modelUrl: new URL(config.modelUrl, location.href).toString(), threads })
+  status.update({ phase: 'ready', backend: `${backend.backend} ${backend.flavour}, ${backend.threads} thread${backend.threads > 1 ? 's' : ''}, model in ${Math.round(backend.loadMs)} ms` })
 
-  // Two slots: one image is classified while the next one is already on its way.
+  // Two slots by default: one image is predicted while the next is decoded (and a third, if asked, is on its way).
   const slots = Math.min(16, Math.max(1, Number(params.get('slots')) || 2))
-  const queue: { job: JobAssign; image: Uint8Array }[] = []
-  let current: string | undefined
-  let busy: Promise<void> | undefined
   let draining = false
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${config.socketPath}`
+  const pipeline = new JobPipeline({
+    prepare: prepareImage,
+    infer: (input) => inference.infer(input),
+    isDecodeError: (err) => err instanceof ImageDecodeError,
+    now: () => performance.now(),
+    send: (outcome) => {
+      status.count(outcome.type === 'job.result')
+      connection.send(outcome)
+    },
+  })
   const connection = new CoordinatorConnection(url, {
     type: 'worker.hello', protocol: PROTOCOL_VERSION, kind: params.get('kind') === 'headless' ? 'headless' : 'browser', slots,
     name: params.get('name')?.slice(0, 100) || undefined, userAgent: navigator.userAgent.slice(0, 400),
@@ -53,64 +51,34 @@ async function main(): Promise<void> {
     token: window.__HIVESIGHT_WORKER_TOKEN__ ?? new URLSearchParams(location.hash.slice(1)).get('token') ?? undefined,
   }, {
     onWelcome: (workerId) => {
-      state.connected = true
-      state.workerId = workerId
-      state.phase = draining ? 'draining' : 'ready'
-      render()
+      status.update({ connected: true, workerId, phase: draining ? 'draining' : 'ready' })
       if (draining) connection.send({ type: 'worker.drain' })
     },
-    onAssign: (job, image) => {
-      queue.push({ job, image })
-      busy ??= drain().finally(() => {
-        busy = undefined
-      })
-    },
+    onAssign: (job: JobAssign, image) => pipeline.add(job, image),
     onCancel: (jobId, reason) => {
-      // Not started yet: drop it. Running: let it finish; the coordinator ignores the answer.
-      const i = queue.findIndex((q) => q.job.jobId === jobId)
-      if (i >= 0) queue.splice(i, 1)
-      console.info(`job ${jobId} taken back (${reason})${jobId === current ? ' while running' : ''}`)
+      const what = pipeline.cancel(jobId)
+      console.info(`job ${jobId} taken back (${reason})${what === 'running' ? ' while running' : ''}`)
     },
-    onCoordinatorDraining: () => {
-      state.phase = 'coordinator restarting'
-      render()
-    },
+    onCoordinatorDraining: () => status.update({ phase: 'coordinator restarting' }),
     onDisconnect: (reason) => {
-      // The coordinator requeues whatever we held; finishing it would only produce stale results.
-      queue.length = 0
-      state.connected = false
-      state.phase = `disconnected (${reason}), reconnecting`
-      render()
+      pipeline.clear()
+      status.update({ connected: false, phase: `disconnected (${reason}), reconnecting` })
     },
     onProblem: (message) => console.warn('coordinator:', message),
   })
 
-  async function drain(): Promise<void> {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      current = next.job.jobId
-      const outcome = await runJob(model, next.job, next.image)
-      current = undefined
-      if (outcome.type === 'job.result') state.jobsDone++
-      else state.failed++
-      connection.send(outcome)
-      state.phase = draining ? 'draining' : 'ready'
-      render()
-    }
-  }
-
   window.hivesightDrain = async () => {
     draining = true
-    state.phase = 'draining'
-    render()
+    status.update({ phase: 'draining' })
     connection.send({ type: 'worker.drain' })
-    for (const { job } of queue.splice(0)) connection.send({ type: 'job.release', jobId: job.jobId, leaseToken: job.leaseToken })
-    await busy
+    for (const job of pipeline.takeUnstarted()) connection.send({ type: 'job.release', jobId: job.jobId, leaseToken: job.leaseToken })
+    await pipeline.idle()
   }
   connection.connect()
 }
 
-main().catch((err: unknown) => {
-  state.phase = `failed: ${err instanceof Error ? err.message : String(err)}`
-  render()
+const status = new StatusLine(document.getElementById('status')!)
+main(status).catch((err: unknown) => {
+  status.update({ phase: `failed: ${err instanceof Error ? err.message : String(err)}` })
   console.error(err)
 })

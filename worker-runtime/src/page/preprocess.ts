@@ -1,11 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core'
+import { INPUT_SIZE, RESIZE_SHORTER_TO } from './crop-resize.ts'
 
-// MobileNet V2's standard evaluation transform (model PROVENANCE.md): shorter side to 256, centre crop
-// 224, RGB in [0,1] (the graph does x*2-1 itself). Measured on full-size val images: 70 % top-1, against
-// 59 % for a plain squash. Done with tfjs ops, not canvas scaling, so that every browser and the Node
-// reference compute the same tensor (a canvas resize changed the top-1 on 4 of 64 images).
-export const INPUT_SIZE = 224
-export const RESIZE_SHORTER_TO = 256
+// The model's evaluation transform written with tfjs ops: the Node reference's path, and the yardstick
+// the page's plain-JS crop-resize (crop-resize.ts) is tested against.
 
 /** RGB pixels [h, w, 3] (0..255) → model input [1, 224, 224, 3] in [0, 1]. */
 export function toModelInput(pixels: tf.Tensor3D): tf.Tensor4D {
