@@ -1,16 +1,15 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { REPO_ROOT } from '@hivesight/coordinator'
+import { DEFAULT_MODEL_DIR, REPO_ROOT } from '@hivesight/coordinator'
 import sharp from 'sharp'
 import { percentile } from '../accuracy/accuracy-report.ts'
-import { HivesightClient, mapLimit } from '../client/hivesight-client.ts'
-import { readLabelledDataset, spreadSample } from '../dataset/labelled-dataset.ts'
-import { startHeadlessWorkers, startLocalCoordinator, until } from '../harness/local-system.ts'
 import { writeChart } from '../report/charts.ts'
 import { Progress } from '../report/progress.ts'
 import { bullmqLatencyAtRate, bullmqThroughput, DEFAULT_REDIS_URL, redisReachable } from './bullmq-yardstick.ts'
 import { BenchCluster, dispatchLatencyAtRate, dispatchThroughput, type Storage } from './coordinator-throughput.ts'
+import { endToEnd } from './endtoend.ts'
+import type { RuntimeFlags } from './e2e-system.ts'
 import { multipartBody, uploadsAtConcurrency } from './upload-load.ts'
 
 // `npm run bench`: the figures we design against, measured in one run on this machine, with BullMQ on
@@ -20,9 +19,14 @@ const { values } = parseArgs({
     uploads: { type: 'string', default: '5000' },
     jobs: { type: 'string', default: '30000' },
     sockets: { type: 'string', default: '200' },
-    images: { type: 'string', default: '300' },
-    pages: { type: 'string', default: '2' },
-    only: { type: 'string', description: 'uploads,dispatch,latency,bullmq,classification' },
+    images: { type: 'string', default: '600', description: 'endtoend: ImageNet images uploaded per run' },
+    runs: { type: 'string', default: '1', description: 'endtoend: end-to-end runs (median and all values reported)' },
+    'limit-seconds': { type: 'string', default: '15', description: 'endtoend: how long the backend-limit processes predict' },
+    // Passed to the worker runtime only when given; otherwise it sizes itself as under `npm start`.
+    pages: { type: 'string' },
+    threads: { type: 'string' },
+    profile: { type: 'string' },
+    only: { type: 'string', description: 'uploads,dispatch,latency,bullmq,endtoend (classification: the same as endtoend)' },
     dispatch: { type: 'string', default: 'mariadb:1,mariadb:2,mariadb:3,sqlite:1', description: 'storage:coordinators, comma-separated' },
   },
 })
@@ -123,50 +127,30 @@ async function uploads(): Promise<void> {
   rates.push({ metric: 'uploads accepted /s', system: 'student project', perSecond: STUDENT.uploadsPerSecond })
 }
 
-async function classification(): Promise<void> {
-  const n = Number(values.images)
-  const pages = Number(values.pages)
-  console.log(`\n3. Classification: ${n} ImageNet images, ${pages} headless Chromium page(s), real model`)
-  const system = await startLocalCoordinator()
-  const t0 = performance.now()
-  const pool = await startHeadlessWorkers(system.url, pages)
-  try {
-    await until(() => system.registry.size === pages, 60_000, 'pages')
-    const ready = performance.now() - t0
-    const images = spreadSample(readLabelledDataset(DATASET), n)
-    const client = new HivesightClient(system.url)
-    const progress = new Progress(n)
-    const start = performance.now()
-    const submitted = await mapLimit(Array.from({ length: Math.ceil(n / 10) }), 4, (_, b) => client.submitFiles(images.slice(b * 10, b * 10 + 10).map((i) => i.path)))
-    const ids = submitted.flatMap((s) => s.jobs.map((j) => j.id))
-    const jobs = await mapLimit(ids, 32, async (id) => {
-      const j = await client.waitFinished(id, 300_000)
-      progress.tick()
-      return j
-    })
-    progress.end()
-    const wall = (performance.now() - start) / 1000
-    const infer = jobs.flatMap((j) => (j.result ? [j.result.inferMs] : []))
-    const decode = jobs.flatMap((j) => (j.result ? [j.result.decodeMs] : []))
-    const rate = n / wall
-    rates.push({ metric: 'images classified /s', system: `${pages} Chromium pages`, perSecond: rate }, { metric: 'images classified /s', system: 'student project', perSecond: STUDENT.classificationsPerSecond })
-    report('browser start → pages connected', `${(ready / 1000).toFixed(1)} s`, '')
-    report('classified', `${rate.toFixed(1)} images/s`, `${(rate / STUDENT.classificationsPerSecond).toFixed(0)}× the student project; yardstick 55–62/s`)
-    report('in-page inference per image', `median ${percentile(infer, 50).toFixed(1)} ms, p95 ${percentile(infer, 95).toFixed(1)} ms`, 'yardstick 28 ms')
-    report('in-page decode per image', `median ${percentile(decode, 50).toFixed(1)} ms`, 'yardstick 4.4–5.4 ms')
-  } finally {
-    await pool.stop()
-    await system.close()
-  }
+const positive = (flag: string, v: string | undefined) => {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a positive integer (got ${v})`)
+  return n
+}
+
+/** The whole system as `npm start` runs it against the backend's limit in this run (issue #10). */
+async function endtoend(): Promise<string[]> {
+  const flags: RuntimeFlags = { pages: positive('pages', values.pages), threads: positive('threads', values.threads), profile: values.profile }
+  return endToEnd({
+    images: positive('images', values.images)!, runs: positive('runs', values.runs)!, limitSeconds: positive('limit-seconds', values['limit-seconds'])!,
+    flags, dataset: DATASET, modelDir: process.env.MODEL_DIR ?? DEFAULT_MODEL_DIR,
+  }, { report, rate: (metric, system, perSecond) => rates.push({ metric, system, perSecond }) })
 }
 
 console.log(`Hivesight bench on ${process.env.HOSTNAME ?? 'this machine'} (${new Date().toISOString()})`)
-const parts = values.only?.split(',') ?? ['bullmq', 'dispatch', 'latency', 'uploads', 'classification']
+const parts = (values.only?.split(',') ?? ['bullmq', 'dispatch', 'latency', 'uploads', 'endtoend']).map((p) => (p === 'classification' ? 'endtoend' : p))
+const failed: string[] = []
 if (parts.includes('bullmq')) await bullmqYardstick()
 if (parts.includes('dispatch')) await dispatch()
 if (parts.includes('latency')) await latency()
 if (parts.includes('uploads')) await uploads()
-if (parts.includes('classification')) await classification()
+if (parts.includes('endtoend')) failed.push(...await endtoend())
 console.log('\nsummary')
 for (const [what, figure, ratio] of rows) console.log(`  ${what.padEnd(58)} ${figure}${ratio ? `  [${ratio}]` : ''}`)
 if (rates.length > 0) {
@@ -205,4 +189,5 @@ if (latencies.length > 0) {
     },
   })}`)
 }
-process.exit(0)
+if (failed.length > 0) console.log(`\nfailed: ${failed.join(', ')}`)
+process.exit(failed.length > 0 ? 1 : 0)

@@ -5,7 +5,8 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter'
 import type { ClassScore } from '@hivesight/protocol'
 import { pageAssets } from '@hivesight/worker-runtime'
-import { classifyPixels } from '@hivesight/worker-runtime/classify'
+import { classifyInput } from '@hivesight/worker-runtime/classify'
+import { toModelInput } from '@hivesight/worker-runtime/preprocess'
 import sharp from 'sharp'
 
 interface ModelJson {
@@ -18,9 +19,9 @@ interface ModelJson {
 }
 
 /**
- * The same model, preprocessing and top-k code as the worker page, run in Node on the same tfjs wasm
- * backend: the yardstick that says whether the browser path changed an answer. Images are decoded with
- * sharp (libvips/libjpeg-turbo) instead of the browser's decoder.
+ * The same model and top-k code as the worker page, run in Node on the same tfjs wasm backend: the yardstick
+ * that says whether the browser path changed an answer. Images are decoded with sharp (libvips/libjpeg-turbo)
+ * instead of the browser's decoder, and resized with tfjs ops instead of the page's plain-JS crop-resize.
  */
 export class NodeClassifier {
   private constructor(private readonly model: GraphModel) {}
@@ -45,13 +46,30 @@ export class NodeClassifier {
   }
 
   async classify(bytes: Uint8Array): Promise<ClassScore[]> {
+    const input = await this.modelInput(bytes)
+    try {
+      return await classifyInput(this.model, input)
+    } finally {
+      input.dispose()
+    }
+  }
+
+  /** An image file as the model's input [1, 224, 224, 3], with the tfjs-ops transform (not the page's JS one). */
+  async modelInput(bytes: Uint8Array): Promise<tf.Tensor4D> {
     // rotate(): apply EXIF orientation like the browser; keep stored values (no ICC transform), 3 channels.
     const { data, info } = await sharp(bytes).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true })
     const pixels = tf.tensor3d(new Int32Array(data), [info.height, info.width, 3], 'int32')
     try {
-      return await classifyPixels(this.model, pixels)
+      return toModelInput(pixels)
     } finally {
       pixels.dispose()
     }
+  }
+
+  /** One forward pass and nothing else; the logits are read back so that the work is surely done. */
+  async predictOnly(input: tf.Tensor4D): Promise<void> {
+    const logits = this.model.predict(input) as tf.Tensor
+    await logits.data()
+    logits.dispose()
   }
 }

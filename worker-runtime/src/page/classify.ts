@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs-core'
 import type { GraphModel } from '@tensorflow/tfjs-converter'
 import { TOP_K, type ClassScore } from '@hivesight/protocol'
 import { INPUT_SIZE } from './crop-resize.ts'
-import { toModelInput } from './preprocess.ts'
 
 /**
  * Model input [1, 224, 224, 3] → top-k ImageNet classes. The model outputs 1001 logits, index 0 =
@@ -20,16 +19,6 @@ export async function classifyInput(model: GraphModel, input: tf.Tensor4D, k = T
   values.dispose()
   indices.dispose()
   return Array.from(idx, (i, n) => ({ index: i + 1, score: scores[n]! }))
-}
-
-/** Pixels [h, w, 3] → top-k, preprocessed with tfjs ops (the Node reference's path). */
-export async function classifyPixels(model: GraphModel, pixels: tf.Tensor3D, k = TOP_K): Promise<ClassScore[]> {
-  const input = toModelInput(pixels)
-  try {
-    return await classifyInput(model, input, k)
-  } finally {
-    input.dispose()
-  }
 }
 
 /** One throw-away prediction so the first real job does not pay for kernel compilation. */

@@ -35,6 +35,10 @@ async function handle(msg: ToInference): Promise<void> {
     const t0 = performance.now()
     const info = await initBackend(msg.wasmPath, msg.threads)
     model = await loadGraphModel(msg.modelUrl)
+    // The graph keeps what it loaded (for save()); the weights now live in wasm memory, so the 14 MB JS
+    // copy would only be a second one.
+    const artifacts = (model as unknown as { artifacts?: { weightData?: unknown } }).artifacts
+    if (artifacts) artifacts.weightData = undefined
     await warmUp(model)
     return post({ type: 'ready', loadMs: performance.now() - t0, ...info })
   }

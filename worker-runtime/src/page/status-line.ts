@@ -1,10 +1,18 @@
 interface Status { phase: string; connected: boolean; workerId: string; backend: string }
 
-/** The page's one line of status, also read by the runtime ("connected as …") and shown in the tab title. */
+/** Counts are shown at most this often: each DOM and title change costs the browser and compositor processes work. */
+const COUNT_REFRESH_MS = 1_000
+
+/**
+ * The page's one line of status, also read by the runtime ("connected as …") and shown in the tab title.
+ * Phase changes show at once; job counts at most once a second (at 60 results/s a render per result kept
+ * Chromium's browser and GPU processes busy with a fifth of a core).
+ */
 export class StatusLine {
   private state: Status = { phase: 'starting', connected: false, workerId: '', backend: '' }
   private done = 0
   private failed = 0
+  private pending: ReturnType<typeof setTimeout> | undefined
 
   constructor(private readonly el: HTMLElement) {}
 
@@ -16,10 +24,12 @@ export class StatusLine {
   count(succeeded: boolean): void {
     if (succeeded) this.done++
     else this.failed++
-    this.render()
+    this.pending ??= setTimeout(() => this.render(), COUNT_REFRESH_MS)
   }
 
   private render(): void {
+    clearTimeout(this.pending)
+    this.pending = undefined
     const s = this.state
     this.el.textContent = [
       s.phase,
