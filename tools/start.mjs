@@ -25,7 +25,7 @@ const children = new Set()
  */
 function launch(name, args, env = {}, essential = true, failures = 0) {
   const startedAt = Date.now()
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env },
   })
   children.add(child)
@@ -74,7 +74,7 @@ const authMode = process.env.AUTH_MODE ?? 'open'
 const secret = (name) => process.env[name] ?? (authMode === 'keys' ? randomBytes(24).toString('base64url') : '')
 const workerToken = secret('WORKER_TOKEN')
 const joinToken = secret('JOIN_TOKEN')
-launch('coordinator', ['coordinator/src/server.ts'], {
+launch('coordinator', ['--import', 'tsx', 'coordinator/src/server.ts'], {
   AUTH_MODE: authMode, WORKER_TOKEN: workerToken, JOIN_TOKEN: joinToken, ...(process.stdout.isTTY ? { LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty' } : {}),
 })
 
@@ -96,7 +96,8 @@ if (await waitHealthy()) {
       ...(process.env.WORKER_THREADS ? ['--threads', process.env.WORKER_THREADS] : []),
       ...(process.env.WORKER_PROFILE ? ['--profile', process.env.WORKER_PROFILE] : []),
     ]
-    launch('worker runtime', ['worker-runtime/src/launcher/cli.ts', '--coordinator', `http://127.0.0.1:${port}`, ...sizing], { CHROMIUM_PATH: chromium, WORKER_TOKEN: workerToken }, false)
+    // The bundled runtime runs on plain node (no TypeScript loader: ~75 MiB less).
+    launch('worker runtime', ['worker-runtime/dist/runtime/cli.mjs', '--coordinator', `http://127.0.0.1:${port}`, ...sizing], { CHROMIUM_PATH: chromium, WORKER_TOKEN: workerToken }, false)
   }
   say(`up in ${((Date.now() - started) / 1000).toFixed(1)} s
   API          ${base}/api/v1/jobs   (curl -F image=@cat.jpg ${base}/api/v1/jobs)

@@ -21,7 +21,9 @@ export interface PagePoolOptions {
 export const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--disable-extensions',
-  '--disable-features=Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider,AutofillServerCommunication',
+  // One helper process fewer, for VMs of 1 GiB: the (software) compositor runs inside the browser process.
+  // (No --enable/--disable-features here: Playwright passes its own lists, and a second one replaces them.)
+  '--in-process-gpu',
   // A worker page must keep its full speed when nothing looks at it.
   '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows',
 ]
@@ -32,8 +34,8 @@ const STABLE_MS = 60_000
 /**
  * N worker pages in one headless Chromium, kept alive whatever happens to it: a crashed page is reopened,
  * and a browser that dies (during its launch, while serving, again and again) is launched again with a
- * capped back-off. Nothing here gives up; only stop() and drain() end it. Each page has its own context
- * (and renderer process), so one crash takes one page.
+ * capped back-off. Nothing here gives up; only stop() and drain() end it. Each page has its own renderer
+ * process, so one crash takes one page.
  */
 export class PagePool {
   private browser: Browser | undefined
@@ -88,7 +90,10 @@ export class PagePool {
     const disconnected = new Promise<void>((resolve) => browser.on('disconnected', () => resolve()))
     try {
       if (this.stopping) return
-      await Promise.race([Promise.all(Array.from({ length: this.opts.pages }, (_, i) => this.openPage(browser, i))), disconnected])
+      // One context (one headless window) for all pages: each page still gets a renderer process of its
+      // own, while a context per page cost a window's UI renderer (~50 MiB) per page.
+      const context = await browser.newContext()
+      await Promise.race([Promise.all(Array.from({ length: this.opts.pages }, (_, i) => this.openPage(context, i))), disconnected])
       if (browser.isConnected()) this.firstReady()
       await disconnected
     } finally {
@@ -110,30 +115,26 @@ export class PagePool {
     return sessionName(`${this.opts.name}-${i + 1}`)
   }
 
-  private async openPage(browser: Browser, i: number): Promise<void> {
-    if (this.stopping || !browser.isConnected()) return
-    const context = await browser.newContext()
+  private async openPage(context: BrowserContext, i: number): Promise<void> {
+    if (this.stopping || !context.browser()?.isConnected()) return
+    const page = await context.newPage()
     if (this.opts.token) {
       const token = signSessionToken(this.opts.token, { kind: 'worker', name: this.pageName(i), expires: 0 })
-      await context.addInitScript(`window.__HIVESIGHT_WORKER_TOKEN__ = ${JSON.stringify(token)}`)
+      await page.addInitScript(`window.__HIVESIGHT_WORKER_TOKEN__ = ${JSON.stringify(token)}`)
     }
-    const page = await context.newPage()
     this.pages.add(page)
     page.on('close', () => this.pages.delete(page))
     page.on('crash', () => {
       this.opts.log(`page ${i + 1} crashed; opening it again`)
-      void this.reopen(browser, context, i)
+      void page.close().catch(() => undefined)
+        .then(() => this.openPage(context, i))
+        .catch((err) => this.opts.log(`page ${i + 1} could not be reopened: ${firstLine(err)}`))
     })
     page.on('pageerror', (err) => this.opts.log(`page ${i + 1}: ${err.message}`))
     page.on('console', (m) => {
       if (m.type() === 'error' || m.type() === 'warning') this.opts.log(`page ${i + 1} console: ${m.text()}`)
     })
     await this.gotoWithRetry(page, i)
-  }
-
-  private async reopen(browser: Browser, context: BrowserContext, i: number): Promise<void> {
-    await context.close().catch(() => undefined)
-    await this.openPage(browser, i).catch((err) => this.opts.log(`page ${i + 1} could not be reopened: ${firstLine(err)}`))
   }
 
   /** The coordinator may not be up yet (or is restarting): keep trying with a capped backoff. */

@@ -25,10 +25,13 @@ export interface Sizing {
 }
 
 const MiB = 1024 * 1024
-/** Measured PSS of one worker page (renderer + inference worker + model), with margin: see README "Memory". */
-export const PAGE_BYTES = 160 * MiB
-/** Chromium's browser and utility processes plus this runtime, whatever the number of pages. */
-export const BASE_BYTES = 220 * MiB
+/** PSS of one worker page after hundreds of images (renderer, inference worker, model): 171–178 MiB measured. */
+export const PAGE_BYTES = 180 * MiB
+/**
+ * Whatever the number of pages: Chromium's browser, network, zygote and window-UI processes (~350 MiB)
+ * and this runtime on plain node (~120 MiB), measured with 2 pages (README, Workers).
+ */
+export const BASE_BYTES = 480 * MiB
 
 /**
  * Throughput: one single-thread page per core (no thread pool to synchronise; while one page decodes,
