@@ -1,6 +1,6 @@
 import { Progress } from '../report/progress.ts'
 import type { BackendDone, BackendReady } from './backend-limit.main.ts'
-import { JsonLines, spawnTsx, stopTree } from './children.ts'
+import { JsonLines, spawnScript, stopTree } from './children.ts'
 
 export interface BackendLimit {
   processes: number
@@ -22,7 +22,7 @@ const SCRIPT = 'evaluation/src/bench/backend-limit.main.ts'
  */
 async function together(o: { processes: number; seconds: number; modelDir: string; image: string; label: string }): Promise<{ ready: BackendReady[]; done: BackendDone[] }> {
   const children = Array.from({ length: o.processes }, (_, i) => {
-    const child = spawnTsx(SCRIPT, ['--model', o.modelDir, '--image', o.image, '--seconds', String(o.seconds)], { stdin: 'pipe' })
+    const child = spawnScript(SCRIPT, ['--model', o.modelDir, '--image', o.image, '--seconds', String(o.seconds)], { stdin: 'pipe' })
     return { child, lines: new JsonLines(child, `backend-limit process ${i + 1}`) }
   })
   try {

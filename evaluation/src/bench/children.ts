@@ -62,9 +62,10 @@ export async function stopTree(child: ChildProcess, signal: NodeJS.Signals, grac
   signalAll(below, 'SIGKILL')
 }
 
-/** `node --import tsx <script> …args` from the repository root, killed with its tree if the bench exits. */
-export function spawnTsx(script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; stderr?: 'inherit' | 'pipe'; stdin?: 'pipe' | 'ignore' } = {}): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+/** `node [--import tsx] <script> …args` from the repository root, killed with its tree if the bench exits. */
+export function spawnScript(script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; stderr?: 'inherit' | 'pipe'; stdin?: 'pipe' | 'ignore'; plainNode?: boolean } = {}): ChildProcess {
+  // plainNode: a bundled .mjs (the worker runtime, as npm start runs it) needs no TypeScript loader.
+  const child = spawn(process.execPath, [...(opts.plainNode ? [] : ['--import', 'tsx']), script, ...args], {
     cwd: REPO_ROOT,
     env: opts.env ?? process.env,
     stdio: [opts.stdin ?? 'ignore', 'pipe', opts.stderr ?? 'pipe'],

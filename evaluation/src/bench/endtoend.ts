@@ -7,7 +7,7 @@ import { pageAssets } from '@hivesight/worker-runtime'
 import { findChromium } from '@hivesight/worker-runtime/chromium-path'
 import { readLabelledDataset } from '../dataset/labelled-dataset.ts'
 import { measureBackendLimit, type BackendLimit } from './backend-limit.ts'
-import { JsonLines, spawnTsx, stopTree } from './children.ts'
+import { JsonLines, spawnScript, stopTree } from './children.ts'
 import type { LoadSummary } from './e2e-load.main.ts'
 import { describeFlags, EndToEndSystem, RuntimeExited, type RuntimeFlags } from './e2e-system.ts'
 
@@ -44,7 +44,7 @@ const busy = () => `load average ${loadavg()[0]!.toFixed(2)} before`
 /** The load generator as a child process; resolves with its summary. */
 async function runLoad(url: string, dataset: string, args: Record<string, string | number>, timeoutS: number): Promise<LoadSummary> {
   const argv = ['--url', url, '--dataset', dataset, '--timeout', String(timeoutS), ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)])]
-  const child = spawnTsx('evaluation/src/bench/e2e-load.main.ts', argv, { stderr: 'inherit' })
+  const child = spawnScript('evaluation/src/bench/e2e-load.main.ts', argv, { stderr: 'inherit' })
   try {
     return await new JsonLines(child, `the load process (${String(args.mode)})`).next<LoadSummary>('done', (timeoutS + 60) * 1000)
   } finally {
