@@ -1,5 +1,6 @@
 import { sessionName, signSessionToken } from '@hivesight/protocol/session-token'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type Browser } from 'playwright-core'
+import { PageTargets } from './page-targets.ts'
 import { relaunchDelay } from './runtime-sizing.ts'
 
 export interface PagePoolOptions {
@@ -12,7 +13,7 @@ export interface PagePoolOptions {
   log: (msg: string) => void
   /**
    * WORKER_TOKEN, the secret: it stays in this process. Each page gets its own session token derived from
-   * it (one live session per token), handed over before the page loads, never in its URL.
+   * it (one live session per token), in its URL's #fragment, which no server and no log ever sees.
    */
   token?: string
 }
@@ -30,21 +31,26 @@ export const CHROMIUM_ARGS = [
 
 /** A browser that stayed up this long resets the back-off. */
 const STABLE_MS = 60_000
+/** A page that has not connected by then is closed and opened again. */
+const CONNECT_TIMEOUT_MS = 120_000
 
 /**
- * N worker pages in one headless Chromium, kept alive whatever happens to it: a crashed page is reopened,
- * and a browser that dies (during its launch, while serving, again and again) is launched again with a
- * capped back-off. Nothing here gives up; only stop() and drain() end it. Each page has its own renderer
- * process, so one crash takes one page.
+ * N worker pages in one headless Chromium, kept alive whatever happens to it: a crashed or stuck page is
+ * reopened, and a browser that dies (during its launch, while serving, again and again) is launched again
+ * with a capped back-off. Nothing here gives up; only stop() and drain() end it. Each page has its own
+ * renderer process, so one crash takes one page.
  */
 export class PagePool {
   private browser: Browser | undefined
-  private readonly pages = new Set<Page>()
+  private targets: PageTargets | undefined
+  /** Page slot → its current target. */
+  private readonly slots = new Map<number, string>()
+  private readonly pageFailures = new Map<number, number>()
   private stopping = false
   private failures = 0
   private running: Promise<void> | undefined
-  /** Ends a back-off wait early (stop() must not wait up to 10 s for it). */
-  private wake: (() => void) | undefined
+  /** End back-off waits early (stop() must not wait up to 10 s for them). */
+  private readonly wakers = new Set<() => void>()
   private firstReady!: () => void
   private readonly ready = new Promise<void>((resolve) => (this.firstReady = resolve))
 
@@ -69,13 +75,7 @@ export class PagePool {
       if (Date.now() - startedAt > STABLE_MS) this.failures = 0
       const delay = relaunchDelay(this.failures++)
       this.opts.log(`chromium is gone; launching it again in ${(delay / 1000).toFixed(1)} s`)
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay)
-        this.wake = () => {
-          clearTimeout(timer)
-          resolve()
-        }
-      })
+      await this.sleep(delay)
     }
   }
 
@@ -90,10 +90,13 @@ export class PagePool {
     const disconnected = new Promise<void>((resolve) => browser.on('disconnected', () => resolve()))
     try {
       if (this.stopping) return
-      // One context (one headless window) for all pages: each page still gets a renderer process of its
-      // own, while a context per page cost a window's UI renderer (~50 MiB) per page.
-      const context = await browser.newContext()
-      await Promise.race([Promise.all(Array.from({ length: this.opts.pages }, (_, i) => this.openPage(context, i))), disconnected])
+      this.slots.clear()
+      const targets = await PageTargets.of(await browser.newBrowserCDPSession(), {
+        crashed: (id) => this.pageGone(targets, id, 'crashed'),
+        destroyed: (id) => this.pageGone(targets, id, 'closed'),
+      })
+      this.targets = targets
+      await Promise.race([Promise.all(Array.from({ length: this.opts.pages }, (_, i) => this.openPage(targets, i))), disconnected])
       if (browser.isConnected()) this.firstReady()
       await disconnected
     } finally {
@@ -108,6 +111,7 @@ export class PagePool {
     url.searchParams.set('kind', 'headless')
     url.searchParams.set('name', this.pageName(i))
     if (this.opts.threads) url.searchParams.set('threads', String(this.opts.threads))
+    if (this.opts.token) url.hash = `token=${signSessionToken(this.opts.token, { kind: 'worker', name: this.pageName(i), expires: 0 })}`
     return url.toString()
   }
 
@@ -115,44 +119,40 @@ export class PagePool {
     return sessionName(`${this.opts.name}-${i + 1}`)
   }
 
-  private async openPage(context: BrowserContext, i: number): Promise<void> {
-    if (this.stopping || !context.browser()?.isConnected()) return
-    const page = await context.newPage()
-    if (this.opts.token) {
-      const token = signSessionToken(this.opts.token, { kind: 'worker', name: this.pageName(i), expires: 0 })
-      await page.addInitScript(`window.__HIVESIGHT_WORKER_TOKEN__ = ${JSON.stringify(token)}`)
+  /** Opens page slot i and waits until it is connected; a page that does not get there is replaced. */
+  private async openPage(targets: PageTargets, i: number): Promise<void> {
+    if (this.stopping || !this.browser?.isConnected()) return
+    const id = await targets.open(this.pageUrl(i))
+    this.slots.set(i, id)
+    const deadline = Date.now() + CONNECT_TIMEOUT_MS
+    let title: string | undefined
+    while (!this.stopping && this.slots.get(i) === id && Date.now() < deadline) {
+      title = await targets.title(id)
+      if (title?.includes('· connected ·')) {
+        this.pageFailures.set(i, 0)
+        const status = await targets.evaluate(id, 'document.getElementById("status")?.textContent', 5_000).catch(() => title)
+        this.opts.log(`page ${i + 1} is ready: ${String(status).split(' · ').slice(1).join(' · ')}`)
+        return
+      }
+      await this.sleep(250)
     }
-    this.pages.add(page)
-    page.on('close', () => this.pages.delete(page))
-    page.on('crash', () => {
-      this.opts.log(`page ${i + 1} crashed; opening it again`)
-      void page.close().catch(() => undefined)
-        .then(() => this.openPage(context, i))
-        .catch((err) => this.opts.log(`page ${i + 1} could not be reopened: ${firstLine(err)}`))
-    })
-    page.on('pageerror', (err) => this.opts.log(`page ${i + 1}: ${err.message}`))
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') this.opts.log(`page ${i + 1} console: ${m.text()}`)
-    })
-    await this.gotoWithRetry(page, i)
+    if (this.stopping || this.slots.get(i) !== id) return
+    this.opts.log(`page ${i + 1} not connected after ${CONNECT_TIMEOUT_MS / 1000} s (${title ?? 'no title'}); opening it again`)
+    // Closing it fires pageGone, which opens the slot again.
+    await targets.close(id)
   }
 
-  /** The coordinator may not be up yet (or is restarting): keep trying with a capped backoff. */
-  private async gotoWithRetry(page: Page, i: number): Promise<void> {
-    for (let attempt = 0; !this.stopping && !page.isClosed(); attempt++) {
-      try {
-        await page.goto(this.pageUrl(i), { waitUntil: 'load', timeout: 30_000 })
-        await page.waitForFunction(() => document.getElementById('status')?.textContent?.includes('connected as'), undefined, { timeout: 120_000 })
-        const status = await page.locator('#status').textContent().catch(() => '')
-        this.opts.log(`page ${i + 1} is ready: ${status?.split(' · ').slice(1).join(' · ')}`)
-        return
-      } catch (err) {
-        if (this.stopping || page.isClosed()) return
-        const status = await page.locator('#status').textContent({ timeout: 1_000 }).catch(() => null)
-        this.opts.log(`page ${i + 1} not ready (${status ?? firstLine(err)}); retrying`)
-        await new Promise((r) => setTimeout(r, relaunchDelay(attempt)))
-      }
-    }
+  /** A page crashed or was closed: open its slot again after a back-off of its own. */
+  private pageGone(targets: PageTargets, targetId: string, why: string): void {
+    const slot = [...this.slots].find(([, id]) => id === targetId)?.[0]
+    if (slot === undefined || this.stopping || this.targets !== targets) return
+    this.slots.delete(slot)
+    const failures = this.pageFailures.get(slot) ?? 0
+    this.pageFailures.set(slot, failures + 1)
+    const delay = relaunchDelay(failures)
+    this.opts.log(`page ${slot + 1} ${why}; opening it again in ${(delay / 1000).toFixed(1)} s`)
+    if (why === 'crashed') void targets.close(targetId)
+    void this.sleep(delay).then(() => this.openPage(targets, slot)).catch((err) => this.opts.log(`page ${slot + 1} could not be opened: ${firstLine(err)}`))
   }
 
   /**
@@ -161,17 +161,35 @@ export class PagePool {
    */
   async drain(graceMs: number): Promise<void> {
     this.stopping = true
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref())
-    const drained = Promise.all([...this.pages].map((p) => p.evaluate(() => window.hivesightDrain?.()).catch(() => undefined)))
-    await Promise.race([drained, timeout])
+    this.wakeAll()
+    const targets = this.targets
+    if (targets) {
+      await Promise.all([...this.slots.values()].map((id) => targets.evaluate(id, 'window.hivesightDrain?.()', graceMs).catch(() => undefined)))
+    }
     await this.stop()
   }
 
   async stop(): Promise<void> {
     this.stopping = true
-    this.wake?.()
+    this.wakeAll()
     await this.browser?.close().catch(() => undefined)
     await this.running?.catch(() => undefined)
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer)
+        this.wakers.delete(wake)
+        resolve()
+      }
+      const timer = setTimeout(wake, ms)
+      this.wakers.add(wake)
+    })
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.wakers]) wake()
   }
 }
 

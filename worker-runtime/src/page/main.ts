@@ -13,8 +13,6 @@ declare global {
   interface Window {
     /** Called by the worker runtime on SIGTERM: take nothing new, hand back what has not started, finish the rest. */
     hivesightDrain?: () => Promise<void>
-    /** Set by the worker runtime before the page loads; volunteers bring a join token in the link's #fragment. */
-    __HIVESIGHT_WORKER_TOKEN__?: string
   }
 }
 
@@ -47,8 +45,8 @@ async function main(status: StatusLine): Promise<void> {
     type: 'worker.hello', protocol: PROTOCOL_VERSION, kind: params.get('kind') === 'headless' ? 'headless' : 'browser', slots,
     name: params.get('name')?.slice(0, 100) || undefined, userAgent: navigator.userAgent.slice(0, 400),
     backend: backend.backend, threads: backend.threads, simd: backend.simd,
-    // The #fragment never reaches a server or its logs, unlike a query string.
-    token: window.__HIVESIGHT_WORKER_TOKEN__ ?? new URLSearchParams(location.hash.slice(1)).get('token') ?? undefined,
+    // Runtimes and join links put the token in the #fragment, which never reaches a server or its logs.
+    token: new URLSearchParams(location.hash.slice(1)).get('token') ?? undefined,
   }, {
     onWelcome: (workerId) => {
       status.update({ connected: true, workerId, phase: draining ? 'draining' : 'ready' })

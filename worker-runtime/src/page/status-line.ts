@@ -37,6 +37,7 @@ export class StatusLine {
       `${this.done} jobs done${this.failed ? `, ${this.failed} failed` : ''}`,
       s.backend,
     ].filter(Boolean).join(' · ')
-    document.title = `Hivesight worker · ${this.done} done`
+    // The runtime reads the title (it does not attach to its pages): "· connected ·" means ready.
+    document.title = `Hivesight worker · ${s.connected ? 'connected' : s.phase} · ${this.done} done`
   }
 }
