@@ -20,9 +20,9 @@ const SCRIPT = 'evaluation/src/bench/backend-limit.main.ts'
  * `processes` Node processes of tfjs-wasm predicting at once, each started only once every one of them has
  * loaded and warmed up, for `seconds`: the most this backend does on this machine with nothing around it.
  */
-async function together(o: { processes: number; seconds: number; modelDir: string; image: string; label: string }): Promise<{ ready: BackendReady[]; done: BackendDone[] }> {
+async function together(o: { processes: number; seconds: number; modelDir: string; image: string; label: string; cpus?: string }): Promise<{ ready: BackendReady[]; done: BackendDone[] }> {
   const children = Array.from({ length: o.processes }, (_, i) => {
-    const child = spawnScript(SCRIPT, ['--model', o.modelDir, '--image', o.image, '--seconds', String(o.seconds)], { stdin: 'pipe' })
+    const child = spawnScript(SCRIPT, ['--model', o.modelDir, '--image', o.image, '--seconds', String(o.seconds)], { stdin: 'pipe', cpus: o.cpus })
     return { child, lines: new JsonLines(child, `backend-limit process ${i + 1}`) }
   })
   try {
@@ -60,4 +60,10 @@ export async function measureBackendLimit(o: { processes: number; seconds: numbe
     simd: first.simd,
     top1Index: first.top1Index,
   }
+}
+
+/** One process pinned to `cpu`, predict only: the limit of a one-core worker VM. */
+export async function oneCoreLimit(o: { seconds: number; modelDir: string; image: string; cpu: string }): Promise<BackendDone> {
+  const { done } = await together({ ...o, processes: 1, cpus: o.cpu, label: `1 process on CPU ${o.cpu}` })
+  return done[0]!
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { REPO_ROOT } from '@hivesight/coordinator'
 import { descendants, signalAll } from '../faults/process-tree.ts'
 
@@ -63,9 +63,12 @@ export async function stopTree(child: ChildProcess, signal: NodeJS.Signals, grac
 }
 
 /** `node [--import tsx] <script> …args` from the repository root, killed with its tree if the bench exits. */
-export function spawnScript(script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; stderr?: 'inherit' | 'pipe'; stdin?: 'pipe' | 'ignore'; plainNode?: boolean } = {}): ChildProcess {
+export function spawnScript(script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; stderr?: 'inherit' | 'pipe'; stdin?: 'pipe' | 'ignore'; plainNode?: boolean; cpus?: string } = {}): ChildProcess {
   // plainNode: a bundled .mjs (the worker runtime, as npm start runs it) needs no TypeScript loader.
-  const child = spawn(process.execPath, [...(opts.plainNode ? [] : ['--import', 'tsx']), script, ...args], {
+  const node = [process.execPath, ...(opts.plainNode ? [] : ['--import', 'tsx']), script, ...args]
+  // cpus: pinned with taskset (its children, e.g. Chromium, inherit the affinity).
+  const [command, ...argv] = opts.cpus ? ['taskset', '-c', opts.cpus, ...node] : node
+  const child = spawn(command!, argv, {
     cwd: REPO_ROOT,
     env: opts.env ?? process.env,
     stdio: [opts.stdin ?? 'ignore', 'pipe', opts.stderr ?? 'pipe'],
@@ -142,4 +145,10 @@ export class JsonLines {
       })
     }
   }
+}
+
+/** Pins a running process and all its threads to `cpus` (Linux taskset). */
+export function pin(pid: number, cpus: string): void {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' })
+  if (r.status !== 0) throw new Error(`taskset could not pin process ${pid} to CPU ${cpus}`)
 }

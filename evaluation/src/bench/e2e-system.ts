@@ -6,7 +6,7 @@ import type { WorkerList, WorkerView } from '@hivesight/protocol'
 import { findChromium } from '@hivesight/worker-runtime/chromium-path'
 import { CoordinatorProcess } from '../harness/coordinator-process.ts'
 import { freePort } from '../harness/free-port.ts'
-import { exited, onExit, spawnScript, stopTree } from './children.ts'
+import { exited, onExit, pin, spawnScript, stopTree } from './children.ts'
 
 /** Runtime flags passed through only when given: otherwise the runtime sizes itself, as under `npm start`. */
 export interface RuntimeFlags { pages?: number; threads?: number; profile?: string }
@@ -56,14 +56,20 @@ export class EndToEndSystem {
     return system
   }
 
+  /** Pins the coordinator (all its threads) to `cpus`. */
+  pinCoordinator(cpus: string): void {
+    if (this.coordinator.pid === undefined) throw new Error('the coordinator is not running')
+    pin(this.coordinator.pid, cpus)
+  }
+
   /** Starts `node worker-runtime/dist/runtime/cli.mjs --coordinator URL [flags]`, the bundle npm start runs. */
-  startRuntime(flags: RuntimeFlags): void {
+  startRuntime(flags: RuntimeFlags, cpus?: string): void {
     if (this.runtime) throw new Error('a worker runtime is already running')
     const args = ['--coordinator', this.url]
     if (flags.pages !== undefined) args.push('--pages', String(flags.pages))
     if (flags.threads !== undefined) args.push('--threads', String(flags.threads))
     if (flags.profile !== undefined) args.push('--profile', flags.profile)
-    const child = spawnScript('worker-runtime/dist/runtime/cli.mjs', args, { env: { ...process.env, CHROMIUM_PATH: findChromium() }, plainNode: true })
+    const child = spawnScript('worker-runtime/dist/runtime/cli.mjs', args, { env: { ...process.env, CHROMIUM_PATH: findChromium() }, plainNode: true, cpus })
     const log = createWriteStream(join(this.dataDir, 'worker-runtime.log'))
     let output = ''
     for (const stream of [child.stdout, child.stderr]) {

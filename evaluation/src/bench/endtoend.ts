@@ -6,7 +6,7 @@ import type { WorkerView } from '@hivesight/protocol'
 import { pageAssets } from '@hivesight/worker-runtime'
 import { findChromium } from '@hivesight/worker-runtime/chromium-path'
 import { readLabelledDataset } from '../dataset/labelled-dataset.ts'
-import { measureBackendLimit, type BackendLimit } from './backend-limit.ts'
+import { measureBackendLimit, oneCoreLimit, type BackendLimit } from './backend-limit.ts'
 import { JsonLines, spawnScript, stopTree } from './children.ts'
 import type { LoadSummary } from './e2e-load.main.ts'
 import { describeFlags, EndToEndSystem, RuntimeExited, type RuntimeFlags } from './e2e-system.ts'
@@ -42,9 +42,9 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
 const busy = () => `load average ${loadavg()[0]!.toFixed(2)} before`
 
 /** The load generator as a child process; resolves with its summary. */
-async function runLoad(url: string, dataset: string, args: Record<string, string | number>, timeoutS: number): Promise<LoadSummary> {
+async function runLoad(url: string, dataset: string, args: Record<string, string | number>, timeoutS: number, cpus?: string): Promise<LoadSummary> {
   const argv = ['--url', url, '--dataset', dataset, '--timeout', String(timeoutS), ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)])]
-  const child = spawnScript('evaluation/src/bench/e2e-load.main.ts', argv, { stderr: 'inherit' })
+  const child = spawnScript('evaluation/src/bench/e2e-load.main.ts', argv, { stderr: 'inherit', cpus })
   try {
     return await new JsonLines(child, `the load process (${String(args.mode)})`).next<LoadSummary>('done', (timeoutS + 60) * 1000)
   } finally {
@@ -89,25 +89,26 @@ function buildPage(): true {
   return true
 }
 
-async function backendLimit(o: EndToEndOptions, rec: Recorder): Promise<BackendLimit> {
+async function backendLimit(o: EndToEndOptions, rec: Recorder, when = 'before the runs'): Promise<BackendLimit> {
   const cores = availableParallelism()
   const image = readLabelledDataset(o.dataset)[0]
   if (!image) throw new Error(`${o.dataset}/labels.csv lists no image`)
   console.log(`\n  backend limit: tfjs-wasm SIMD in Node, predict only on ${image.file} preprocessed once; 1 process alone, then ${cores} at once (one per core) for ${o.limitSeconds} s after warm-up (${busy()})`)
   const limit = await measureBackendLimit({ processes: cores, seconds: o.limitSeconds, singleSeconds: Math.min(8, o.limitSeconds), modelDir: o.modelDir, image: image.path })
   const check = limit.top1Index === image.classIndex ? 'its top-1 matches the label' : `its top-1 is class ${limit.top1Index}, label ${image.classIndex}`
-  rec.report('backend: 1 Node process alone, predict only', `${ms(limit.singleMsPerImage)}/image (${limit.simd ? 'SIMD' : 'no SIMD'}, ${limit.threads} thread; ${check})`, 'yardstick 28–41 ms')
-  rec.report(`backend limit: ${cores} Node processes at once, predict only`, `${limit.imagesPerSecond.toFixed(1)} images/s (${limit.perProcess.map((p) => ms(p.msPerImage)).join(', ')} per image)`, 'yardstick 49–70/s')
-  rec.rate(CLASSIFIED, `backend limit (Node × ${cores})`, limit.imagesPerSecond)
+  rec.report(`backend: 1 Node process alone, predict only (${when})`, `${ms(limit.singleMsPerImage)}/image (${limit.simd ? 'SIMD' : 'no SIMD'}, ${limit.threads} thread; ${check})`, 'yardstick 28–41 ms')
+  rec.report(`backend limit: ${cores} Node processes at once, predict only (${when})`, `${limit.imagesPerSecond.toFixed(1)} images/s (${limit.perProcess.map((p) => ms(p.msPerImage)).join(', ')} per image)`, 'yardstick 49–70/s')
+  if (when === 'before the runs') rec.rate(CLASSIFIED, `backend limit (Node × ${cores})`, limit.imagesPerSecond)
   return limit
 }
 
 /** Starts a system, waits for its pages, runs `body`, always stops it (temp folder removed). */
-async function withSystem<T>(flags: RuntimeFlags, expected: number | undefined, body: (s: EndToEndSystem, workers: WorkerView[]) => Promise<T>): Promise<T> {
+async function withSystem<T>(flags: RuntimeFlags, expected: number | undefined, body: (s: EndToEndSystem, workers: WorkerView[]) => Promise<T>, cpus?: { coordinator: string; runtime: string }): Promise<T> {
   const system = await EndToEndSystem.start()
   try {
     const t0 = performance.now()
-    system.startRuntime(flags)
+    if (cpus) system.pinCoordinator(cpus.coordinator)
+    system.startRuntime(flags, cpus?.runtime)
     const workers = await system.waitWorkers(expected, PAGES_TIMEOUT_MS)
     console.log(`  worker runtime (${describeFlags(flags)}): ${describeWorkers(workers)} joined in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
     return await body(system, workers)
@@ -133,7 +134,7 @@ async function measureLatencies(system: EndToEndSystem, o: EndToEndOptions, e2eR
  * Parts 2 and 3: the whole system K times (fresh each time), the ratio of the median to the limit; the
  * latencies on the last run's system, once it is warm. Failed steps are passed to `fail`.
  */
-async function endToEndRuns(o: EndToEndOptions, rec: Recorder, limit: BackendLimit | undefined, fail: (step: string, err: unknown) => void): Promise<void> {
+async function endToEndRuns(o: EndToEndOptions, rec: Recorder, limit: BackendLimit | undefined, fail: (step: string, err: unknown) => void): Promise<number[]> {
   const rates: number[] = []
   let last: LoadSummary | undefined
   let latency: Awaited<ReturnType<typeof measureLatencies>> | undefined
@@ -158,26 +159,22 @@ async function endToEndRuns(o: EndToEndOptions, rec: Recorder, limit: BackendLim
       fail(`end to end, run ${run}`, err)
     }
   }
-  if (!last) return
+  if (!last) return rates
   const m = median(rates)
   rec.rate(CLASSIFIED, 'end to end (npm start)', m)
   rec.rate(CLASSIFIED, 'student project', 1.3)
   rec.report(`end to end as npm start runs it (${describeFlags(o.flags)})`, `${m.toFixed(1)} images/s, median of ${rates.length} run(s): ${rates.map((r) => r.toFixed(1)).join(', ')}`,
     `${(m / 1.3).toFixed(0)}× the student project`)
-  if (limit) {
-    const ratio = m / limit.imagesPerSecond
-    rec.report('END-TO-END RATIO (e2e ÷ backend limit, same run)', `${ratio.toFixed(2)} (${m.toFixed(1)} ÷ ${limit.imagesPerSecond.toFixed(1)}; runs: ${rates.map((r) => (r / limit.imagesPerSecond).toFixed(2)).join(', ')})`,
-      `goal ≥ ${GOAL_RATIO}: ${ratio >= GOAL_RATIO ? 'met' : 'NOT met'}`)
-  }
   rec.report('end to end: accuracy (last run)', `${top1(last)}; ${failures(last)}`, 'README: 82.9 % on all 713')
   rec.report('end to end: in-page inference, decode (last run, median)', `${ms(last.inferMs.p50)}, ${ms(last.decodeMs.p50)}`)
-  if (!latency) return
+  if (!latency) return rates
   const { idle, half, rate } = latency
   const goal = limit ? 2 * limit.singleMsPerImage : undefined
   rec.report('upload → result when idle (p50 / p99)', `${ms(idle.latencyMs.p50)} / ${ms(idle.latencyMs.p99)}, ${failures(idle)}`,
     goal === undefined ? 'goal p50 ≤ 2 × one inference: no backend figure in this run'
       : `goal p50 ≤ 2 × one inference = ${ms(goal)}: ${idle.latencyMs.p50 !== null && idle.latencyMs.p50 <= goal ? 'met' : 'NOT met'}`)
   rec.report(`upload → result at 50 % load, Poisson ${rate.toFixed(1)}/s (p50 / p99)`, `${ms(half.latencyMs.p50)} / ${ms(half.latencyMs.p99)} (${(half.achievedPerSecond ?? 0).toFixed(1)} arrivals/s sent), ${failures(half)}`)
+  return rates
 }
 
 /** Part 4: one page, 1 and 2 wasm threads: ms per image the page reports, images/s of a closed loop. */
@@ -204,6 +201,29 @@ async function flavours(o: EndToEndOptions, rec: Recorder): Promise<void> {
   }
 }
 
+/**
+ * Part 5, what a worker VM does: the runtime pinned to CPU 1 (one page, one thread), the coordinator and the
+ * uploads pinned to CPU 0, against one Node process predicting on CPU 1. On shared cores the coordinator, the
+ * database and the load generator take their share of the limit; a deployment gives them hosts of their own.
+ */
+async function workerVm(o: EndToEndOptions, rec: Recorder): Promise<void> {
+  if (availableParallelism() < 2 || spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status !== 0) {
+    return rec.report('one-core worker VM', 'skipped: needs 2 cores and taskset')
+  }
+  const image = readLabelledDataset(o.dataset)[0]!
+  console.log(`\n  one-core worker VM: Node predict-only pinned to CPU 1, then the runtime on CPU 1 with the coordinator and the uploads on CPU 0 (${busy()})`)
+  const limit = await oneCoreLimit({ seconds: o.limitSeconds, modelDir: o.modelDir, image: image.path, cpu: '1' })
+  const perSecond = 1000 / limit.msPerImage
+  await withSystem({ pages: 1, threads: 1 }, 1, async (system) => {
+    const s = await runLoad(system.url, o.dataset, { mode: 'throughput', images: Math.min(o.images, 400), concurrency: UPLOADERS }, 900, '0')
+    const ratio = s.imagesPerSecond / perSecond
+    rec.report('one-core worker VM: the runtime on CPU 1 ÷ Node on CPU 1', `${ratio.toFixed(2)} (${s.imagesPerSecond.toFixed(1)} ÷ ${perSecond.toFixed(1)} images/s; in-page inference ${ms(s.inferMs.p50)}, decode ${ms(s.decodeMs.p50)}; ${failures(s)})`,
+      `goal ≥ ${GOAL_RATIO}: ${ratio >= GOAL_RATIO ? 'met' : 'NOT met'}`)
+    rec.rate(CLASSIFIED, 'worker VM, 1 core', s.imagesPerSecond)
+    rec.rate(CLASSIFIED, 'Node, 1 core', perSecond)
+  }, { coordinator: '0', runtime: '1' })
+}
+
 /** `npm run bench -- --only endtoend`: how close the system as deployed comes to what its backend can do here. Returns the failed steps. */
 export async function endToEnd(o: EndToEndOptions, rec: Recorder): Promise<string[]> {
   console.log(`\nEnd to end against the backend's limit, measured in this run (goal: ratio ≥ ${GOAL_RATIO})`)
@@ -227,8 +247,19 @@ export async function endToEnd(o: EndToEndOptions, rec: Recorder): Promise<strin
   if (!(await step('dataset', async () => readLabelledDataset(o.dataset)))) return failed
   const limit = await step('backend limit', () => backendLimit(o, rec))
   if (await step('worker page build', async () => buildPage())) {
-    await endToEndRuns(o, rec, limit, fail)
+    const rates = await endToEndRuns(o, rec, limit, fail)
+    // A limit is a ceiling: other work on the machine can only lower it. Measured again after the runs, the
+    // higher of the two is the one the ratio is held to.
+    const again = rates.length > 0 ? await step('backend limit, again', () => backendLimit(o, rec, 'after the runs')) : undefined
+    const best = [limit, again].filter((l): l is BackendLimit => l !== undefined).sort((a, b) => b.imagesPerSecond - a.imagesPerSecond)[0]
+    if (best && rates.length > 0) {
+      const m = median(rates)
+      const ratio = m / best.imagesPerSecond
+      rec.report('END-TO-END RATIO (e2e ÷ the higher backend limit)', `${ratio.toFixed(2)} (${m.toFixed(1)} ÷ ${best.imagesPerSecond.toFixed(1)}; runs: ${rates.map((r) => (r / best.imagesPerSecond).toFixed(2)).join(', ')})`,
+        `goal ≥ ${GOAL_RATIO}: ${ratio >= GOAL_RATIO ? 'met' : 'NOT met'}`)
+    }
     await step('one page by thread count', () => flavours(o, rec))
+    await step('one-core worker VM', () => workerVm(o, rec))
   }
   return failed
 }
