@@ -134,6 +134,11 @@ export class PagePool {
         this.opts.log(`page ${i + 1} is ready: ${String(status).split(' · ').slice(1).join(' · ')}`)
         return
       }
+      // The page gave up (no wasm backend, no model): say why now, and start it over after a back-off.
+      if (title?.includes('· failed:') && !this.stopping) {
+        this.opts.log(`page ${i + 1} ${title.split(' · ').slice(1, -1).join(' · ')}; opening it again`)
+        return targets.close(id)
+      }
       await this.sleep(250)
     }
     if (this.stopping || this.slots.get(i) !== id) return
