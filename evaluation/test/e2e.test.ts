@@ -58,24 +58,32 @@ test('every uploaded image is classified by the headless worker', () => {
   }
 })
 
-test('top-1 agrees with the ImageNet label for at least 60 % of the images', () => {
+test('top-1 agrees with the ImageNet label for at least 75 % of these 24 images (79 % measured; 83 % on 600)', () => {
   const hits = jobs.filter((j, i) => j.result?.predictions[0]?.wnid === images[i]!.wnid).length
   console.log(`# e2e top-1: ${hits}/${jobs.length} = ${((100 * hits) / jobs.length).toFixed(1)} %`)
-  assert.ok(hits / jobs.length >= 0.6, `top-1 accuracy ${hits}/${jobs.length} is below 60 %`)
+  assert.ok(hits / jobs.length >= 0.75, `top-1 accuracy ${hits}/${jobs.length} is below 75 %`)
 })
 
-test('the browser gives the same top-1 as the same model and preprocessing in Node on at least 95 % of the images', async () => {
+test('the browser gives the same top-1 as an independent Node reference on at least 95 % of the images', async () => {
+  // Independent of the page's code: sharp decodes, tfjs ops resize (the page uses its own JS crop-resize),
+  // the logits are ranked here and named from labels.json directly (not by the coordinator's labelling).
   const reference = await NodeClassifier.load(system.model.dir)
+  const labels = JSON.parse(await readFile(resolve(system.model.dir, 'labels.json'), 'utf8')) as { index: number; wnid: string | null }[]
   let same = 0
   const differ: string[] = []
   for (const [i, job] of jobs.entries()) {
-    const top = await reference.classify(await readFile(images[i]!.path))
-    const expected = system.model.toPredictions(top)[0]!
-    if (job.result?.predictions[0]?.wnid === expected.wnid) {
+    const input = await reference.modelInput(await readFile(images[i]!.path))
+    const logits = await reference.logits(input)
+    input.dispose()
+    let best = 1
+    for (let k = 2; k < logits.length; k++) if (logits[k]! > logits[best]!) best = k
+    const expected = labels[best]!.wnid
+    // The model's own distribution: softmax over all 1001 outputs, background included.
+    const score = 1 / logits.reduce((sum, l) => sum + Math.exp(l - logits[best]!), 0)
+    if (job.result?.predictions[0]?.wnid === expected) {
       same++
-      // Same pixels, same ops, same backend: the scores should agree closely too.
-      assert.ok(Math.abs(job.result.predictions[0].score - expected.score) < 0.05, `${images[i]!.file}: score ${job.result.predictions[0].score} vs ${expected.score}`)
-    } else differ.push(`${images[i]!.file}: browser ${job.result?.predictions[0]?.wnid} node ${expected.wnid}`)
+      assert.ok(Math.abs(job.result.predictions[0].score - score) < 0.05, `${images[i]!.file}: score ${job.result.predictions[0].score} vs ${score}`)
+    } else differ.push(`${images[i]!.file}: browser ${job.result?.predictions[0]?.wnid} node ${expected}`)
   }
   console.log(`# e2e browser/node top-1 agreement: ${same}/${jobs.length}${differ.length ? `; differ: ${differ.join('; ')}` : ''}`)
   assert.ok(same / jobs.length >= 0.95, `only ${same}/${jobs.length} agree: ${differ.join('; ')}`)

@@ -68,8 +68,16 @@ export class NodeClassifier {
 
   /** One forward pass and nothing else; the logits are read back so that the work is surely done. */
   async predictOnly(input: tf.Tensor4D): Promise<void> {
-    const logits = this.model.predict(input) as tf.Tensor
-    await logits.data()
-    logits.dispose()
+    await this.logits(input)
+  }
+
+  /** The model's 1001 raw outputs for one input (index 0 = background), for checks that rank them on their own. */
+  async logits(input: tf.Tensor4D): Promise<Float32Array> {
+    const out = this.model.predict(input) as tf.Tensor
+    try {
+      return (await out.data()) as Float32Array
+    } finally {
+      out.dispose()
+    }
   }
 }

@@ -191,14 +191,21 @@ const HTTP_ATTACKS: Attack[] = [
   {
     id: 'H16', title: '__proto__ and constructor keys in a JSON submit', expected: '400 INVALID_JSON; no prototype pollution',
     run: async (ctx) => {
+      // The pollution tries to give every object a `priority`: if it took, the server's next job without
+      // one would come out with priority 9 instead of 0. That is observed on the server, not in our parse.
+      const image = tinyPng().toString('base64')
       const bodies = [
-        `{"images":[{"data":"${tinyPng().toString('base64')}"}],"__proto__":{"admin":true}}`,
-        `{"images":[{"data":"${tinyPng().toString('base64')}","constructor":{"prototype":{"admin":true}}}]}`,
+        `{"images":[{"data":"${image}"}],"__proto__":{"priority":9}}`,
+        `{"images":[{"data":"${image}","constructor":{"prototype":{"priority":9}}}]}`,
       ]
       const answers = []
       for (const body of bodies) answers.push(await ctx.http.request('/api/v1/jobs', { method: 'POST', body, headers: { 'content-type': 'application/json' }, key: ctx.target.keys.alice }))
-      const after = await ctx.http.request('/api/v1/jobs?limit=1', { key: ctx.target.keys.alice })
-      return check(answers.every((a) => isProblem(a, 400, 'INVALID_JSON')) && after.status === 200 && !('admin' in after.body), `${answers.map(problem).join(', ')}; next request ${after.status}`)
+      const fresh = await ctx.http.request('/api/v1/jobs', { method: 'POST', body: JSON.stringify({ images: [{ data: image }] }), headers: { 'content-type': 'application/json' }, key: ctx.target.keys.alice })
+      const id = (fresh.body as { jobs?: { id: string }[] } | undefined)?.jobs?.[0]?.id
+      const job = id ? await ctx.http.request(`/api/v1/jobs/${id}`, { key: ctx.target.keys.alice }) : undefined
+      const priority = (job?.body as { priority?: number } | undefined)?.priority
+      return check(answers.every((a) => isProblem(a, 400, 'INVALID_JSON')) && fresh.status === 202 && priority === 0,
+        `${answers.map(problem).join(', ')}; a clean submit ${fresh.status}, its priority ${String(priority)}`)
     },
   },
   {
