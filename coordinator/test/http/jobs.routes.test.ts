@@ -141,3 +141,18 @@ test('pixel bombs (a valid header claiming huge dimensions) are refused from the
   const ok = await app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([{ name: 'fine.png', data: pngClaiming(4_000, 3_000) }]) })
   assert.equal(ok.statusCode, 202)
 })
+
+test('every answer says nosniff and carries its request id; API answers are never cached', { timeout: 30_000 }, async (t) => {
+  const { app } = await buildTestApp(t)
+  const submit = await app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([{ name: 'cat.jpg', data: jpeg() }]) })
+  const missing = await app.inject({ url: '/api/v1/jobs/nope' })
+  const health = await app.inject({ url: '/healthz' })
+  for (const res of [submit, missing, health]) {
+    assert.equal(res.headers['x-content-type-options'], 'nosniff', `${res.statusCode} ${res.body.slice(0, 80)}`)
+    assert.match(String(res.headers['x-request-id']), /\S/)
+  }
+  assert.notEqual(submit.headers['x-request-id'], missing.headers['x-request-id'], 'one id per request')
+  assert.equal(submit.headers['cache-control'], 'no-store')
+  assert.equal(missing.headers['cache-control'], 'no-store', 'errors too')
+  assert.notEqual(health.headers['cache-control'], 'no-store', 'only /api/ answers are marked')
+})
