@@ -7,6 +7,7 @@ import { isUnresponsive } from '../jobs/lease.ts'
 import type { Logger } from '../jobs/logger.ts'
 import type { WorkerChannel } from '../workers/worker-registry.ts'
 import { admitWorker, MessageBudget, originAllowed, type WorkerAccessPolicy } from './connection-guard.ts'
+import { SendBufferWatch } from './send-buffer-watch.ts'
 
 export interface WorkerSocketOptions {
   path: string
@@ -42,8 +43,6 @@ const MESSAGES_PER_SECOND = 1_000
 const MESSAGE_BURST = 2_000
 // Malformed or over-budget messages tolerated before the connection is closed.
 const MAX_OFFENCES = 20
-// A worker that stops reading: its send buffer would grow with every job frame.
-const MAX_BUFFERED_BYTES = 32 * 1024 * 1024
 
 /**
  * The only file that imports `ws`. One `upgrade` dispatcher on Fastify's server (a second WebSocket
@@ -91,6 +90,11 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: WorkerLifecycle, 
       if (++offences > MAX_OFFENCES) ws.close(CLOSE_POLICY, 'too many bad messages')
     }
     const helloTimer = setTimeout(() => ws.close(CLOSE_POLICY, 'no worker.hello in time'), opts.helloTimeoutMs)
+    // It stopped reading: drop it, and its jobs go back to the queue (the close handler requeues them).
+    const sendBuffer = new SendBufferWatch(() => ws.bufferedAmount, (bytes) => {
+      log.warn({ workerId, bufferedBytes: bytes }, 'worker stopped reading; dropping it')
+      ws.terminate()
+    })
 
     // Liveness from the server side: protocol pings are answered by the browser itself, even in a
     // throttled background tab. Two unanswered pings in a row and the worker is dead.
@@ -129,12 +133,8 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: WorkerLifecycle, 
           const channel = {
             sendFrame: (frame: Uint8Array) => {
               if (ws.readyState !== ws.OPEN) return false
-              if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-                // It stopped reading: drop it, and its jobs go back to the queue.
-                ws.terminate()
-                return false
-              }
               ws.send(frame, { binary: true })
+              sendBuffer.onSent(frame.length)
               return true
             },
             sendMessage: (m: FromCoordinator) => {
@@ -200,6 +200,7 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: WorkerLifecycle, 
     ws.on('close', () => {
       clearTimeout(helloTimer)
       clearInterval(pinger)
+      sendBuffer.stop()
       if (workerId && workerId !== 'pending') requeueOnClose(workerId)
     })
     ws.on('error', (err) => log.warn({ err, workerId }, 'worker socket error'))
