@@ -21,6 +21,11 @@ for (const fault of [F1, F3, F5, F6, F11]) {
     assert.deepEqual(Object.keys(r.clientSaw).filter((s) => /^5/.test(s) && s !== '503'), [], `clients saw ${JSON.stringify(r.clientSaw)}`)
     if (fault === F11) assert.deepEqual(r.byStatus, { succeeded: 29, failed: 1 })
     else assert.deepEqual(r.byStatus, { succeeded: 30 })
+    if (fault === F6) {
+      // Answers that came while the database was down were kept and applied after: none was redone.
+      assert.ok(r.bufferedAnswers > 0, `no answer arrived during the outage (${r.notes.join('; ')})`)
+      assert.equal(r.retried, 0, 'a job ran twice: its answer was lost and its lease expired')
+    }
     if (fault === F3) {
       assert.ok((r.staleAnswersSent ?? 0) > 0, 'the frozen worker sent late answers')
       assert.ok(r.requeueMaxS !== null && r.requeueMaxS <= 8, `requeue after ${r.requeueMaxS} s (goal ≤ 8 s)`)

@@ -95,18 +95,21 @@ export class AnswerRecorder {
 
   /** Applies buffered answers in arrival order; one flush at a time (a second caller waits for the first). */
   flushBuffered(): Promise<void> {
-    this.flushing ??= (async () => {
-      try {
-        while (this.buffered.length > 0) {
-          const next = this.buffered[0]!
-          await this.apply(next.workerId, next.msg, next.submittedAt)
-          this.buffered.shift()
-        }
-      } finally {
-        this.flushing = undefined
-      }
-    })()
+    // Reset in .finally, which always runs later: a reset inside the async body ran synchronously when
+    // nothing was buffered, before `??=` stored the promise, so the first empty flush stayed "in progress"
+    // for ever and answers kept through an outage waited for their leases to expire (found by fault F6).
+    this.flushing ??= this.applyBuffered().finally(() => {
+      this.flushing = undefined
+    })
     return this.flushing
+  }
+
+  private async applyBuffered(): Promise<void> {
+    while (this.buffered.length > 0) {
+      const next = this.buffered[0]!
+      await this.apply(next.workerId, next.msg, next.submittedAt)
+      this.buffered.shift()
+    }
   }
 
   private apply(workerId: string, msg: Answer, submittedAt?: number): Promise<void> {

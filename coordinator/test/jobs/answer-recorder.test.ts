@@ -105,3 +105,24 @@ test('a failure is decided on the locked lease: retried while attempts last, dea
   assert.deepEqual(store.failures, ['a INFERENCE_FAILED retry', 'b INFERENCE_FAILED dead', 'c INFERENCE_FAILED failed', 'c INFERENCE_FAILED stale'])
   assert.deepEqual([counters.deadJobs, counters.failed, counters.staleResults], [1, 1, 1])
 })
+
+test('answers that arrive while the database is down are kept, and the next flush applies them (even after an empty flush)', { timeout: 5_000 }, async () => {
+  const { store, counters, recorder, lease, result } = setup()
+  // The sweep flushes on every tick, usually with nothing buffered: that must not leave a flush "in progress".
+  await recorder.flushBuffered()
+  lease('a')
+  const write = store.commitIfAllCurrent.bind(store)
+  store.commitIfAllCurrent = async () => {
+    throw new Error('connect ECONNREFUSED')
+  }
+  await recorder.record('w1', result('a'))
+  assert.equal(recorder.bufferedCount, 1)
+  assert.equal(counters.bufferedResults, 1)
+  await assert.rejects(recorder.flushBuffered(), /ECONNREFUSED/, 'still down: it stays buffered')
+  assert.equal(recorder.bufferedCount, 1)
+  store.commitIfAllCurrent = write
+  await recorder.flushBuffered()
+  assert.equal(recorder.bufferedCount, 0)
+  assert.deepEqual([...store.written.keys()], ['a'], 'applied once the database is back, on its first lease')
+  assert.equal(counters.completed, 1)
+})

@@ -109,6 +109,9 @@ export const F6: Fault = {
   id: 'F6',
   title: 'stop MariaDB for 10 s mid-run',
   privateMariaDb: true,
+  // Jobs take a second, so the workers still hold some when the database goes: their answers arrive during
+  // the outage and must be kept and applied after it (not lost and redone once a lease expires).
+  simulatedJobMs: 1_000,
   async inject(ctx) {
     const db = ctx.mariadb!
     const at = Date.now()

@@ -40,6 +40,8 @@ export interface Fault {
   privateMariaDb?: boolean
   /** Adds one worker on an isolated host (network namespace) that the fault may cut off (`ctx.isolated`). */
   isolatedWorker?: boolean
+  /** How long a simulated worker takes per job (default 40 ms): slower, it still holds jobs when the fault hits. */
+  simulatedJobMs?: number
   inject(ctx: FaultContext): Promise<void>
 }
 
@@ -52,6 +54,10 @@ export interface FaultResult extends HistoryCheck {
   clientSaw: Record<string, number>
   requeueMedianS: number | null
   requeueMaxS: number | null
+  /** Answers the coordinator could not write and kept to apply later ("answer buffered" in its log). */
+  bufferedAnswers: number
+  /** Succeeded jobs that took more than one attempt (a lease expired or was taken back). */
+  retried: number
   notes: string[]
   seconds: number
 }
@@ -103,7 +109,7 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
   const api: Api = { url: coordinator.url, headers: { authorization: `Bearer ${apiKey}` } }
   // The isolated host reaches the coordinator through its veth, so it needs real (Chromium) workers.
   const fleet: Fleet = opts.fleet === 'simulated' && !isolatedHost
-    ? new SimFleet(`${coordinator.url.replace('http', 'ws')}/ws/worker`, workerToken)
+    ? new SimFleet(`${coordinator.url.replace('http', 'ws')}/ws/worker`, workerToken, fault.simulatedJobMs)
     : new ChromiumFleet(api, dataDir, workerToken)
   await Promise.all(Array.from({ length: opts.workers }, () => fleet.add()))
   const isolated = isolatedHost
@@ -146,7 +152,10 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
     }
     if (whyNot.size > 0) ctx.notes.push(`not succeeded: ${[...whyNot].map(([k, n]) => `${k} ×${n}`).join(', ')}`)
     const req = ctx.requeueSeconds
+    const bufferedAnswers = readFileSync(join(dataDir, 'coordinator.log'), 'utf8').split('\n').filter((l) => l.includes('answer buffered')).length
+    const retried = [...finals.values()].filter((j) => j?.status === 'succeeded' && j.attempts > 1).length
     return {
+      bufferedAnswers, retried,
       id: fault.id, title: fault.title, fleet: fleet.kind, ...check, clientSaw,
       staleAnswersSent: fleet instanceof SimFleet ? fleet.events.staleAnswersSent : null,
       requeueMedianS: req.length ? percentile(req, 50) : null, requeueMaxS: req.length ? Math.max(...req) : null,
@@ -157,7 +166,8 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
     isolatedHost?.destroy()
     await coordinator.kill('SIGTERM')
     await mariadb?.destroy()
-    rmSync(dataDir, { recursive: true, force: true })
+    // KEEP_FAULT_DIR=1 keeps the coordinator's log and data for a look after a failed run.
+    if (!process.env.KEEP_FAULT_DIR) rmSync(dataDir, { recursive: true, force: true })
   }
 }
 

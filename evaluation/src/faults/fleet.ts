@@ -32,12 +32,12 @@ export class SimFleet implements Fleet {
   readonly members: FleetMember[] = []
   readonly events: FleetEvents = { assigned: [], staleAnswersSent: 0 }
   /** `workerToken`: the coordinator's WORKER_TOKEN; each simulated worker derives its own session token. */
-  constructor(private readonly wsUrl: string, private readonly workerToken: string) {}
+  constructor(private readonly wsUrl: string, private readonly workerToken: string, private readonly jobMs = 40) {}
 
   async add(): Promise<FleetMember> {
     const name = `sim-${this.members.length + 1}`
     const token = signSessionToken(this.workerToken, { kind: 'worker', name, expires: 0 })
-    const w = new AutoWorker(this.wsUrl, name, this.events, { slots: 2, latencyMs: 40, token })
+    const w = new AutoWorker(this.wsUrl, name, this.events, { slots: 2, latencyMs: this.jobMs, token })
     w.start()
     const member: FleetMember = {
       name: w.name, held: async () => w.holding, kill: () => w.kill(), freeze: () => w.freeze(), thaw: () => w.thaw(), drain: () => w.drain(),
