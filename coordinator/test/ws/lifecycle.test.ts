@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { JobView } from '@hivesight/protocol'
-import { freshDb } from '../support/databases.ts'
+import { DIALECTS, freshDb } from '../support/databases.ts'
 import { jpeg, tinyPng } from '../support/images.ts'
 import { listeningApp, type ListeningApp } from '../support/listening-app.ts'
 import { multipart } from '../support/test-app.ts'
@@ -100,8 +100,8 @@ test('a lease that runs out on a live worker is taken back; the late result is r
   assert.equal(done.attempts, 2)
 })
 
-test('Idempotency-Key: same key and content → same jobs; other content → 422; survives a restart of the service', async (t) => {
-  const { db, close } = await freshDb('sqlite')
+for (const dialect of DIALECTS) test(`[${dialect}] Idempotency-Key: same key and content → same jobs; other content → 422; survives a restart of the service`, { timeout: 60_000 }, async (t) => {
+  const { db, close } = await freshDb(dialect)
   const before = await listeningApp(t, { sharedDb: db })
   const beforeRestart = await submit(before, 2, { 'idempotency-key': 'upload-41' })
   await before.app.close()
@@ -133,6 +133,19 @@ test('Idempotency-Key: a retry while the first request is still in progress gets
   assert.equal(res.headers['retry-after'], '1')
   release()
   assert.equal((await submit(app, 1, { 'idempotency-key': 'slow-upload' })).statusCode, 202)
+})
+
+for (const dialect of DIALECTS) test(`[${dialect}] concurrent retries with one key on two coordinators sharing the database create the jobs once`, { timeout: 60_000 }, async (t) => {
+  // Each coordinator's own in-progress guard cannot see the other's requests: only the database can.
+  const { db, close } = await freshDb(dialect)
+  const [a, b] = [await listeningApp(t, { sharedDb: db }), await listeningApp(t, { sharedDb: db })]
+  const results = await Promise.all(Array.from({ length: 12 }, (_, i) => submit(i % 2 ? a : b, 2, { 'idempotency-key': 'race-across' })))
+  const accepted = results.filter((r) => r.statusCode === 202)
+  assert.ok(accepted.length >= 1)
+  assert.ok(results.every((r) => r.statusCode === 202 || r.statusCode === 409), results.map((r) => r.statusCode).join(','))
+  assert.equal(new Set(accepted.map((r) => ids(r).join())).size, 1, 'every 202 names the same two jobs')
+  assert.equal((await a.app.inject({ url: '/api/v1/jobs' })).json().jobs.length, 2)
+  t.after(close)
 })
 
 test('concurrent submits with one key create the jobs once', async (t) => {
