@@ -18,6 +18,7 @@ async function holder(ctx: FaultContext): Promise<{ member: FleetMember; held: s
 export const F1: Fault = {
   id: 'F1',
   title: 'kill -9 a worker holding jobs',
+  simulatedTitle: 'cut a simulated worker\'s connection without a close frame while it holds jobs',
   async inject(ctx) {
     const { member, held } = await holder(ctx)
     const at = Date.now()
@@ -45,7 +46,9 @@ export const F2: Fault = {
 
 export const F3: Fault = {
   id: 'F3',
-  title: 'SIGSTOP a worker past its lease, SIGCONT',
+  // 9 s frozen against a 30 s lease: what catches it is the missed pings, not the lease.
+  title: 'SIGSTOP a worker for 9 s (missed pings, not its lease, catch it), SIGCONT',
+  simulatedTitle: 'freeze a simulated worker (it stops reading and answering) for 9 s, then thaw',
   async inject(ctx) {
     const { member } = await holder(ctx)
     const at = Date.now()
@@ -107,7 +110,7 @@ export const F5: Fault = {
 
 export const F6: Fault = {
   id: 'F6',
-  title: 'stop MariaDB for 10 s mid-run',
+  title: 'stop MariaDB for 10 s × the time scale mid-run',
   privateMariaDb: true,
   // Jobs take a second, so the workers still hold some when the database goes: their answers arrive during
   // the outage and must be kept and applied after it (not lost and redone once a lease expires).

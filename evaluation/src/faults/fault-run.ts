@@ -35,6 +35,8 @@ export interface FaultContext {
 export interface Fault {
   id: string
   title: string
+  /** What the fault really does to simulated workers, where that is not what `title` says of real ones. */
+  simulatedTitle?: string
   poison?: boolean
   /** Runs on a private MariaDB server that the fault may stop (`ctx.mariadb`). */
   privateMariaDb?: boolean
@@ -156,7 +158,7 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
     const retried = [...finals.values()].filter((j) => j?.status === 'succeeded' && j.attempts > 1).length
     return {
       bufferedAnswers, retried,
-      id: fault.id, title: fault.title, fleet: fleet.kind, ...check, clientSaw,
+      id: fault.id, title: fleet.kind === 'simulated' ? fault.simulatedTitle ?? fault.title : fault.title, fleet: fleet.kind, ...check, clientSaw,
       staleAnswersSent: fleet instanceof SimFleet ? fleet.events.staleAnswersSent : null,
       requeueMedianS: req.length ? percentile(req, 50) : null, requeueMaxS: req.length ? Math.max(...req) : null,
       notes: ctx.notes, seconds: (Date.now() - started) / 1000,
