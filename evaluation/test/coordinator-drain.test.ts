@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import type { JobView } from '@hivesight/protocol'
+import { tinyPng } from '@hivesight/coordinator/test-support/hostile-payloads'
 import { SimulatedWorker } from '@hivesight/worker-runtime/simulated'
 import { CoordinatorProcess } from '../src/harness/coordinator-process.ts'
 import { freePort } from '../src/harness/free-port.ts'
@@ -11,11 +12,10 @@ import { freePort } from '../src/harness/free-port.ts'
 // A real SIGTERM to a real coordinator process (embedded SQLite file): uploads are refused with 503 while it
 // drains, its workers are told, a held job may still finish; it exits on its own, and what was not finished
 // is in the database for the next start.
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex')
 
 async function upload(url: string, n: number): Promise<Response> {
   const form = new FormData()
-  for (let i = 0; i < n; i++) form.append('image', new Blob([Buffer.concat([PNG, Buffer.from(`drain-${i}`)])], { type: 'image/png' }), `${i}.png`)
+  for (let i = 0; i < n; i++) form.append('image', new Blob([Buffer.concat([tinyPng(), Buffer.from(`drain-${i}`)])], { type: 'image/png' }), `${i}.png`)
   return fetch(`${url}/api/v1/jobs`, { method: 'POST', body: form })
 }
 

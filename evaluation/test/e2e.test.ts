@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test'
 import { REPO_ROOT } from '@hivesight/coordinator'
 import type { JobView } from '@hivesight/protocol'
 import { findChromium } from '@hivesight/worker-runtime/chromium-path'
-import type { PagePool } from '@hivesight/worker-runtime/page-pool'
+import { CHROMIUM_ARGS, type PagePool } from '@hivesight/worker-runtime/page-pool'
 import { chromium } from 'playwright-core'
 import { HivesightClient, mapLimit } from '../src/client/hivesight-client.ts'
 import { readLabelledDataset, spreadSample, type LabelledImage } from '../src/dataset/labelled-dataset.ts'
@@ -90,7 +90,7 @@ test('the browser gives the same top-1 as an independent Node reference on at le
 })
 
 test('the dashboard makes a join link; a tab opened with it volunteers as an untrusted worker, one tab per link', async () => {
-  const browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+  const browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: CHROMIUM_ARGS })
   try {
     const dashboard = await browser.newPage()
     await dashboard.goto(system.url)

@@ -17,6 +17,7 @@ import { IsolatedHost } from './netns.ts'
 import { PrivateMariaDb } from './private-mariadb.ts'
 import { POISON_MARKER } from './sim-fleet.ts'
 import { uploadWithRetries } from './upload-load.ts'
+import { tinyPng } from '@hivesight/coordinator/test-support/hostile-payloads'
 
 export interface FaultContext {
   coordinator: CoordinatorProcess
@@ -65,7 +66,7 @@ export interface FaultResult extends HistoryCheck {
 }
 
 // A valid 1×1 PNG; each simulated upload appends its key so that every image (and fingerprint) is distinct.
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex')
+const PNG = tinyPng()
 const DATASET = process.env.DATASET_DIR ?? resolve(REPO_ROOT, '../shared/datasets/imagenet-val-dev')
 
 /** The images to upload: tiny distinct PNGs for simulated workers, real ImageNet JPEGs for Chromium. */
