@@ -12,6 +12,7 @@ import { SqlAnswerStore } from './db/answer-store.ts'
 import { SqlDispatchStore } from './db/dispatch-store.ts'
 import { dashboardRoutes } from './http/dashboard.routes.ts'
 import { errorHandler } from './http/error-handler.ts'
+import { eventsRoutes } from './http/events.routes.ts'
 import { healthRoutes } from './http/health.routes.ts'
 import { registerOpenApi } from './http/openapi.ts'
 import { jobsRoutes } from './http/jobs.routes.ts'
@@ -22,6 +23,9 @@ import { joinLinksRoutes } from './http/join-links.routes.ts'
 import { workersRoutes } from './http/workers.routes.ts'
 import { AnswerRecorder } from './jobs/answer-recorder.ts'
 import { skewedClock, SyncedClock, type Clock } from './jobs/clock.ts'
+import { EventHub } from './events/event-hub.ts'
+import { EventJournal } from './events/event-journal.ts'
+import { JournaledJobService, ObservedWorkerRegistry } from './events/journal-hooks.ts'
 import { ClusterSignals } from './jobs/cluster-signals.ts'
 import { newCounters, type DispatchCounters } from './jobs/counters.ts'
 import { DispatchPump } from './jobs/dispatch-pump.ts'
@@ -98,10 +102,12 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const model = new ModelFiles(config.modelDir)
-  const registry = new WorkerRegistry()
   // Times written by one coordinator are compared by others: on a shared database, use its clock.
   const host = skewedClock(config.clockSkewMs)
   const clock = deps.clock ?? (db.dialect === 'mariadb' ? new SyncedClock(host, () => databaseTimeMs(db)) : host)
+  // The event stream's journal sees leases, releases and workers through the registry (events/).
+  const journal = new EventJournal(db, clock, app.log, { origin: config.coordinatorId, flushMs: 100 })
+  const registry = new ObservedWorkerRegistry(journal)
   const waiters = new JobWaiters()
   const notify = (ids: string[]) => ids.forEach((id) => waiters.notify(id))
   const verifier = new ApiKeyVerifier(db)
@@ -124,7 +130,11 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     intervalMs: sweepIntervalMs, staleAfterMs, retentionMs: config.jobRetentionHours * 3600_000,
   })
   const uploads = new UploadCommitter(db, signals, clock, pump)
-  const jobs = new JobService(db, uploads, pump, signals, waiters, clock, app.log, { maxAttempts: config.maxAttempts }, metrics, (top) => model.toPredictions(top))
+  const jobs = new JournaledJobService(db, uploads, pump, signals, waiters, clock, app.log, { maxAttempts: config.maxAttempts }, metrics, (top) => model.toPredictions(top)).journalTo(journal)
+  const events = new EventHub(db, clock, app.log, {
+    coordinatorId: config.coordinatorId, label: (top) => model.toPredictions(top), pollMs: 100, statsMs: 2_000,
+    eventsKeptMs: 60_000, maxStreams: 1_000, maxStreamsPerKey: 16,
+  })
 
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) =>
@@ -158,6 +168,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     authMode: config.authMode, verifier, rateLimitPerMinute: config.rateLimitPerMinute,
   })
   await app.register(workersRoutes, { db })
+  await app.register(eventsRoutes, { hub: events, authMode: config.authMode, verifier })
   await app.register(joinLinksRoutes, { authMode: config.authMode, verifier, joinSecret: config.joinToken, clock, publicUrl: config.publicUrl })
   await app.register(healthRoutes, { db, model })
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })
@@ -194,6 +205,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
       finished: notify,
     })
     sweeper.start()
+    journal.start()
     keyExpiry = setInterval(() => void jobs.expireIdempotencyKeys().catch((err) => app.log.warn({ err }, 'could not expire idempotency keys')), 3600_000)
     keyExpiry.unref()
   })
@@ -203,6 +215,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     await sweeper.stop()
     await pump.stop()
     await answers.settle()
+    await journal.stop()
   })
 
   const drain = async (graceMs: number) => {

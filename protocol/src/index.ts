@@ -24,6 +24,7 @@ export * from './api/job-view.ts'
 export * from './api/worker-view.ts'
 export * from './api/problem.ts'
 export * from './api/join-link.ts'
+export * from './api/event-stream.ts'
 
 /** Text frames a worker may send. */
 export const FromWorker = Type.Union([WorkerHello, JobResult, JobFailed, WorkerDrain, JobRelease])
