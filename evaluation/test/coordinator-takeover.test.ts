@@ -40,7 +40,7 @@ test('sessions and jobs of a coordinator killed -9 are taken over by its peer af
   const held = await SimulatedWorker.connect(a.ws, { token, slots: 1 })
   workers.push(held)
   const form = new FormData()
-  form.append('image', new Blob([tinyPng()], { type: 'image/png' }), 'a.png')
+  form.append('image', new Blob([new Uint8Array(tinyPng())], { type: 'image/png' }), 'a.png')
   const res = await fetch(`${a.p.url}/api/v1/jobs`, { method: 'POST', body: form })
   assert.equal(res.status, 202)
   const jobId = ((await res.json()) as { jobs: { id: string }[] }).jobs[0]!.id
