@@ -44,7 +44,7 @@ export function ensureChromium() {
   return null
 }
 
-/** The worker page bundle the coordinator serves. */
+/** The worker page bundle and the dashboard the coordinator serves (`npm run build`). */
 export function buildWorkerPage() {
   run('npm', ['run', '--silent', 'build'])
 }

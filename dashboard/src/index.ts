@@ -1,4 +1,4 @@
 import { fileURLToPath } from 'node:url'
 
-/** Static files of the dashboard, served by the coordinator at `/`. */
-export const dashboardDir = fileURLToPath(new URL('../public', import.meta.url))
+/** The built dashboard (`npm run build` → vite build), served by the coordinator at `/`. */
+export const dashboardDir = fileURLToPath(new URL('../dist', import.meta.url))

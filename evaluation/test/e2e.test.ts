@@ -94,9 +94,10 @@ test('the dashboard makes a join link; a tab opened with it volunteers as an unt
   try {
     const dashboard = await browser.newPage()
     await dashboard.goto(system.url)
-    await dashboard.waitForFunction(() => document.getElementById('stats')?.textContent?.includes('API key'), undefined, { timeout: 10_000 })
     await dashboard.fill('#api-key', apiKey)
-    await dashboard.dispatchEvent('#api-key', 'change')
+    await dashboard.getByRole('button', { name: 'Use key' }).click()
+    await dashboard.getByRole('status').filter({ hasText: 'live' }).waitFor({ timeout: 10_000 })
+    await dashboard.getByRole('navigation').getByRole('button', { name: 'Volunteer' }).click()
     await dashboard.fill('#join-name', 'e2e tab')
     await dashboard.click('#join button')
     await dashboard.waitForFunction(() => (document.getElementById('join-url') as HTMLInputElement).value !== '', undefined, { timeout: 10_000 })
@@ -106,8 +107,10 @@ test('the dashboard makes a join link; a tab opened with it volunteers as an unt
     const volunteer = await browser.newPage()
     await volunteer.goto(link)
     await volunteer.waitForFunction(() => document.getElementById('status')?.textContent?.includes('connected as'), undefined, { timeout: 60_000 })
-    await dashboard.waitForFunction(() => document.getElementById('workers')?.textContent?.includes('(untrusted)'), undefined, { timeout: 10_000 })
-    assert.match(await dashboard.textContent('#workers') ?? '', /e2e-tab-\S+browser \(untrusted\)/)
+    await dashboard.getByRole('navigation').getByRole('button', { name: /^Workers/ }).click()
+    const tab = dashboard.locator('tr[data-worker]').filter({ hasText: 'untrusted' })
+    await tab.waitFor({ timeout: 10_000 })
+    assert.match(await tab.innerText(), /e2e-tab-\S+\s+browser\s+untrusted/)
 
     // The same link in a second tab: refused while the first tab lives.
     const copy = await browser.newPage()

@@ -41,7 +41,8 @@ interface Subscriber {
 const READ_LIMIT = 1_000
 // A longer replay would hold every other stream of this coordinator back: past this, a reset.
 const REPLAY_LIMIT = 2_000
-const TOTALS_EVERY = 5
+// Totals are a scan of the jobs table: at most every other tick, and only while jobs change.
+const TOTALS_EVERY = 2
 const LATENCY_WINDOW_MS = 60_000
 
 const keyOf = (scope: Scope) => (scope === 'all' ? '' : scope.owner)
@@ -63,6 +64,7 @@ export class EventHub {
   private latency = new LatencyWindow(LATENCY_WINDOW_MS)
   private totals: Record<string, number> | null = null
   private ticks = 0
+  private jobsChanged = true
   private timers: NodeJS.Timeout[] = []
   private serial: Promise<unknown> = Promise.resolve()
   private lastWarning = 0
@@ -126,6 +128,7 @@ export class EventHub {
     this.workers = new Map((await listLiveWorkers(this.db.kysely)).map((w) => [w.id, toWorkerView(w)]))
     this.latency = new LatencyWindow(LATENCY_WINDOW_MS)
     this.lastStats = undefined
+    this.jobsChanged = true
     const generation = ++this.generation
     const poll = () => {
       this.timers[0] = setTimeout(() => void this.step(() => this.poll()).finally(() => { if (this.generation === generation) poll() }), this.opts.pollMs)
@@ -183,6 +186,7 @@ export class EventHub {
   }
 
   private publishJobs(views: { view: JobView; owner: string | null }[], id: string): void {
+    this.jobsChanged = true
     for (const { view } of views) {
       if (view.status === 'succeeded' && view.finishedAt !== null) this.latency.add(view.id, view.finishedAt, view.finishedAt - view.submittedAt)
     }
@@ -214,7 +218,10 @@ export class EventHub {
     try {
       await this.refreshWorkers()
       const active = await feedRepo.countActiveJobs(this.db.kysely)
-      if (this.ticks++ % TOTALS_EVERY === 0) this.totals = await feedRepo.countJobsByStatus(this.db.kysely)
+      if (this.ticks++ % TOTALS_EVERY === 0 && this.jobsChanged) {
+        this.jobsChanged = false
+        this.totals = await feedRepo.countJobsByStatus(this.db.kysely)
+      }
       const workers = [...this.workers.values()]
       const now = this.clock.now()
       this.lastStats = {
