@@ -6,6 +6,7 @@ import proxyAddr from '@fastify/proxy-addr'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { ApiKeyVerifier } from './auth/api-keys.ts'
+import { JoinLinkService } from './auth/join-link-service.ts'
 import type { Config } from './config.ts'
 import { databaseTimeMs, type Db } from './db/create-db.ts'
 import { SqlAnswerStore } from './db/answer-store.ts'
@@ -40,12 +41,16 @@ import { ModelFiles } from './model/model-files.ts'
 import { importLegacyBlobs } from './storage/legacy-blob-import.ts'
 import { WorkerFigures } from './workers/worker-figures.ts'
 import { WorkerRegistry } from './workers/worker-registry.ts'
+import { DEFAULT_SPOT_CHECKS, NO_SPOT_CHECKS } from './trust/spot-checks.ts'
+import { createVolunteerTrust } from './trust/volunteer-trust.ts'
 import { attachWorkerSocket } from './ws/worker-socket.ts'
 
 export interface AppDeps {
   config: Config
   db: Db
   clock?: Clock
+  /** Draws for spot checks (tests pass a seeded or fixed one). */
+  random?: () => number
   /** pino options or false; tests pass false. */
   logger?: boolean | { level: string }
 }
@@ -117,11 +122,15 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   const signals = new ClusterSignals(db, app.log, { origin: config.coordinatorId, pollMs: config.eventPollMs })
   // The pump is created below; these callbacks run only once it exists.
   const recovery = new LeaseRecovery(db, signals, metrics, counters, { requeued: () => pump.jobsMayBeQueued(), finished: notify })
-  const pump = new DispatchPump(new SqlDispatchStore(db), registry, recovery, clock, app.log, metrics, counters, { leaseMs: config.leaseMs, onFinished: notify })
+  const trust = createVolunteerTrust(db, registry, signals, clock, app.log, {
+    policy: config.volunteerPolicy, spotChecks: config.spotChecks ? DEFAULT_SPOT_CHECKS : NO_SPOT_CHECKS, leaseMs: config.leaseMs,
+    model: model.name, maxPixels: config.maxImagePixels, random: deps.random,
+  }, { slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued() })
+  const pump = new DispatchPump(new SqlDispatchStore(db), registry, recovery, clock, app.log, metrics, counters, { leaseMs: config.leaseMs, onFinished: notify, volunteers: trust.slots })
   const answers = new AnswerRecorder(new SqlAnswerStore(db), model, registry, signals, clock, app.log, metrics, counters, {
     slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(),
     resultAccepted: (workerId, timings) => figures.record(workerId, timings, clock.now()),
-  })
+  }, trust.hooks)
   const sweepIntervalMs = Math.max(1_000, config.pingIntervalMs)
   // A worker (and its session) nobody has touched for three sweeps belongs to a coordinator that died.
   const staleAfterMs = 3 * sweepIntervalMs
@@ -165,18 +174,26 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   await app.register(jobsRoutes, {
     jobs, maxWaitSeconds: config.maxWaitSeconds, pixelLimits: { maxPixels: config.maxImagePixels, maxSide: config.maxImageSide },
     maxImageBytes: config.maxImageBytes, maxImages: config.maxImagesPerRequest,
-    authMode: config.authMode, verifier, rateLimitPerMinute: config.rateLimitPerMinute,
+    authMode: config.authMode, verifier, rateLimitPerMinute: config.rateLimitPerMinute, volunteerJobs: config.volunteerJobs,
   })
-  await app.register(workersRoutes, { db })
+  await app.register(workersRoutes, { db, authMode: config.authMode, verifier })
   await app.register(eventsRoutes, { hub: events, authMode: config.authMode, verifier })
-  await app.register(joinLinksRoutes, { authMode: config.authMode, verifier, joinSecret: config.joinToken, clock, publicUrl: config.publicUrl })
+  const bar = async (identity: string, reason: string) => {
+    await signals.publish({ kind: 'identity.barred', identity, reason }, clock.now())
+    trust.quarantine.close(identity, reason)
+  }
+  const links = config.joinToken ? new JoinLinkService(db, config.joinToken, clock, bar) : null
+  await app.register(joinLinksRoutes, { authMode: config.authMode, verifier, links, publicUrl: config.publicUrl })
   await app.register(healthRoutes, { db, model })
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })
   await app.register(workerPageRoutes, { model })
   await app.register(dashboardRoutes)
   attachWorkerSocket(app, {
-    join: (hello, channel, remote, token) => sessions.join(hello, channel, remote, token),
-    leave: (id) => sessions.leave(id),
+    join: (hello, channel, remote, token, who) => sessions.join(hello, channel, remote, token, who),
+    leave: (id) => {
+      trust.workerLeft(id)
+      return sessions.leave(id)
+    },
     draining: (id) => sessions.draining(id),
     answer: (id, msg) => answers.record(id, msg),
     release: (id, msg) => answers.release(id, msg),
@@ -203,6 +220,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
         waiters.notify(jobId)
       },
       finished: notify,
+      barred: (identity, reason) => trust.quarantine.close(identity, reason),
     })
     sweeper.start()
     journal.start()

@@ -64,6 +64,15 @@ export interface Config {
    * client (true = any proxy, or a list of proxy addresses/CIDRs). false = the socket's address.
    */
   trustProxy: boolean | string
+  /**
+   * Whose jobs volunteer tabs may see: 'per-key' (keys made with --volunteers; the keys-mode default), 'all'
+   * (open mode's default: there are no keys) or 'none'.
+   */
+  volunteerJobs: 'per-key' | 'all' | 'none'
+  /** 'quorum': a volunteer's answer is final only once confirmed (the default); 'accept': believed alone. */
+  volunteerPolicy: 'quorum' | 'accept'
+  /** Known-answer spot checks for volunteers (on by default). */
+  spotChecks: boolean
   logLevel: string
   /** json (default, for machines) or pretty (for a person at a terminal; npm start picks it on a TTY). */
   logFormat: 'json' | 'pretty'
@@ -79,6 +88,13 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
   const n = Number(raw)
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got "${raw}")`)
   return n
+}
+
+function choice<T extends string>(env: NodeJS.ProcessEnv, name: string, options: readonly T[], fallback: T): T {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!(options as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${options.join(', ')} (got "${raw}")`)
+  return raw as T
 }
 
 function dir(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
@@ -170,6 +186,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     processes: processes(env, databaseUrl),
     clockSkewMs: int(env, 'CLOCK_SKEW_MS', 0, -86_400_000, 86_400_000),
     trustProxy: trustProxy(env.TRUST_PROXY),
+    volunteerJobs: choice(env, 'VOLUNTEER_JOBS', ['per-key', 'all', 'none'] as const, authMode(env.AUTH_MODE) === 'open' ? 'all' : 'per-key'),
+    volunteerPolicy: choice(env, 'VOLUNTEER_POLICY', ['quorum', 'accept'] as const, 'quorum'),
+    spotChecks: choice(env, 'SPOT_CHECKS', ['on', 'off'] as const, 'on') === 'on',
     logLevel: env.LOG_LEVEL ?? 'info',
     logFormat: env.LOG_FORMAT === 'pretty' ? 'pretty' : 'json',
   }

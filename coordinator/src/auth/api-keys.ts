@@ -6,6 +6,15 @@ import type { Db } from '../db/create-db.ts'
 export interface Principal {
   keyId: string
   name: string
+  /** May make, list and revoke join links. */
+  admin: boolean
+  /** Its jobs may go to volunteer tabs (VOLUNTEER_JOBS=per-key). */
+  volunteers: boolean
+}
+
+export interface KeyRights {
+  admin?: boolean
+  volunteers?: boolean
 }
 
 const hashOf = (key: string): string => createHash('sha256').update(key).digest('hex')
@@ -13,11 +22,11 @@ const hashOf = (key: string): string => createHash('sha256').update(key).digest(
 const KEY_PATTERN = /^hs_[A-Za-z0-9_-]{32}$/
 
 /** Creates a key; the returned secret is shown once and only its hash is kept. */
-export async function createApiKey(db: Db, name: string, now: number): Promise<{ id: string; key: string; prefix: string }> {
+export async function createApiKey(db: Db, name: string, now: number, rights: KeyRights = {}): Promise<{ id: string; key: string; prefix: string }> {
   const key = `hs_${randomBytes(24).toString('base64url')}`
   const id = uuidv7()
   const prefix = key.slice(0, 10)
-  await keysRepo.insertApiKey(db.kysely, { id, name, key_hash: hashOf(key), key_prefix: prefix, created_at: now, revoked_at: null })
+  await keysRepo.insertApiKey(db.kysely, { id, name, key_hash: hashOf(key), key_prefix: prefix, created_at: now, revoked_at: null, admin: rights.admin ? 1 : 0, volunteers: rights.volunteers ? 1 : 0 })
   return { id, key, prefix }
 }
 
@@ -33,7 +42,7 @@ export class ApiKeyVerifier {
     const hit = this.cache.get(hash)
     if (hit && hit.until > Date.now()) return hit.principal
     const row = await keysRepo.findActiveKeyByHash(this.db.kysely, hash)
-    const principal = row ? { keyId: row.id, name: row.name } : null
+    const principal = row ? { keyId: row.id, name: row.name, admin: Number(row.admin) === 1, volunteers: Number(row.volunteers) === 1 } : null
     if (this.cache.size > 10_000) this.cache.clear()
     this.cache.set(hash, { principal, until: Date.now() + this.ttlMs })
     return principal

@@ -70,18 +70,18 @@ export function selectQueuedForUpdate(trx: Transaction<Database>, dialect: Diale
 }
 
 /** Leases claimed jobs, each to its worker, in one statement: bumps the fencing token and the attempt count. */
-export async function leaseJobs(trx: Transaction<Database>, dialect: Dialect, leases: { id: string; workerId: string }[], now: number, expiresAt: number): Promise<number> {
+export async function leaseJobs(trx: Transaction<Database>, dialect: Dialect, leases: { id: string; workerId: string }[], now: number, expiresAt: number, untrusted = false): Promise<number> {
   let leased = 0
   for (let i = 0; i < leases.length; i += ROWS_PER_STATEMENT) {
     const chunk = leases.slice(i, i + ROWS_PER_STATEMENT).map((l) => [l.id, l.workerId])
     leased += await updateJoined(trx, dialect, literalTable(dialect, ['id', 'value'], chunk),
-      sql`status = 'running', worker_id = v.value, lease_token = lease_token + 1, attempts = attempts + 1, started_at = ${now}, lease_expires_at = ${expiresAt}`,
+      sql`status = 'running', worker_id = v.value, lease_token = lease_token + 1, attempts = attempts + 1, started_at = ${now}, lease_expires_at = ${expiresAt}, lease_untrusted = ${untrusted ? 1 : 0}`,
       sql`jobs.status = 'queued'`)
   }
   return leased
 }
 
-export type LeaseState = Pick<JobRow, 'id' | 'status' | 'lease_token' | 'worker_id' | 'attempts' | 'max_attempts'>
+export type LeaseState = Pick<JobRow, 'id' | 'status' | 'lease_token' | 'worker_id' | 'attempts' | 'max_attempts' | 'lease_untrusted'>
 
 /**
  * The lease state of these jobs, locked until the transaction ends (MariaDB), so that a decision taken
@@ -89,14 +89,14 @@ export type LeaseState = Pick<JobRow, 'id' | 'status' | 'lease_token' | 'worker_
  */
 export function lockLeaseStates(trx: Transaction<Database>, dialect: Dialect, ids: string[]): Promise<LeaseState[]> {
   if (ids.length === 0) return Promise.resolve([])
-  const q = trx.selectFrom('jobs').select(['id', 'status', 'lease_token', 'worker_id', 'attempts', 'max_attempts']).where('id', 'in', ids)
+  const q = trx.selectFrom('jobs').select(['id', 'status', 'lease_token', 'worker_id', 'attempts', 'max_attempts', 'lease_untrusted']).where('id', 'in', ids)
   return (locks(dialect) ? q.forUpdate() : q).execute()
 }
 
 /** Running jobs whose lease ran out, or held by these workers (gone), locked for the take-back decision. */
 export function lockLostLeases(trx: Transaction<Database>, dialect: Dialect, scope: { workerIds?: string[]; expiredAt?: number }): Promise<LeaseState[]> {
   if (scope.workerIds?.length === 0) return Promise.resolve([])
-  let q = trx.selectFrom('jobs').select(['id', 'status', 'lease_token', 'worker_id', 'attempts', 'max_attempts']).where('status', '=', 'running')
+  let q = trx.selectFrom('jobs').select(['id', 'status', 'lease_token', 'worker_id', 'attempts', 'max_attempts', 'lease_untrusted']).where('status', '=', 'running')
   if (scope.workerIds) q = q.where('worker_id', 'in', scope.workerIds)
   if (scope.expiredAt !== undefined) q = q.where('lease_expires_at', '<=', scope.expiredAt)
   return (locks(dialect) ? q.forUpdate() : q).execute()
@@ -118,10 +118,14 @@ export async function completeJobsFenced(trx: Transaction<Database>, dialect: Di
 }
 
 /** Leases taken back (checked under lock): back to the queue at once, or dead when every attempt is used. */
-export async function takeBackLeases(trx: Transaction<Database>, decided: { requeue: string[]; dead: string[] }, now: number): Promise<void> {
+export async function takeBackLeases(trx: Transaction<Database>, decided: { requeue: string[]; requeueUncounted: string[]; dead: string[] }, now: number): Promise<void> {
   if (decided.requeue.length > 0) {
     await trx.updateTable('jobs').set({ status: 'queued', worker_id: null, lease_expires_at: null, available_at: now })
       .where('id', 'in', decided.requeue).where('status', '=', 'running').execute()
+  }
+  if (decided.requeueUncounted.length > 0) {
+    await trx.updateTable('jobs').set((eb) => ({ status: 'queued', worker_id: null, lease_expires_at: null, available_at: now, lease_untrusted: 0, attempts: eb('attempts', '-', 1) }))
+      .where('id', 'in', decided.requeueUncounted).where('status', '=', 'running').execute()
   }
   if (decided.dead.length > 0) {
     await trx.updateTable('jobs')

@@ -33,6 +33,12 @@ export interface JobTable {
   error_message: string | null
   /** The API key that submitted the job (null in open mode): other keys do not see it. */
   owner_key_id: string | null
+  /** 1 when volunteer tabs may see it (its key, or the deployment, allows it). */
+  volunteers_allowed: Generated<number>
+  /** 1 when volunteers disagreed or one said it failed: only a trusted worker may answer it now. */
+  needs_trusted: Generated<number>
+  /** 1 while leased to a volunteer: losing that lease uses no attempt. */
+  lease_untrusted: Generated<number>
 }
 
 export interface WorkerTable {
@@ -57,6 +63,10 @@ export interface WorkerTable {
   /** Mean inference and preparation (decode + resize) times; null until the first result. */
   infer_ms: number | null
   prepare_ms: number | null
+  /** 1 for a trusted worker (runtime credentials, or open mode's headless pages), 0 for a volunteer tab. */
+  trusted: Generated<number>
+  /** A volunteer's identity for verification; null for trusted workers. */
+  identity: string | null
 }
 
 /** Uploaded image bytes, one row per job, written in the same transaction as the job. */
@@ -90,6 +100,52 @@ export interface ApiKeyTable {
   key_prefix: string
   created_at: number
   revoked_at: number | null
+  /** 1: may make and revoke join links. */
+  admin: Generated<number>
+  /** 1: this key's jobs may go to volunteer tabs. */
+  volunteers: Generated<number>
+}
+
+/** A volunteer's answer to a job that is not final yet (kept until a quorum or a trusted worker decides). */
+export interface JobOpinionTable {
+  job_id: string
+  /** A join link's name, or `net:<network>` for a tab that joined without a link (open mode). */
+  identity: string
+  network: string | null
+  top1: number
+  result_json: string
+  created_at: number
+}
+
+/** Images whose answer a trusted worker gave clearly: spot checks for volunteers. */
+export interface KnownAnswerTable {
+  job_id: string
+  bytes: Buffer
+  top1: number
+  created_at: number
+}
+
+/** A volunteer identity's honesty record (speed is in `workers`, per connection). */
+export interface VolunteerIdentityTable {
+  identity: string
+  answers: Generated<number>
+  confirmed: Generated<number>
+  checks_passed: Generated<number>
+  checks_failed: Generated<number>
+  contradicted: Generated<number>
+  quarantined_at: number | null
+  quarantine_reason: string | null
+  updated_at: number
+}
+
+/** A join link: its token carries the name, the row says whether it still admits tabs. */
+export interface JoinLinkTable {
+  name: string
+  created_by: string | null
+  created_at: number
+  expires_at: number
+  revoked_at: number | null
+  max_sessions: number
 }
 
 /** A live worker session: its token (hashed) and who holds it, touched by the holder's coordinator. */
@@ -108,6 +164,10 @@ export interface Database {
   worker_sessions: WorkerSessionTable
   images: ImageTable
   coordinator_events: CoordinatorEventTable
+  job_opinions: JobOpinionTable
+  known_answers: KnownAnswerTable
+  volunteer_identities: VolunteerIdentityTable
+  join_links: JoinLinkTable
 }
 
 export type JobRow = Selectable<JobTable>

@@ -73,3 +73,11 @@ export function listLiveWorkers(db: Conn): Promise<LiveWorkerRow[]> {
     .execute()
     .then((rows) => rows.map((r) => ({ ...r, busy: Number(r.busy ?? 0) })))
 }
+
+/** Live volunteer connections per name (a join link's tabs carry its name). */
+export async function liveVolunteersByName(db: Conn, names: string[]): Promise<Map<string, number>> {
+  if (names.length === 0) return new Map()
+  const rows = await db.selectFrom('workers').select(['name', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('trusted', '=', 0).where('disconnected_at', 'is', null).where('name', 'in', names).groupBy('name').execute()
+  return new Map(rows.flatMap((r) => (r.name === null ? [] : [[r.name, Number(r.n)]])))
+}

@@ -20,12 +20,14 @@ export interface JobsRoutesOptions {
   authMode: AuthMode
   verifier: ApiKeyVerifier
   rateLimitPerMinute: number
+  /** Whose jobs volunteer tabs may answer (config VOLUNTEER_JOBS). */
+  volunteerJobs: 'per-key' | 'all' | 'none'
 }
 
 /** What the caller may see: its own key's jobs, or all of them in open mode. */
 const scopeOf = (req: FastifyRequest): Scope => (req.principal ? { owner: req.principal.keyId } : 'all')
 
-export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, maxWaitSeconds, pixelLimits, maxImageBytes, maxImages, authMode, verifier, rateLimitPerMinute }) => {
+export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, maxWaitSeconds, pixelLimits, maxImageBytes, maxImages, authMode, verifier, rateLimitPerMinute, volunteerJobs }) => {
   requireApiKey(app, authMode, verifier)
   if (authMode === 'keys') {
     // Per key, after authentication (preHandler), so an unknown key cannot use up someone else's budget.
@@ -52,7 +54,8 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
     try {
       const { images, priority } = await readUpload(req, queryPriority, limits)
       if (onlyOne && images.length !== 1) throw new AppError('BAD_REQUEST', 'classify takes exactly one image; use POST /api/v1/jobs for several')
-      return await jobs.submit({ images, priority, idempotencyKey, owner })
+      const volunteersAllowed = volunteerJobs === 'all' || (volunteerJobs === 'per-key' && req.principal?.volunteers === true)
+      return await jobs.submit({ images, priority, idempotencyKey, owner, volunteersAllowed })
     } finally {
       done()
     }

@@ -1,7 +1,8 @@
-import type { JobFailed, JobRelease, JobResult, JobTimings } from '@hivesight/protocol'
-import type { AnswerStore, FailureDecision } from '../db/answer-store.ts'
+import type { ClassScore, JobFailed, JobRelease, JobResult, JobTimings } from '@hivesight/protocol'
+import type { AnswerStore, FailureDecision, SettledOpinions } from '../db/answer-store.ts'
 import type { ModelFiles } from '../model/model-files.ts'
-import type { WorkerRegistry } from '../workers/worker-registry.ts'
+import { usableAsKnownAnswer } from '../trust/spot-checks.ts'
+import type { LiveWorker, WorkerRegistry } from '../workers/worker-registry.ts'
 import type { Clock } from './clock.ts'
 import type { ClusterSignals } from './cluster-signals.ts'
 import type { DispatchCounters } from './counters.ts'
@@ -12,7 +13,18 @@ import type { Logger } from './logger.ts'
 
 type Answer = JobResult | JobFailed
 type Buffered = { workerId: string; msg: Answer; submittedAt?: number }
-type PendingCompletion = { workerId: string; jobId: string; token: number; resultJson: string; done: (accepted: boolean) => void; fail: (err: unknown) => void }
+type PendingCompletion = { workerId: string; jobId: string; token: number; resultJson: string; top: ClassScore[]; knownTop1?: number; done: (accepted: boolean) => void; fail: (err: unknown) => void }
+
+/** How volunteers' answers are kept apart (trust/volunteer-trust.ts); absent, every worker is believed. */
+export interface TrustHooks {
+  /** A volunteer's answer: judged by the quorum rules instead of written. */
+  volunteerAnswer(w: LiveWorker, msg: Answer): Promise<void>
+  /** Trusted results finished jobs volunteers had answered: credit or quarantine them. */
+  settled(jobs: { jobId: string; top1: number; margin: number; opinions: { identity: string; top1: number }[] }[]): Promise<void>
+  /** Whether clear trusted results should be kept as known answers now; told how many were offered. */
+  wantsKnownAnswers(): boolean
+  knownAnswersOffered(n: number): void
+}
 
 // Group commit: results that arrive while a transaction commits go together into the next one.
 const MAX_COMPLETIONS_PER_COMMIT = 500
@@ -55,6 +67,7 @@ export class AnswerRecorder {
     private readonly metrics: JobMetrics,
     private readonly counters: DispatchCounters,
     private readonly events: AnswerEvents,
+    private readonly trust?: TrustHooks,
   ) {}
 
   /** Waits for the commits in progress and applies what is buffered (shutdown). */
@@ -69,6 +82,8 @@ export class AnswerRecorder {
 
   /** A worker's answer: its slot is free at once; the answer is applied, or kept until it can be. */
   async record(workerId: string, msg: Answer): Promise<void> {
+    const w = this.registry.get(workerId)
+    if (w && !w.trust.trusted && this.trust) return this.trust.volunteerAnswer(w, msg)
     const held = this.registry.release(workerId, msg.jobId)
     this.events.slotFreed()
     try {
@@ -119,7 +134,8 @@ export class AnswerRecorder {
   private async applyResult(workerId: string, msg: JobResult, submittedAt?: number): Promise<void> {
     const resultJson = storedResult(msg.top, this.model.name, msg.timings)
     const accepted = await new Promise<boolean>((done, fail) => {
-      this.completions.push({ workerId, jobId: msg.jobId, token: msg.leaseToken, resultJson, done, fail })
+      const knownTop1 = this.trust?.wantsKnownAnswers() && usableAsKnownAnswer(msg.top) ? msg.top[0]!.index : undefined
+      this.completions.push({ workerId, jobId: msg.jobId, token: msg.leaseToken, resultJson, top: msg.top, knownTop1, done, fail })
       this.commitCompletions()
     })
     if (accepted) {
@@ -156,13 +172,29 @@ export class AnswerRecorder {
     // A replay inside one batch loses to the first copy.
     const first = new Map<string, PendingCompletion>()
     for (const c of batch) if (!first.has(c.jobId)) first.set(c.jobId, c)
-    const rows = [...first.values()].map((c) => ({ id: c.jobId, token: c.token, workerId: c.workerId, resultJson: c.resultJson }))
+    const rows = [...first.values()].map((c) => ({ id: c.jobId, token: c.token, workerId: c.workerId, resultJson: c.resultJson, knownTop1: c.knownTop1 }))
     const signal = (ids: string[]) => this.signals.row({ kind: 'jobs.finished', jobIds: ids }, now)
-    const accepted = new Set(await this.store.commitIfAllCurrent(rows, now, signal(rows.map((r) => r.id)))
-      ? rows.map((r) => r.id)
-      : await this.store.commitCurrent(rows, now, signal, (facts, r) => isCurrentLease(facts, { token: r.token, workerId: r.workerId })))
+    const all = await this.store.commitIfAllCurrent(rows, now, signal(rows.map((r) => r.id)))
+    const { ids, opinions } = all !== false
+      ? { ids: rows.map((r) => r.id), opinions: all }
+      : await this.store.commitCurrent(rows, now, signal, (facts, r) => isCurrentLease(facts, { token: r.token, workerId: r.workerId }))
+    const accepted = new Set(ids)
     if (accepted.size > 0) this.events.finished([...accepted])
+    this.afterTrustedCommit(first, rows.filter((r) => accepted.has(r.id)), opinions)
     return batch.map((c) => first.get(c.jobId) === c && accepted.has(c.jobId))
+  }
+
+  /** Known answers offered, and volunteers' answers to these jobs judged against the trusted ones. */
+  private afterTrustedCommit(byJob: Map<string, PendingCompletion>, written: { id: string; knownTop1?: number }[], opinions: SettledOpinions): void {
+    if (!this.trust) return
+    const offered = written.filter((r) => r.knownTop1 !== undefined).length
+    if (offered > 0) this.trust.knownAnswersOffered(offered)
+    if (opinions.length === 0) return
+    const settled = [...new Set(opinions.map((o) => o.job_id))].map((jobId) => {
+      const top = byJob.get(jobId)!.top
+      return { jobId, top1: top[0]!.index, margin: top[0]!.score - (top[1]?.score ?? 0), opinions: opinions.filter((o) => o.job_id === jobId) }
+    })
+    void this.trust.settled(settled).catch((err: unknown) => this.log.error({ err }, 'could not judge volunteers against trusted results'))
   }
 
   private async applyFailed(workerId: string, msg: JobFailed): Promise<void> {

@@ -8,6 +8,7 @@ export type Signal =
   | { kind: 'jobs.queued' }
   | { kind: 'job.canceled'; jobId: string; workerId: string; token: number }
   | { kind: 'jobs.finished'; jobIds: string[] }
+  | { kind: 'identity.barred'; identity: string; reason: string }
 
 export interface SignalHandlers {
   /** New or requeued work: wake idle workers. */
@@ -16,6 +17,8 @@ export interface SignalHandlers {
   canceled(jobId: string, workerId: string, token: number): void
   /** Jobs reached a final state: wake long-polls. */
   finished(jobIds: string[]): void
+  /** A volunteer identity was quarantined or its join link revoked: close its sessions here. */
+  barred?(identity: string, reason: string): void
 }
 
 export type SignalRow = eventsRepo.NewEvent
@@ -114,6 +117,7 @@ export class ClusterSignals {
       if (r.kind === 'jobs.queued') h.queued()
       else if (r.kind === 'job.canceled') h.canceled(String(p.jobId), String(p.workerId), Number(p.token))
       else if (r.kind === 'jobs.finished' && Array.isArray(p.jobIds)) h.finished(p.jobIds.map(String))
+      else if (r.kind === 'identity.barred') h.barred?.(String(p.identity), String(p.reason))
     } catch (err) {
       this.log.warn({ err, id: r.id, kind: r.kind }, 'ignored a signal that could not be read')
     }

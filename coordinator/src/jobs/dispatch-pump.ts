@@ -8,6 +8,12 @@ import type { JobMetrics } from './job-metrics.ts'
 import type { LeaseRecovery } from './lease-recovery.ts'
 import type { Logger } from './logger.ts'
 
+/** Free slots of volunteer tabs, filled their own way (trust/volunteer-dispatch.ts). */
+export interface VolunteerSlots {
+  dispatch(): Promise<number>
+  queueChanged(): void
+}
+
 /** Slots reserved for jobs that will be leased in their upload's commit. */
 export interface DirectLease {
   /** One entry per slot. */
@@ -49,13 +55,14 @@ export class DispatchPump {
     private readonly log: Logger,
     private readonly metrics: JobMetrics,
     private readonly counters: DispatchCounters,
-    private readonly opts: { leaseMs: number; onFinished(jobIds: string[]): void },
+    private readonly opts: { leaseMs: number; onFinished(jobIds: string[]): void; volunteers?: VolunteerSlots },
   ) {}
 
   /** Work may be waiting (an upload, a requeue, a peer's signal). */
   jobsMayBeQueued(): void {
     this.queueVersion++
     this.maybeQueued = true
+    this.opts.volunteers?.queueChanged()
     this.pump()
   }
 
@@ -145,6 +152,8 @@ export class DispatchPump {
         if (sent < wanted && version === this.queueVersion) this.maybeQueued = false
         if (sent === 0) break
       }
+      // Volunteers' slots after trusted ones: each volunteer claims what it may answer (trust/volunteer-dispatch.ts).
+      if (this.opts.volunteers && !this.draining && !this.stopped) await this.opts.volunteers.dispatch()
     } while (this.pumpAgain && !this.stopped)
   }
 

@@ -29,6 +29,8 @@ export interface SubmitRequest {
   idempotencyKey?: string
   /** The submitting API key (null in open mode). */
   owner: string | null
+  /** Volunteer tabs may answer these jobs (the key, or the deployment, allows it). */
+  volunteersAllowed?: boolean
 }
 
 /** Whose jobs a caller sees: one API key's, or (open mode) all. */
@@ -95,7 +97,7 @@ export class JobService {
     const rows: NewJob[] = req.images.map((img) => ({
       id: uuidv7(), status: 'queued', priority: req.priority, attempts: 0, max_attempts: this.opts.maxAttempts, lease_token: 0,
       submitted_at: now, available_at: now, filename: img.filename, content_type: img.info.contentType, byte_size: img.bytes.length,
-      width: img.info.width, height: img.info.height, owner_key_id: req.owner,
+      width: img.info.width, height: img.info.height, owner_key_id: req.owner, volunteers_allowed: req.volunteersAllowed ? 1 : 0,
     }))
     const response: SubmitResponse = {
       jobs: rows.map((r) => ({ id: r.id, status: 'queued', filename: r.filename ?? null, url: `/api/v1/jobs/${r.id}` })),

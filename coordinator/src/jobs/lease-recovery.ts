@@ -28,12 +28,12 @@ export class LeaseRecovery {
       const split = splitLostLeases(lost)
       await jobsRepo.takeBackLeases(trx, split, now)
       const signals = []
-      if (split.requeue.length > 0) signals.push(this.signals.row({ kind: 'jobs.queued' }, now))
+      if (split.requeue.length + split.requeueUncounted.length > 0) signals.push(this.signals.row({ kind: 'jobs.queued' }, now))
       if (split.dead.length > 0) signals.push(this.signals.row({ kind: 'jobs.finished', jobIds: split.dead }, now))
       await eventsRepo.appendEvents(trx, signals)
       return split
     }))
-    const out = { requeued: decided.requeue.length, dead: decided.dead.length }
+    const out = { requeued: decided.requeue.length + decided.requeueUncounted.length, dead: decided.dead.length }
     this.counters.requeuedLostLeases += out.requeued
     this.counters.deadJobs += out.dead
     this.metrics.leasesTakenBack(out.requeued, out.dead)

@@ -38,10 +38,17 @@ export function failureOutcome(facts: Pick<LeaseFacts, 'attempts' | 'max_attempt
   return Number(facts.attempts) < Number(facts.max_attempts) ? 'retry' : 'dead'
 }
 
-/** A lease lost without an answer (worker gone, lease expired): queued again at once, or dead when no attempt is left. */
-export function splitLostLeases(lost: Pick<LeaseFacts, 'id' | 'attempts' | 'max_attempts'>[]): { requeue: string[]; dead: string[] } {
-  const out = { requeue: [] as string[], dead: [] as string[] }
-  for (const l of lost) (Number(l.attempts) >= Number(l.max_attempts) ? out.dead : out.requeue).push(l.id)
+/**
+ * A lease lost without an answer (worker gone, lease expired): queued again at once, or dead when no attempt
+ * is left. A volunteer's lease uses no attempt: a hidden or closed tab is not the image's fault, and a
+ * hostile one must not be able to exhaust a job's attempts.
+ */
+export function splitLostLeases(lost: (Pick<LeaseFacts, 'id' | 'attempts' | 'max_attempts'> & { lease_untrusted?: number })[]): { requeue: string[]; requeueUncounted: string[]; dead: string[] } {
+  const out = { requeue: [] as string[], requeueUncounted: [] as string[], dead: [] as string[] }
+  for (const l of lost) {
+    if (Number(l.lease_untrusted ?? 0) === 1) out.requeueUncounted.push(l.id)
+    else (Number(l.attempts) >= Number(l.max_attempts) ? out.dead : out.requeue).push(l.id)
+  }
   return out
 }
 

@@ -1,6 +1,8 @@
 import type { Db } from '../db/create-db.ts'
 import * as imagesRepo from '../db/image.repository.ts'
 import * as jobsRepo from '../db/job.repository.ts'
+import * as knownRepo from '../db/known-answer.repository.ts'
+import * as opinionsRepo from '../db/opinion.repository.ts'
 
 const PURGE_BATCH = 1_000
 // One housekeeping pass deletes at most this many, so a first purge of a big backlog does not stall a sweep.
@@ -13,8 +15,9 @@ export function uuidV7Floor(ms: number): string {
 }
 
 /**
- * Deletes final jobs submitted before `before` (and the images dead ones kept), in small transactions.
- * Jobs finish seconds after they are submitted, so the retention counts from submission.
+ * Deletes final jobs submitted before `before` (and the images dead ones kept, volunteers' answers to
+ * canceled ones), in small transactions, and known answers kept since before then: no image outlives the
+ * retention. Jobs finish seconds after they are submitted, so the retention counts from submission.
  */
 export async function purgeFinishedJobs(db: Db, before: number): Promise<number> {
   let purged = 0
@@ -23,9 +26,11 @@ export async function purgeFinishedJobs(db: Db, before: number): Promise<number>
     if (ids.length === 0) break
     await db.kysely.transaction().execute(async (trx) => {
       await imagesRepo.deleteImages(trx, ids)
+      await opinionsRepo.deleteOpinionsOfJobs(trx, ids)
       purged += await jobsRepo.deleteJobs(trx, ids)
     })
     if (ids.length < PURGE_BATCH) break
   }
+  await knownRepo.deleteKnownAnswersBefore(db.kysely, before)
   return purged
 }

@@ -14,9 +14,19 @@ export interface HeldJob {
   submittedAt: number
 }
 
+/** Who a worker is, as far as verification cares (see trust/verification.ts). */
+export interface WorkerTrust {
+  trusted: boolean
+  /** A runtime's session name, a join link's name, or `net:<network>` for a tab without a link. */
+  identity: string
+  /** Its /24 or /48; null when unknown. */
+  network: string | null
+}
+
 export interface LiveWorker {
   id: string
   hello: WorkerHello
+  trust: WorkerTrust
   slots: number
   /** Jobs leased to this worker and not answered yet (change it through the registry). */
   readonly inFlight: ReadonlyMap<string, HeldJob>
@@ -110,10 +120,15 @@ export class WorkerRegistry {
     }
     return w
   }
-  freeSlots(): { workerId: string; free: number }[] {
+  /** Free slots of trusted workers, or of volunteers (each kind gets jobs its own way). */
+  freeSlots(trusted = true): { workerId: string; free: number }[] {
     const out: { workerId: string; free: number }[] = []
-    for (const w of this.withFreeSlots) out.push({ workerId: w.id, free: w.slots - w.inFlight.size - w.reserved })
+    for (const w of this.withFreeSlots) if (w.trust.trusted === trusted) out.push({ workerId: w.id, free: w.slots - w.inFlight.size - w.reserved })
     return out
+  }
+  /** Live workers of one identity (to close them when it is quarantined or its link revoked). */
+  ofIdentity(identity: string): LiveWorker[] {
+    return [...this.workers.values()].filter((w) => !w.trust.trusted && w.trust.identity === identity)
   }
   /** Per worker, jobs done since the last call (the sweep writes them). */
   takeJobsDone(): Map<string, number> {

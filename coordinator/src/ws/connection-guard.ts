@@ -1,5 +1,15 @@
 // Pure rules for what a worker connection may do; worker-socket.ts applies them.
+import { createHash, timingSafeEqual } from 'node:crypto'
 import { verifySessionToken } from '@hivesight/protocol/session-token'
+import { networkOf } from '../trust/verification.ts'
+import type { WorkerTrust } from '../workers/worker-registry.ts'
+
+/** Constant time, whatever the lengths: compares digests, never the secrets themselves. */
+export function sameSecret(given: string, secret: string | null): boolean {
+  if (secret === null) return false
+  const digest = (s: string) => createHash('sha256').update(s).digest()
+  return timingSafeEqual(digest(given), digest(secret))
+}
 
 export interface WorkerAccessPolicy {
   mode: 'keys' | 'open'
@@ -21,7 +31,7 @@ export function admitWorker(policy: WorkerAccessPolicy, token: string | undefine
   if (token === undefined || token === '') {
     return policy.mode === 'open' ? { ok: true, trusted: true } : { ok: false, reason: 'a worker token is required' }
   }
-  if (token === policy.workerToken || token === policy.joinToken) {
+  if (sameSecret(token, policy.workerToken) || sameSecret(token, policy.joinToken)) {
     return { ok: false, reason: 'that is a secret, not a session token: derive one (the runtime does) or mint a join link' }
   }
   const check = verifySessionToken(token, { worker: policy.workerToken, join: policy.joinToken }, nowMs)
@@ -55,4 +65,16 @@ export class MessageBudget {
     this.tokens--
     return true
   }
+}
+
+/**
+ * Who an admitted worker is. Keys mode: trusted only with a runtime's session token. Open mode has no
+ * secrets: a headless runtime page counts as trusted and a browser tab as a volunteer, as they say of
+ * themselves; a join link makes a volunteer either way. A volunteer without a link is known by its network.
+ */
+export function trustOf(admission: Extract<Admission, { ok: true }>, mode: 'keys' | 'open', kind: 'headless' | 'browser', remote: string | null): WorkerTrust {
+  const network = networkOf(remote)
+  const trusted = admission.trusted && (admission.session !== undefined || (mode === 'open' && kind === 'headless'))
+  const identity = admission.name ?? (trusted ? `worker:${remote ?? 'unknown'}` : `net:${network ?? remote ?? 'unknown'}`)
+  return { trusted, identity, network }
 }

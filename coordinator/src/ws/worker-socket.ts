@@ -5,8 +5,9 @@ import type { FastifyInstance } from 'fastify'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { isUnresponsive } from '../jobs/lease.ts'
 import type { Logger } from '../jobs/logger.ts'
-import type { WorkerChannel } from '../workers/worker-registry.ts'
-import { admitWorker, MessageBudget, originAllowed, type WorkerAccessPolicy } from './connection-guard.ts'
+import type { Joined } from '../jobs/worker-sessions.ts'
+import type { WorkerChannel, WorkerTrust } from '../workers/worker-registry.ts'
+import { admitWorker, MessageBudget, originAllowed, trustOf, type WorkerAccessPolicy } from './connection-guard.ts'
 import { SendBufferWatch } from './send-buffer-watch.ts'
 
 export interface WorkerSocketOptions {
@@ -23,8 +24,8 @@ export interface WorkerSocketOptions {
 
 /** What the socket layer hands to the job lifecycle. */
 export interface WorkerLifecycle {
-  /** The worker's id, or null when its token already has a live session. Throws on a database error. */
-  join(hello: WorkerHello, channel: WorkerChannel, remoteAddress: string | null, sessionToken?: string): Promise<string | null>
+  /** Registers the worker, or refuses it (its token's sessions are live, its link revoked…). Throws on a database error. */
+  join(hello: WorkerHello, channel: WorkerChannel, remoteAddress: string | null, sessionToken: string | undefined, trust: WorkerTrust): Promise<Joined>
   leave(workerId: string): Promise<void>
   draining(workerId: string): void
   answer(workerId: string, msg: JobResult | JobFailed): Promise<void>
@@ -144,28 +145,30 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: WorkerLifecycle, 
             },
             close: (code: number, reason: string) => ws.close(code, reason),
           }
-          // A volunteer tab is untrusted: it is listed as a browser worker, whatever it claims.
+          const trust = trustOf(admission, opts.access.mode, msg.kind, remote)
+          // A volunteer tab is listed as a browser worker, whatever it claims.
           // A token's name is who the worker is; a name in the hello is only a claim.
-          const hello = { ...msg, kind: admission.trusted ? msg.kind : 'browser' as const, name: admission.name ?? msg.name, token: undefined }
-          // One live session per token (claimed in the database, so across coordinators): a copied token
+          const hello = { ...msg, kind: trust.trusted ? msg.kind : 'browser' as const, name: admission.name ?? msg.name, token: undefined }
+          // Live sessions per token are claimed in the database, so across coordinators: a copied token
           // cannot run beside its owner.
-          let id: string | null
+          let joined: Joined
           try {
-            id = await jobs.join(hello, channel, remote, admission.session)
+            joined = await jobs.join(hello, channel, remote, admission.session, trust)
           } catch (err) {
             // Without this the page would wait forever for a welcome that never comes.
             log.warn({ err, remote }, 'could not register a worker; closing its socket so it reconnects')
             workerId = undefined
             return ws.close(CLOSE_INTERNAL_ERROR, 'the coordinator could not register this worker; retry')
           }
-          if (id === null) {
-            log.warn({ remote, name: admission.name }, 'worker refused: its token already has a live session')
-            return ws.close(CLOSE_SESSION_TAKEN, 'this token already has a live session')
+          if (!joined.ok) {
+            log.warn({ remote, name: admission.name, identity: trust.identity }, `worker refused: ${joined.reason}`)
+            workerId = undefined
+            return ws.close(joined.taken ? CLOSE_SESSION_TAKEN : CLOSE_POLICY, joined.reason)
           }
-          workerId = id
+          workerId = joined.id
           // It closed while we registered it: the close handler saw no id yet, so requeue here.
           if (ws.readyState !== ws.OPEN) return requeueOnClose(workerId)
-          return send({ type: 'worker.welcome', workerId, slots: msg.slots, heartbeatMs: opts.pingIntervalMs })
+          return send({ type: 'worker.welcome', workerId, slots: joined.slots, heartbeatMs: opts.pingIntervalMs })
         }
         case 'job.result':
         case 'job.failed': {

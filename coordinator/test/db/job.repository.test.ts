@@ -72,14 +72,21 @@ for (const dialect of DIALECTS) {
         await jobs.takeBackLeases(trx, split, 2_000)
         return split
       })
-      assert.deepEqual(await takeBack({ workerIds: ['gone'] }), { requeue: [a.id], dead: [b.id] })
-      assert.deepEqual(await takeBack({ expiredAt: 2_999 }), { requeue: [], dead: [] })
-      assert.deepEqual(await takeBack({ expiredAt: 3_000 }), { requeue: [c.id], dead: [] })
+      assert.deepEqual(await takeBack({ workerIds: ['gone'] }), { requeue: [a.id], requeueUncounted: [], dead: [b.id] })
+      assert.deepEqual(await takeBack({ expiredAt: 2_999 }), { requeue: [], requeueUncounted: [], dead: [] })
+      assert.deepEqual(await takeBack({ expiredAt: 3_000 }), { requeue: [c.id], requeueUncounted: [], dead: [] })
       assert.deepEqual(await jobs.countActive(db.kysely, 100), { queued: 2, delayed: 0, running: 0 })
       assert.equal((await jobs.findJob(db.kysely, b.id))?.error_code, 'ATTEMPTS_EXHAUSTED')
       // The next lease bumps the token again, so the old holder's token stays stale forever.
       await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, db.dialect, to('other', [c.id]), 4_000, 9_000))
       assert.deepEqual([(await jobs.findJob(db.kysely, c.id))?.lease_token, (await jobs.findJob(db.kysely, c.id))?.attempts], [2, 2])
+      // A volunteer's lease, even on the last attempt: lost, it is queued again and the attempt given back.
+      const d = newJob({ attempts: 4 })
+      await jobs.insertJobs(db.kysely, [d])
+      await db.kysely.transaction().execute((trx) => jobs.leaseJobs(trx, db.dialect, to('tab', [d.id]), 5_000, 9_000, true))
+      assert.deepEqual(await takeBack({ workerIds: ['tab'] }), { requeue: [], requeueUncounted: [d.id], dead: [] })
+      const back = await jobs.findJob(db.kysely, d.id)
+      assert.deepEqual([back?.status, back?.attempts, back?.lease_untrusted], ['queued', 4, 0])
     })
 
     test('lists newest first with a cursor; the queued filter includes delayed retries', async (t) => {

@@ -25,9 +25,12 @@ test('with AUTH_MODE=keys every job route needs a valid key, sent in a header, n
   assert.equal(inUrl.json().code, 'API_KEY_IN_URL')
   const ok = await app.app.inject({ method: 'POST', url: '/api/v1/jobs', payload: body.payload, headers: { ...body.headers, 'x-api-key': key } })
   assert.equal(ok.statusCode, 202)
-  for (const url of ['/healthz', '/readyz', '/api/v1/workers', '/api/v1/openapi.json', '/metrics']) {
+  for (const url of ['/healthz', '/readyz', '/api/v1/openapi.json', '/metrics']) {
     assert.equal((await app.app.inject({ url })).statusCode, 200, `${url} stays open`)
   }
+  // Who works for this coordinator (names, networks, quarantines) is for key holders only.
+  assert.equal((await app.app.inject({ url: '/api/v1/workers' })).statusCode, 401)
+  assert.equal((await app.app.inject({ url: '/api/v1/workers', headers: bearer(key) })).statusCode, 200)
 })
 
 test("a key sees only its own jobs: another key's job is a 404 everywhere", async (t) => {

@@ -25,13 +25,13 @@ class FakeAnswerStore implements AnswerStore {
     this.fastPaths++
     const all = rows.every((r) => { const l = this.leases.get(r.id); return l?.status === 'running' && l.lease_token === r.token && l.worker_id === r.workerId })
     if (all) for (const r of rows) this.write(r)
-    return all
+    return all ? [] : false
   }
   async commitCurrent(rows: ResultRow[], _now: number, _signal: unknown, current: (facts: LeaseState | undefined, row: ResultRow) => boolean) {
     this.lockedPaths++
     const done = rows.filter((r) => current(this.leases.get(r.id), r))
     for (const r of done) this.write(r)
-    return done.map((r) => r.id)
+    return { ids: done.map((r) => r.id), opinions: [] }
   }
   async recordFailure(fence: { id: string }, _now: number, code: string, _message: string, decide: (facts: LeaseState | undefined) => FailureDecision) {
     const d = decide(this.leases.get(fence.id))
@@ -50,7 +50,7 @@ class FakeAnswerStore implements AnswerStore {
 function setup() {
   const store = new FakeAnswerStore()
   const registry = new WorkerRegistry()
-  registry.add({ id: 'w1', hello, slots: 4, draining: false, channel: { sendFrame: () => true, sendMessage: () => true, close: () => undefined } })
+  registry.add({ id: 'w1', hello, trust: { trusted: true, identity: 'w1', network: null }, slots: 4, draining: false, channel: { sendFrame: () => true, sendMessage: () => true, close: () => undefined } })
   const finished: string[] = []
   const accepted: string[] = []
   const counters = newCounters()
@@ -61,7 +61,7 @@ function setup() {
     resultAccepted: (workerId, t) => accepted.push(`${workerId} ${t.decodeMs}/${t.inferMs}`),
   })
   const lease = (id: string, token = 1, attempts = 1) => {
-    store.leases.set(id, { id, status: 'running', lease_token: token, worker_id: 'w1', attempts, max_attempts: 3 })
+    store.leases.set(id, { id, status: 'running', lease_token: token, worker_id: 'w1', attempts, max_attempts: 3, lease_untrusted: 0 })
     registry.hold('w1', id, { token, leaseExpiresAt: 9_999, submittedAt: 0 })
   }
   const result = (jobId: string, leaseToken = 1): JobResult => ({ type: 'job.result', jobId, leaseToken, top: [{ index: 1, score: 0.9 }], timings: { decodeMs: 1, inferMs: 2 } })

@@ -52,7 +52,7 @@ function setup(slots: number[]) {
   for (const [i, n] of slots.entries()) {
     const id = `w${i + 1}`
     frames.set(id, [])
-    registry.add({ id, hello, slots: n, draining: false, channel: {
+    registry.add({ id, hello, trust: { trusted: true, identity: id, network: null }, slots: n, draining: false, channel: {
       sendFrame: (f) => {
         const d = decodeAssignFrame(f)
         if (d.ok) frames.get(id)!.push(d.header.jobId)

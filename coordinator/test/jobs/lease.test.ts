@@ -35,7 +35,12 @@ test('a failure is final when it is the image\'s fault, retried while attempts l
 
 test('a lease lost without an answer is queued again, or dead when its attempts are used up', () => {
   const lost = [{ id: 'a', attempts: 1, max_attempts: 5 }, { id: 'b', attempts: 5, max_attempts: 5 }, { id: 'c', attempts: 4, max_attempts: 5 }]
-  assert.deepEqual(splitLostLeases(lost), { requeue: ['a', 'c'], dead: ['b'] })
+  assert.deepEqual(splitLostLeases(lost), { requeue: ['a', 'c'], requeueUncounted: [], dead: ['b'] })
+})
+
+test('a volunteer\'s lost lease is queued again without using an attempt, even the last one', () => {
+  const lost = [{ id: 'a', attempts: 5, max_attempts: 5, lease_untrusted: 1 }, { id: 'b', attempts: 2, max_attempts: 5, lease_untrusted: 0 }]
+  assert.deepEqual(splitLostLeases(lost), { requeue: ['b'], requeueUncounted: ['a'], dead: [] })
 })
 
 test('held leases expire at their time on the clock that wrote them (a fake clock here)', () => {

@@ -9,8 +9,8 @@ const held = { token: 1, leaseExpiresAt: 0, submittedAt: 0 }
 
 test('free slots are tracked as jobs are held and released; draining and gone workers offer none', () => {
   const r = new WorkerRegistry()
-  r.add({ id: 'a', hello, slots: 2, draining: false, channel })
-  r.add({ id: 'b', hello, slots: 1, draining: false, channel })
+  r.add({ id: 'a', hello, trust: { trusted: true, identity: 'a', network: null }, slots: 2, draining: false, channel })
+  r.add({ id: 'b', hello, trust: { trusted: true, identity: 'b', network: null }, slots: 1, draining: false, channel })
   assert.deepEqual(r.freeSlots(), [{ workerId: 'a', free: 2 }, { workerId: 'b', free: 1 }])
   assert.equal(r.hold('a', 'j1', held), true)
   assert.equal(r.hold('a', 'j1', held), false, 'the same job twice')
@@ -28,7 +28,7 @@ test('free slots are tracked as jobs are held and released; draining and gone wo
 
 test('jobs done are counted per worker and handed over once', () => {
   const r = new WorkerRegistry()
-  r.add({ id: 'a', hello, slots: 2, draining: false, channel })
+  r.add({ id: 'a', hello, trust: { trusted: true, identity: 'a', network: null }, slots: 2, draining: false, channel })
   r.countJobDone('a')
   r.countJobDone('a')
   r.countJobDone('gone')

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
-import { createApiKey } from '../../src/auth/api-keys.ts'
+import { createApiKey, type KeyRights } from '../../src/auth/api-keys.ts'
 import { buildApp, type Coordinator } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { Db, Dialect } from '../../src/db/create-db.ts'
@@ -13,24 +13,24 @@ export interface TestApp extends Coordinator {
   clock: FakeClock
   dataDir: string
   db: Db
-  /** A fresh API key (for keys mode). */
-  apiKey(name?: string): Promise<string>
+  /** A fresh API key (for keys mode); `rights`: admin (join links), volunteers (its jobs may go to volunteer tabs). */
+  apiKey(name?: string, rights?: KeyRights): Promise<string>
 }
 
 /** A coordinator on a fresh database (SQLite in memory unless told otherwise), closed when the test ends. */
-export async function buildTestApp(t: TestContext, opts: { dialect?: Dialect; env?: Record<string, string>; sharedDb?: Db } = {}): Promise<TestApp> {
+export async function buildTestApp(t: TestContext, opts: { dialect?: Dialect; env?: Record<string, string>; sharedDb?: Db; random?: () => number } = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hivesight-test-'))
   // A database shared with another test coordinator (several coordinators, one database) is closed by its owner.
   const { db, close } = opts.sharedDb ? { db: opts.sharedDb, close: async () => undefined } : await freshDb(opts.dialect ?? 'sqlite')
   const config = loadConfig({ ...process.env, DATA_DIR: dataDir, AUTH_MODE: 'open', ...opts.env })
   const clock = new FakeClock(Date.now())
-  const coordinator = await buildApp({ config, db, clock, logger: false })
+  const coordinator = await buildApp({ config, db, clock, logger: false, random: opts.random })
   t.after(async () => {
     await coordinator.app.close()
     await close()
     rmSync(dataDir, { recursive: true, force: true })
   })
-  return { ...coordinator, clock, dataDir, db, apiKey: async (name = 'test') => (await createApiKey(db, name, Date.now())).key }
+  return { ...coordinator, clock, dataDir, db, apiKey: async (name = 'test', rights = {}) => (await createApiKey(db, name, Date.now(), rights)).key }
 }
 
 /** A multipart body for app.inject, without a client library. */

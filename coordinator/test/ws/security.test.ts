@@ -55,9 +55,10 @@ test('workers need a session token: none, a wrong one or the raw secret is close
   assert.equal((await raw(app.wsUrl, { onOpen: (ws) => ws.send(hello('guess')) })).code, 1008)
   assert.equal((await raw(app.wsUrl, { onOpen: (ws) => ws.send(hello(KEYS.WORKER_TOKEN)) })).code, 1008)
   const trusted = await app.worker({ token: workerToken('vm1-1'), name: 'claims-to-be-someone-else' })
-  const link = (await app.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await app.apiKey()}` }, payload: { name: 'alice' } })).json()
+  const admin = await app.apiKey('admin', { admin: true })
+  const link = (await app.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${admin}` }, payload: { name: 'alice' } })).json()
   const volunteer = await app.worker({ token: new URL(link.url).hash.replace('#token=', '') })
-  const workers = (await app.app.inject({ url: '/api/v1/workers' })).json().workers as { id: string; kind: string; trusted: boolean; name: string }[]
+  const workers = (await app.app.inject({ url: '/api/v1/workers', headers: { authorization: `Bearer ${admin}` } })).json().workers as { id: string; kind: string; trusted: boolean; name: string }[]
   const seen = Object.fromEntries(workers.map((w) => [w.id === trusted.workerId ? 'runtime' : w.id === volunteer.workerId ? 'volunteer' : '?', [w.kind, w.trusted, w.name]]))
   assert.deepEqual(seen, { runtime: ['headless', true, 'vm1-1'], volunteer: ['browser', false, link.name] })
   assert.match(link.name, /^alice-/)
@@ -81,19 +82,21 @@ test('one live session per token: a second connection with it is refused (4409) 
   assert.ok((await app.worker({ token: workerToken('vm1-2') })).workerId, 'another page of the same runtime has its own token')
 })
 
-test('join links: need a key, need JOIN_TOKEN, expire, and point at PUBLIC_URL', async (t) => {
+test('join links: need an admin key, need JOIN_TOKEN, expire, and point at PUBLIC_URL', async (t) => {
   const app = await listeningApp(t, { env: { AUTH_MODE: 'keys', WORKER_TOKEN: KEYS.WORKER_TOKEN } })
   assert.equal((await app.app.inject({ method: 'POST', url: '/api/v1/join-links' })).statusCode, 401)
-  const disabled = await app.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await app.apiKey()}` } })
+  const plain = await app.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await app.apiKey()}` } })
+  assert.deepEqual([plain.statusCode, plain.json().code], [403, 'ADMIN_KEY_REQUIRED'], 'any key holder used to mint unlimited links')
+  const disabled = await app.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await app.apiKey('admin', { admin: true })}` } })
   assert.equal(disabled.statusCode, 409)
   assert.equal(disabled.json().code, 'JOINING_DISABLED')
   const expired = signSessionToken(KEYS.JOIN_TOKEN, { kind: 'join', name: 'old', expires: Math.floor(Date.now() / 1000) - 1 })
   const withJoin = await listeningApp(t, { env: KEYS })
   assert.equal((await raw(withJoin.wsUrl, { onOpen: (ws) => ws.send(hello(expired)) })).code, 1008)
-  const bad = await withJoin.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await withJoin.apiKey()}` }, payload: { hours: 100_000 } })
+  const bad = await withJoin.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await withJoin.apiKey('admin', { admin: true })}` }, payload: { hours: 100_000 } })
   assert.equal(bad.statusCode, 400)
   const behindProxy = await listeningApp(t, { env: { ...KEYS, PUBLIC_URL: 'https://hive.example.org/' } })
-  const link = await behindProxy.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await behindProxy.apiKey()}`, host: 'evil.example' } })
+  const link = await behindProxy.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await behindProxy.apiKey('admin', { admin: true })}`, host: 'evil.example' } })
   assert.match(link.json().url, /^https:\/\/hive\.example\.org\/worker#token=hs1\.j\./, 'PUBLIC_URL, not the Host header')
 })
 

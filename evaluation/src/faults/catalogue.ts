@@ -90,7 +90,7 @@ export const F4: Fault = {
 }
 
 async function workerCount(ctx: FaultContext, name: string): Promise<number> {
-  const res = await fetch(`${ctx.coordinator.url}/api/v1/workers`).catch(() => undefined)
+  const res = await fetch(`${ctx.api.url}/api/v1/workers`, { headers: ctx.api.headers }).catch(() => undefined)
   if (!res?.ok) return 0
   const { workers } = (await res.json()) as { workers: { name: string | null }[] }
   return workers.filter((w) => w.name?.startsWith(`${name}-`)).length

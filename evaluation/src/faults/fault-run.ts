@@ -21,6 +21,8 @@ import { tinyPng } from '@hivesight/coordinator/test-support/hostile-payloads'
 
 export interface FaultContext {
   coordinator: CoordinatorProcess
+  /** The coordinator's API with a key (GET /api/v1/workers needs one). */
+  api: Api
   fleet: Fleet
   /** Seconds from a fault to each affected job running again elsewhere (or finished elsewhere). */
   requeueSeconds: number[]
@@ -119,6 +121,7 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
     ? { host: isolatedHost, member: await fleet.add({ netns: isolatedHost.ns, coordinatorUrl: `http://${isolatedHost.hostIp}:${port}` }) }
     : undefined
   const ctx: FaultContext = {
+    api,
     coordinator, fleet, requeueSeconds: [], notes: [], timeScale: opts.timeScale, mariadb, isolated,
     measureRequeue: (ids, since, timeoutMs = 30_000) => measureRequeue(api, ids, since, timeoutMs, ctx.requeueSeconds),
   }

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import { VolunteerRecord } from './join-link.ts'
 
 /** Which build of the tfjs wasm backend a worker runs: the threaded build exists only with SIMD. */
 export const WorkerFlavour = Type.Union([Type.Literal('plain'), Type.Literal('simd'), Type.Literal('simd+threads')], {
@@ -14,7 +15,9 @@ export function workerFlavour(w: { backend: string; simd: boolean; threads: numb
 export const WorkerView = Type.Object({
   id: Type.String(),
   kind: Type.Union([Type.Literal('headless'), Type.Literal('browser')]),
-  trusted: Type.Boolean({ description: 'a headless runtime with a worker token; volunteer tabs (join links) are not' }),
+  trusted: Type.Boolean({ description: 'a runtime with a worker token (open mode: a headless runtime page); volunteer tabs are not' }),
+  identity: Type.Union([Type.String(), Type.Null()], { description: "a volunteer's identity for verification: its join link's name, or net:<network> without a link; null for trusted workers" }),
+  record: Type.Union([VolunteerRecord, Type.Null()], { description: "a volunteer identity's honesty record (its speed is in imagesPerSecond); null for trusted workers and before a first answer" }),
   name: Type.Union([Type.String(), Type.Null()]),
   slots: Type.Integer(),
   busy: Type.Integer({ description: 'jobs currently leased to this worker' }),

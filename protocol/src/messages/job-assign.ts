@@ -12,3 +12,10 @@ export const JobAssign = Type.Object({
   contentType: Type.String(),
 })
 export type JobAssign = Static<typeof JobAssign>
+
+/**
+ * What a volunteer tab receives instead of the photo: the model's input itself, 224 × 224 RGB bytes
+ * (row-major), prepared by the coordinator exactly as a worker page prepares a photo (crop-resize.ts).
+ */
+export const MODEL_INPUT_CONTENT_TYPE = 'application/x.hivesight.rgb224'
+export const MODEL_INPUT_BYTES = 224 * 224 * 3

@@ -1,4 +1,5 @@
-import { cropResize, planCrop } from './crop-resize.ts'
+import { MODEL_INPUT_BYTES, MODEL_INPUT_CONTENT_TYPE } from '@hivesight/protocol'
+import { cropResize, INPUT_LENGTH, planCrop } from './crop-resize.ts'
 
 export class ImageDecodeError extends Error {}
 
@@ -27,6 +28,7 @@ function canvasOf(width: number, height: number): Canvas2D {
  * orientation is applied, as a viewer would. Only the window the centre crop reads leaves the decoder.
  */
 export async function prepareImage(bytes: Uint8Array, contentType: string): Promise<Float32Array> {
+  if (contentType === MODEL_INPUT_CONTENT_TYPE) return fromModelInput(bytes)
   let bitmap: ImageBitmap
   try {
     bitmap = await createImageBitmap(new Blob([bytes as BlobPart], { type: contentType }), {
@@ -47,4 +49,12 @@ export async function prepareImage(bytes: Uint8Array, contentType: string): Prom
   } finally {
     bitmap.close()
   }
+}
+
+/** A volunteer's job: the coordinator sent the model input itself (RGB bytes), not a photo. */
+export function fromModelInput(bytes: Uint8Array): Float32Array {
+  if (bytes.length !== MODEL_INPUT_BYTES) throw new ImageDecodeError(`a model input has ${MODEL_INPUT_BYTES} bytes, not ${bytes.length}`)
+  const out = new Float32Array(INPUT_LENGTH)
+  for (let i = 0; i < INPUT_LENGTH; i++) out[i] = bytes[i]! / 255
+  return out
 }
