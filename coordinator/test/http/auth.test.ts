@@ -4,13 +4,13 @@ import { createApiKey } from '../../src/auth/api-keys.ts'
 import { createDb } from '../../src/db/create-db.ts'
 import { tinyPng } from '../support/images.ts'
 import { buildTestApp, multipart } from '../support/test-app.ts'
-import { freshDb } from '../support/databases.ts'
+import { freshStore, STORES } from '../support/databases.ts'
 
 const upload = () => multipart([{ name: 'a.png', type: 'image/png', data: tinyPng() }])
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
 
-test('with AUTH_MODE=keys every job route needs a valid key, sent in a header, never in the URL', async (t) => {
-  const app = await buildTestApp(t, { env: { AUTH_MODE: 'keys' } })
+for (const store of STORES) test(`[${store}] with AUTH_MODE=keys every job route needs a valid key, sent in a header, never in the URL`, { timeout: 60_000 }, async (t) => {
+  const app = await buildTestApp(t, { store, env: { AUTH_MODE: 'keys' } })
   const { key } = await createApiKey(app.db, 'alice', Date.now())
   const body = upload()
   const none = await app.app.inject({ method: 'POST', url: '/api/v1/jobs', payload: body.payload, headers: body.headers })
@@ -33,8 +33,8 @@ test('with AUTH_MODE=keys every job route needs a valid key, sent in a header, n
   assert.equal((await app.app.inject({ url: '/api/v1/workers', headers: bearer(key) })).statusCode, 200)
 })
 
-test("a key sees only its own jobs: another key's job is a 404 everywhere", async (t) => {
-  const app = await buildTestApp(t, { env: { AUTH_MODE: 'keys' } })
+for (const store of STORES) test(`[${store}] a key sees only its own jobs: another key's job is a 404 everywhere`, { timeout: 60_000 }, async (t) => {
+  const app = await buildTestApp(t, { store, env: { AUTH_MODE: 'keys' } })
   const alice = (await createApiKey(app.db, 'alice', Date.now())).key
   const bob = (await createApiKey(app.db, 'bob', Date.now())).key
   const body = upload()
@@ -54,8 +54,8 @@ test("a key sees only its own jobs: another key's job is a 404 everywhere", asyn
   assert.notEqual(a.json().jobs[0].id, b.json().jobs[0].id)
 })
 
-test('only a hash of a key is stored', async (t) => {
-  const { db, close } = await freshDb('sqlite')
+for (const store of STORES) test(`[${store}] only a hash of a key is stored`, { timeout: 60_000 }, async (t) => {
+  const { db, close } = await freshStore(store)
   t.after(close)
   const { key } = await createApiKey(db, 'carol', 1)
   const rows = await db.kysely.selectFrom('api_keys').selectAll().execute()

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { jpeg, tinyPng } from '../support/images.ts'
 import { listeningApp } from '../support/listening-app.ts'
+import { STORES } from '../support/databases.ts'
 import { buildTestApp, multipart } from '../support/test-app.ts'
 
-test('JSON submit with base64 images; malformed JSON, wrong shapes and __proto__ get 400, never 500', async (t) => {
-  const { app } = await buildTestApp(t)
+for (const store of STORES) test(`[${store}] JSON submit with base64 images; malformed JSON, wrong shapes and __proto__ get 400, never 500`, { timeout: 60_000 }, async (t) => {
+  const { app } = await buildTestApp(t, { store })
   const ok = await app.inject({ method: 'POST', url: '/api/v1/jobs', payload: { images: [{ data: tinyPng().toString('base64'), filename: 'a.png' }], priority: 3 } })
   assert.equal(ok.statusCode, 202)
   const job = (await app.inject({ url: ok.json().jobs[0].url })).json()
@@ -26,8 +27,8 @@ test('JSON submit with base64 images; malformed JSON, wrong shapes and __proto__
   assert.equal(text.statusCode, 415)
 })
 
-test('hostile files: zero bytes, random bytes named .jpg, HTML declared as image/jpeg, traversal and 10 000-character names', async (t) => {
-  const { app } = await buildTestApp(t)
+for (const store of STORES) test(`[${store}] hostile files: zero bytes, random bytes named .jpg, HTML declared as image/jpeg, traversal and 10 000-character names`, { timeout: 60_000 }, async (t) => {
+  const { app } = await buildTestApp(t, { store })
   const send = (name: string, data: Buffer, type = 'image/jpeg') => app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([{ name, data, type }]) })
   assert.equal((await send('empty.jpg', Buffer.alloc(0))).json().code, 'IMAGE_INVALID')
   assert.equal((await send('random.jpg', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)))).statusCode, 415)
@@ -40,16 +41,16 @@ test('hostile files: zero bytes, random bytes named .jpg, HTML declared as image
   assert.equal(long.json().jobs[0].filename.length, 255)
 })
 
-test('too many files or parts in one request: 413, nothing kept', async (t) => {
-  const { app } = await buildTestApp(t, { env: { MAX_IMAGES_PER_REQUEST: '2' } })
+for (const store of STORES) test(`[${store}] too many files or parts in one request: 413, nothing kept`, { timeout: 60_000 }, async (t) => {
+  const { app } = await buildTestApp(t, { store, env: { MAX_IMAGES_PER_REQUEST: '2' } })
   const three = multipart([0, 1, 2].map((i) => ({ name: `${i}.png`, type: 'image/png', data: tinyPng() })))
   const res = await app.inject({ method: 'POST', url: '/api/v1/jobs', ...three })
   assert.equal(res.statusCode, 413)
   assert.equal((await app.inject({ url: '/api/v1/jobs' })).json().jobs.length, 0)
 })
 
-test('POST /api/v1/classify answers 200 with the finished job, or 202 with a Location when it takes longer', async (t) => {
-  const app = await listeningApp(t)
+for (const store of STORES) test(`[${store}] POST /api/v1/classify answers 200 with the finished job, or 202 with a Location when it takes longer`, { timeout: 60_000 }, async (t) => {
+  const app = await listeningApp(t, { store })
   const slow = await app.app.inject({ method: 'POST', url: '/api/v1/classify?timeout=0.2', ...multipart([{ name: 'a.jpg', data: jpeg() }]) })
   assert.equal(slow.statusCode, 202)
   assert.match(String(slow.headers.location), /^\/api\/v1\/jobs\//)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { IDEMPOTENCY_TTL_MS } from '../../src/jobs/job-service.ts'
-import { DIALECTS } from '../support/databases.ts'
+import { STORES } from '../support/databases.ts'
 import { tinyPng } from '../support/images.ts'
 import { buildTestApp, multipart, type TestApp } from '../support/test-app.ts'
 
@@ -17,9 +17,9 @@ async function submit(app: TestApp, key: string) {
   return { ids: (res.json().jobs as { id: string }[]).map((j) => j.id), replayed: res.headers['idempotent-replayed'] === 'true' }
 }
 
-for (const dialect of DIALECTS) test(`[${dialect}] Idempotency-Key: kept 24 h (a replay gets the same jobs), forgotten by the expiry pass after that`, { timeout: 30_000 }, async (t) => {
+for (const store of STORES) test(`[${store}] Idempotency-Key: kept 24 h (a replay gets the same jobs), forgotten by the expiry pass after that`, { timeout: 30_000 }, async (t) => {
   assert.equal(IDEMPOTENCY_TTL_MS, 24 * HOUR)
-  const app = await buildTestApp(t, { dialect })
+  const app = await buildTestApp(t, { store })
   const first = await submit(app, 'daily-batch')
   assert.equal(first.replayed, false)
 

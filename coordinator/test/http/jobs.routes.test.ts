@@ -4,10 +4,11 @@ import { test } from 'node:test'
 import { findImages } from '../../src/db/image.repository.ts'
 import { jpeg, tinyPng } from '../support/images.ts'
 import { jpegClaiming, pngClaiming } from '../support/hostile-payloads.ts'
+import { STORES } from '../support/databases.ts'
 import { buildTestApp, multipart } from '../support/test-app.ts'
 
-test('one image answers 202 with one queued job that can be read back', async (t) => {
-  const { app } = await buildTestApp(t)
+for (const store of STORES) test(`[${store}] one image answers 202 with one queued job that can be read back`, { timeout: 60_000 }, async (t) => {
+  const { app } = await buildTestApp(t, { store })
   const res = await app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([{ name: 'cat.jpg', data: jpeg() }]) })
   assert.equal(res.statusCode, 202)
   const body = res.json()
@@ -25,8 +26,8 @@ test('one image answers 202 with one queued job that can be read back', async (t
   assert.equal(job.result, null)
 })
 
-test('several images in one request make one job each, their images in the database before the 202', async (t) => {
-  const { app, db } = await buildTestApp(t)
+for (const store of STORES) test(`[${store}] several images in one request make one job each, their images in the database before the 202`, { timeout: 60_000 }, async (t) => {
+  const { app, db } = await buildTestApp(t, { store })
   const res = await app.inject({
     method: 'POST', url: '/api/v1/jobs',
     ...multipart([{ name: 'a.jpg', data: jpeg() }, { name: 'b.png', type: 'image/png', data: tinyPng() }, { field: 'other', name: 'c.jpg', data: jpeg() }]),
@@ -51,8 +52,8 @@ test('a request without an image is refused with 400 NO_IMAGE, and other media t
   assert.equal(xml.json().code, 'UNSUPPORTED_MEDIA_TYPE')
 })
 
-test('a file that is not an image is refused and nothing of the request is kept', async (t) => {
-  const { app, db } = await buildTestApp(t)
+for (const store of STORES) test(`[${store}] a file that is not an image is refused and nothing of the request is kept`, { timeout: 60_000 }, async (t) => {
+  const { app, db } = await buildTestApp(t, { store })
   const res = await app.inject({
     method: 'POST', url: '/api/v1/jobs',
     ...multipart([{ name: 'ok.jpg', data: jpeg() }, { name: 'evil.jpg', data: Buffer.from('<html><script>alert(1)</script></html>') }]),
@@ -71,8 +72,8 @@ test('an image over the size limit is refused with 413', async (t) => {
   assert.equal(res.json().code, 'IMAGE_TOO_LARGE')
 })
 
-test('an unknown job id answers 404 with a stable code', async (t) => {
-  const { app } = await buildTestApp(t)
+for (const store of STORES) test(`[${store}] an unknown job id answers 404 with a stable code`, { timeout: 60_000 }, async (t) => {
+  const { app } = await buildTestApp(t, { store })
   for (const id of [randomUUID(), 'not-a-uuid']) {
     const res = await app.inject({ url: `/api/v1/jobs/${id}` })
     assert.equal(res.statusCode, 404)
@@ -80,8 +81,8 @@ test('an unknown job id answers 404 with a stable code', async (t) => {
   }
 })
 
-test('the list is newest first, paginated by cursor, and filtered by status', async (t) => {
-  const { app } = await buildTestApp(t)
+for (const store of STORES) test(`[${store}] the list is newest first, paginated by cursor, and filtered by status`, { timeout: 60_000 }, async (t) => {
+  const { app } = await buildTestApp(t, { store })
   const ids: string[] = []
   for (let i = 0; i < 5; i++) {
     const r = await app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([{ name: `${i}.png`, type: 'image/png', data: tinyPng() }]) })
@@ -100,8 +101,8 @@ test('the list is newest first, paginated by cursor, and filtered by status', as
   assert.equal(bad.json().code, 'VALIDATION_FAILED')
 })
 
-test('?wait returns after the wait when the job is still queued', async (t) => {
-  const { app } = await buildTestApp(t)
+for (const store of STORES) test(`[${store}] ?wait returns after the wait when the job is still queued`, { timeout: 60_000 }, async (t) => {
+  const { app } = await buildTestApp(t, { store })
   const id = (await app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([{ name: 'a.png', type: 'image/png', data: tinyPng() }]) })).json().jobs[0].id
   const started = Date.now()
   const res = await app.inject({ url: `/api/v1/jobs/${id}?wait=0.3` })
@@ -109,8 +110,8 @@ test('?wait returns after the wait when the job is still queued', async (t) => {
   assert.ok(Date.now() - started >= 250, 'it waited')
 })
 
-test('health, readiness, the worker page and the model files are served', async (t) => {
-  const { app, model } = await buildTestApp(t)
+for (const store of STORES) test(`[${store}] health, readiness, the worker page and the model files are served`, { timeout: 60_000 }, async (t) => {
+  const { app, model } = await buildTestApp(t, { store })
   assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200)
   const ready = await app.inject({ url: '/readyz' })
   assert.equal(ready.statusCode, 200)

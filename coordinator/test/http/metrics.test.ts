@@ -2,10 +2,11 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { tinyPng } from '../support/images.ts'
 import { listeningApp } from '../support/listening-app.ts'
+import { STORES } from '../support/databases.ts'
 import { buildTestApp, multipart } from '../support/test-app.ts'
 
-test('/metrics reports uploads, jobs by status, workers, latencies and refused answers in Prometheus format', async (t) => {
-  const app = await listeningApp(t)
+for (const store of STORES) test(`[${store}] /metrics reports uploads, jobs by status, workers, latencies and refused answers in Prometheus format`, { timeout: 60_000 }, async (t) => {
+  const app = await listeningApp(t, { store })
   const w = await app.worker()
   const res = await app.app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([{ name: 'a.png', type: 'image/png', data: tinyPng() }]) })
   const id = res.json().jobs[0].id

@@ -7,7 +7,7 @@ import { buildApp, type Coordinator } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { Db, Dialect } from '../../src/db/create-db.ts'
 import { FakeClock } from '../../src/jobs/clock.ts'
-import { freshDb } from './databases.ts'
+import { freshStore, type Store } from './databases.ts'
 
 export interface TestApp extends Coordinator {
   clock: FakeClock
@@ -17,11 +17,15 @@ export interface TestApp extends Coordinator {
   apiKey(name?: string, rights?: KeyRights): Promise<string>
 }
 
-/** A coordinator on a fresh database (SQLite in memory unless told otherwise), closed when the test ends. */
-export async function buildTestApp(t: TestContext, opts: { dialect?: Dialect; env?: Record<string, string>; sharedDb?: Db; random?: () => number } = {}): Promise<TestApp> {
+/**
+ * A coordinator on a fresh database, closed when the test ends: `store` (a SQLite file goes in its DATA_DIR,
+ * as in production), else `dialect` (SQLite in memory unless told otherwise).
+ */
+export async function buildTestApp(t: TestContext, opts: { dialect?: Dialect; store?: Store; env?: Record<string, string>; sharedDb?: Db; random?: () => number } = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hivesight-test-'))
+  const store = opts.store ?? (opts.dialect === 'mariadb' ? 'mariadb' : 'sqlite-memory')
   // A database shared with another test coordinator (several coordinators, one database) is closed by its owner.
-  const { db, close } = opts.sharedDb ? { db: opts.sharedDb, close: async () => undefined } : await freshDb(opts.dialect ?? 'sqlite')
+  const { db, close } = opts.sharedDb ? { db: opts.sharedDb, close: async () => undefined } : await freshStore(store, dataDir)
   const config = loadConfig({ ...process.env, DATA_DIR: dataDir, AUTH_MODE: 'open', ...opts.env })
   const clock = new FakeClock(Date.now())
   const coordinator = await buildApp({ config, db, clock, logger: false, random: opts.random })

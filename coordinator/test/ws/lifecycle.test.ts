@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { JobView } from '@hivesight/protocol'
-import { DIALECTS, freshDb } from '../support/databases.ts'
+import { freshStore, STORES } from '../support/databases.ts'
 import { jpeg, tinyPng } from '../support/images.ts'
 import { listeningApp, type ListeningApp } from '../support/listening-app.ts'
 import { multipart } from '../support/test-app.ts'
@@ -22,8 +22,8 @@ async function eventually(check: () => Promise<boolean> | boolean, what: string,
   }
 }
 
-test('a job that used every attempt is dead, listable, and can be queued again', async (t) => {
-  const app = await listeningApp(t, { env: { MAX_ATTEMPTS: '2' } })
+for (const store of STORES) test(`[${store}] a job that used every attempt is dead, listable, and can be queued again`, { timeout: 60_000 }, async (t) => {
+  const app = await listeningApp(t, { store, env: { MAX_ATTEMPTS: '2' } })
   const w = await app.worker()
   const [id] = ids(await submit(app, 1))
   w.fail(await w.assignment(0), true)
@@ -45,8 +45,8 @@ test('a job that used every attempt is dead, listable, and can be queued again',
   assert.equal(again.json().code, 'JOB_NOT_DEAD')
 })
 
-test('a worker lost on every attempt leaves the job dead instead of looping forever', async (t) => {
-  const app = await listeningApp(t, { env: { MAX_ATTEMPTS: '2' } })
+for (const store of STORES) test(`[${store}] a worker lost on every attempt leaves the job dead instead of looping forever`, { timeout: 60_000 }, async (t) => {
+  const app = await listeningApp(t, { store, env: { MAX_ATTEMPTS: '2' } })
   const [id] = ids(await submit(app, 1))
   for (let i = 0; i < 2; i++) {
     const w = await app.worker()
@@ -59,8 +59,8 @@ test('a worker lost on every attempt leaves the job dead instead of looping fore
   assert.equal(dead.error?.code, 'ATTEMPTS_EXHAUSTED')
 })
 
-test('canceling: a queued job at once; a running one is dropped by its worker and the slot is reused', async (t) => {
-  const app = await listeningApp(t)
+for (const store of STORES) test(`[${store}] canceling: a queued job at once; a running one is dropped by its worker and the slot is reused`, { timeout: 60_000 }, async (t) => {
+  const app = await listeningApp(t, { store })
   const [a, b, c] = ids(await submit(app, 3))
   const queuedCancel = await app.app.inject({ method: 'DELETE', url: `/api/v1/jobs/${c}` })
   assert.equal(queuedCancel.statusCode, 200)
@@ -81,8 +81,8 @@ test('canceling: a queued job at once; a running one is dropped by its worker an
   assert.equal(twice.json().code, 'JOB_ALREADY_FINISHED')
 })
 
-test('a lease that runs out on a live worker is taken back; the late result is refused', async (t) => {
-  const app = await listeningApp(t, { env: { LEASE_MS: '5000' } })
+for (const store of STORES) test(`[${store}] a lease that runs out on a live worker is taken back; the late result is refused`, { timeout: 60_000 }, async (t) => {
+  const app = await listeningApp(t, { store, env: { LEASE_MS: '5000' } })
   const slow = await app.worker({ slots: 1 })
   const [id] = ids(await submit(app, 1))
   const a = await slow.assignment(0)
@@ -100,8 +100,8 @@ test('a lease that runs out on a live worker is taken back; the late result is r
   assert.equal(done.attempts, 2)
 })
 
-for (const dialect of DIALECTS) test(`[${dialect}] Idempotency-Key: same key and content → same jobs; other content → 422; survives a restart of the service`, { timeout: 60_000 }, async (t) => {
-  const { db, close } = await freshDb(dialect)
+for (const store of STORES) test(`[${store}] Idempotency-Key: same key and content → same jobs; other content → 422; survives a restart of the service`, { timeout: 60_000 }, async (t) => {
+  const { db, close } = await freshStore(store)
   const before = await listeningApp(t, { sharedDb: db })
   const beforeRestart = await submit(before, 2, { 'idempotency-key': 'upload-41' })
   await before.app.close()
@@ -124,8 +124,8 @@ for (const dialect of DIALECTS) test(`[${dialect}] Idempotency-Key: same key and
   t.after(close)
 })
 
-test('Idempotency-Key: a retry while the first request is still in progress gets 409', async (t) => {
-  const app = await listeningApp(t)
+for (const store of STORES) test(`[${store}] Idempotency-Key: a retry while the first request is still in progress gets 409`, { timeout: 60_000 }, async (t) => {
+  const app = await listeningApp(t, { store })
   const release = app.jobs.beginIdempotent('slow-upload', null)
   const res = await submit(app, 1, { 'idempotency-key': 'slow-upload' })
   assert.equal(res.statusCode, 409)
@@ -135,9 +135,9 @@ test('Idempotency-Key: a retry while the first request is still in progress gets
   assert.equal((await submit(app, 1, { 'idempotency-key': 'slow-upload' })).statusCode, 202)
 })
 
-for (const dialect of DIALECTS) test(`[${dialect}] concurrent retries with one key on two coordinators sharing the database create the jobs once`, { timeout: 60_000 }, async (t) => {
+for (const store of STORES) test(`[${store}] concurrent retries with one key on two coordinators sharing the database create the jobs once`, { timeout: 60_000 }, async (t) => {
   // Each coordinator's own in-progress guard cannot see the other's requests: only the database can.
-  const { db, close } = await freshDb(dialect)
+  const { db, close } = await freshStore(store)
   const [a, b] = [await listeningApp(t, { sharedDb: db }), await listeningApp(t, { sharedDb: db })]
   const results = await Promise.all(Array.from({ length: 12 }, (_, i) => submit(i % 2 ? a : b, 2, { 'idempotency-key': 'race-across' })))
   const accepted = results.filter((r) => r.statusCode === 202)
@@ -148,8 +148,8 @@ for (const dialect of DIALECTS) test(`[${dialect}] concurrent retries with one k
   t.after(close)
 })
 
-test('concurrent submits with one key create the jobs once', async (t) => {
-  const app = await listeningApp(t)
+for (const store of STORES) test(`[${store}] concurrent submits with one key create the jobs once`, { timeout: 60_000 }, async (t) => {
+  const app = await listeningApp(t, { store })
   const results = await Promise.all(Array.from({ length: 8 }, () => submit(app, 1, { 'idempotency-key': 'race' })))
   const accepted = results.filter((r) => r.statusCode === 202)
   assert.ok(accepted.length >= 1)
@@ -158,8 +158,8 @@ test('concurrent submits with one key create the jobs once', async (t) => {
   assert.equal((await app.app.inject({ url: '/api/v1/jobs' })).json().jobs.length, 1)
 })
 
-test('draining: uploads get 503 with Retry-After, workers are told, held jobs may still finish', async (t) => {
-  const app = await listeningApp(t)
+for (const store of STORES) test(`[${store}] draining: uploads get 503 with Retry-After, workers are told, held jobs may still finish`, { timeout: 60_000 }, async (t) => {
+  const app = await listeningApp(t, { store })
   const w = await app.worker()
   const [id, waiting] = ids(await submit(app, 2))
   const a = await w.assignment(0)
@@ -180,8 +180,8 @@ test('draining: uploads get 503 with Retry-After, workers are told, held jobs ma
   assert.equal(w.assignments.length, 1)
 })
 
-test('a draining worker gets nothing new; jobs it hands back are requeued without using an attempt', async (t) => {
-  const app = await listeningApp(t)
+for (const store of STORES) test(`[${store}] a draining worker gets nothing new; jobs it hands back are requeued without using an attempt`, { timeout: 60_000 }, async (t) => {
+  const app = await listeningApp(t, { store })
   const w = await app.worker({ slots: 2 })
   const [a, b] = ids(await submit(app, 2))
   const [ja, jb] = [await w.assignment(0), await w.assignment(1)]

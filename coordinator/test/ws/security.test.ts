@@ -4,6 +4,7 @@ import { test } from 'node:test'
 import { PROTOCOL_VERSION } from '@hivesight/protocol'
 import { signSessionToken } from '@hivesight/protocol/session-token'
 import WebSocket from 'ws'
+import { STORES } from '../support/databases.ts'
 import { tinyPng } from '../support/images.ts'
 import { listeningApp } from '../support/listening-app.ts'
 import { multipart } from '../support/test-app.ts'
@@ -49,8 +50,8 @@ function raw(url: string, opts: { origin?: string; headers?: Record<string, stri
 
 const workerToken = (name: string) => signSessionToken(KEYS.WORKER_TOKEN, { kind: 'worker', name, expires: 0 })
 
-test('workers need a session token: none, a wrong one or the raw secret is closed with 1008; a join link makes an untrusted browser worker', async (t) => {
-  const app = await listeningApp(t, { env: KEYS })
+for (const store of STORES) test(`[${store}] workers need a session token: none, a wrong one or the raw secret is closed with 1008; a join link makes an untrusted browser worker`, { timeout: 60_000 }, async (t) => {
+  const app = await listeningApp(t, { store, env: KEYS })
   assert.equal((await raw(app.wsUrl, { onOpen: (ws) => ws.send(hello()) })).code, 1008)
   assert.equal((await raw(app.wsUrl, { onOpen: (ws) => ws.send(hello('guess')) })).code, 1008)
   assert.equal((await raw(app.wsUrl, { onOpen: (ws) => ws.send(hello(KEYS.WORKER_TOKEN)) })).code, 1008)
@@ -64,8 +65,8 @@ test('workers need a session token: none, a wrong one or the raw secret is close
   assert.match(link.name, /^alice-/)
 })
 
-test('one live session per token: a second connection with it is refused (4409) until the first is gone', async (t) => {
-  const app = await listeningApp(t, { env: KEYS })
+for (const store of STORES) test(`[${store}] one live session per token: a second connection with it is refused (4409) until the first is gone`, { timeout: 60_000 }, async (t) => {
+  const app = await listeningApp(t, { store, env: KEYS })
   const token = workerToken('vm1-1')
   const first = await app.worker({ token })
   const second = await raw(app.wsUrl, { onOpen: (ws) => ws.send(hello(token)) })
@@ -77,13 +78,15 @@ test('one live session per token: a second connection with it is refused (4409) 
   assert.equal(submitted.statusCode, 202, submitted.body)
   assert.equal((await first.assignment(0)).job.jobId, submitted.json().jobs[0].id, 'the first session still gets work')
   await first.close()
+  // The server frees the session after its own end of the close (a few queries later on MariaDB).
+  await until(async () => (await app.db.kysely.selectFrom('worker_sessions').selectAll().execute()).length === 0, 3_000, 'the session to be released')
   const again = await app.worker({ token })
   assert.ok(again.workerId, 'the token works again once its session has ended')
   assert.ok((await app.worker({ token: workerToken('vm1-2') })).workerId, 'another page of the same runtime has its own token')
 })
 
-test('join links: need an admin key, need JOIN_TOKEN, expire, and point at PUBLIC_URL', async (t) => {
-  const app = await listeningApp(t, { env: { AUTH_MODE: 'keys', WORKER_TOKEN: KEYS.WORKER_TOKEN } })
+for (const store of STORES) test(`[${store}] join links: need an admin key, need JOIN_TOKEN, expire, and point at PUBLIC_URL`, { timeout: 60_000 }, async (t) => {
+  const app = await listeningApp(t, { store, env: { AUTH_MODE: 'keys', WORKER_TOKEN: KEYS.WORKER_TOKEN } })
   assert.equal((await app.app.inject({ method: 'POST', url: '/api/v1/join-links' })).statusCode, 401)
   const plain = await app.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await app.apiKey()}` } })
   assert.deepEqual([plain.statusCode, plain.json().code], [403, 'ADMIN_KEY_REQUIRED'], 'any key holder used to mint unlimited links')
@@ -91,11 +94,11 @@ test('join links: need an admin key, need JOIN_TOKEN, expire, and point at PUBLI
   assert.equal(disabled.statusCode, 409)
   assert.equal(disabled.json().code, 'JOINING_DISABLED')
   const expired = signSessionToken(KEYS.JOIN_TOKEN, { kind: 'join', name: 'old', expires: Math.floor(Date.now() / 1000) - 1 })
-  const withJoin = await listeningApp(t, { env: KEYS })
+  const withJoin = await listeningApp(t, { store, env: KEYS })
   assert.equal((await raw(withJoin.wsUrl, { onOpen: (ws) => ws.send(hello(expired)) })).code, 1008)
   const bad = await withJoin.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await withJoin.apiKey('admin', { admin: true })}` }, payload: { hours: 100_000 } })
   assert.equal(bad.statusCode, 400)
-  const behindProxy = await listeningApp(t, { env: { ...KEYS, PUBLIC_URL: 'https://hive.example.org/' } })
+  const behindProxy = await listeningApp(t, { store, env: { ...KEYS, PUBLIC_URL: 'https://hive.example.org/' } })
   const link = await behindProxy.app.inject({ method: 'POST', url: '/api/v1/join-links', headers: { authorization: `Bearer ${await behindProxy.apiKey('admin', { admin: true })}`, host: 'evil.example' } })
   assert.match(link.json().url, /^https:\/\/hive\.example\.org\/worker#token=hs1\.j\./, 'PUBLIC_URL, not the Host header')
 })
@@ -145,8 +148,8 @@ test('oversized frames close the socket (1009); floods and repeated garbage clos
   assert.equal((await app.app.inject({ url: '/healthz' })).statusCode, 200)
 })
 
-test("a result for another worker's job is refused and changes nothing", async (t) => {
-  const app = await listeningApp(t)
+for (const store of STORES) test(`[${store}] a result for another worker's job is refused and changes nothing`, { timeout: 60_000 }, async (t) => {
+  const app = await listeningApp(t, { store })
   const [holder, thief] = [await app.worker(), await app.worker()]
   const id = (await app.app.inject({ method: 'POST', url: '/api/v1/jobs', ...multipart([{ name: 'a.png', type: 'image/png', data: tinyPng() }]) })).json().jobs[0].id
   await holder.waitFor(() => holder.assignments.length + thief.assignments.length === 1, 3_000, 'dispatch')
@@ -159,8 +162,8 @@ test("a result for another worker's job is refused and changes nothing", async (
   assert.equal((await app.app.inject({ url: `/api/v1/jobs/${id}?wait=5` })).json().result.predictions[0].wnid, 'n01514859')
 })
 
-test('one live session per token holds across coordinators sharing a database; a restarted coordinator frees its own sessions at once', async (t) => {
-  const a = await listeningApp(t, { env: { ...KEYS, COORDINATOR_ID: 'coord-a' } })
+for (const store of STORES) test(`[${store}] one live session per token holds across coordinators sharing a database; a restarted coordinator frees its own sessions at once`, { timeout: 60_000 }, async (t) => {
+  const a = await listeningApp(t, { store, env: { ...KEYS, COORDINATOR_ID: 'coord-a' } })
   const b = await listeningApp(t, { env: { ...KEYS, COORDINATOR_ID: 'coord-b' }, sharedDb: a.db })
   const token = workerToken('vm9-1')
   const first = await a.worker({ token })
@@ -191,8 +194,8 @@ async function until(cond: () => Promise<boolean>, timeoutMs: number, what: stri
   }
 }
 
-test('a database error during hello closes the socket with 1011 (the page reconnects) and frees the token\'s session', async (t) => {
-  const app = await listeningApp(t, { env: KEYS })
+for (const store of STORES) test(`[${store}] a database error during hello closes the socket with 1011 (the page reconnects) and frees the token's session`, { timeout: 60_000 }, async (t) => {
+  const app = await listeningApp(t, { store, env: KEYS })
   // Registering a worker now fails after its session was claimed.
   await app.db.kysely.schema.dropTable('workers').execute()
   const token = workerToken('vm1-1')
