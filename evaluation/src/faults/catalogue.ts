@@ -1,5 +1,5 @@
 import type { Fault, FaultContext } from './fault-run.ts'
-import type { FleetMember } from './fleet.ts'
+import { SimFleet, type FleetMember } from './fleet.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -59,6 +59,13 @@ export const F3: Fault = {
     await sleep(Math.max(0, at + 9_000 - Date.now()))
     member.thaw()
     await measured
+    // A simulated worker sends what it held once it is back in; without this wait the run could end first and
+    // no late answer would reach the coordinator. (A real page drops that work with its connection.)
+    if (ctx.fleet instanceof SimFleet) {
+      const events = ctx.fleet.events
+      for (let i = 0; i < 150 && events.staleAnswersSent < held.length; i++) await sleep(100)
+      await sleep(500) // for the coordinator to refuse them and log it
+    }
     ctx.notes.push(`${held.length} held; frozen 9 s, then resumed (late answers must be refused)`)
   },
 }

@@ -20,7 +20,8 @@ if (values.help) {
 Runs a real coordinator process and workers (real worker runtimes with headless Chromium, or simulated
 protocol peers for speed), injects each fault during a run of --jobs uploads
 (clients retry with Idempotency-Key), waits for every job to finish, and checks the whole history:
-lost, duplicated, results per job and overwrites must all be 0. Faults: ${FAULTS.map((f) => `${f.id} (${f.title})`).join(', ')}.`)
+lost, duplicated, succeeded jobs without a stored result and (simulated workers only) answers overwritten
+by a stale one must all be 0; jobs run again and answers refused as stale are counted. Faults: ${FAULTS.map((f) => `${f.id} (${f.title})`).join(', ')}.`)
   process.exit(0)
 }
 const only = values.only?.split(',').map((s) => s.trim().toUpperCase())
@@ -33,5 +34,5 @@ for (const fault of chosen) {
 }
 console.log(`\n${formatFaultTable(results)}`)
 if (results.some((r) => r.requeueMaxS !== null)) console.log(`chart: ${await writeChart('faults-requeue', requeueChart(results))}`)
-const bad = results.filter((r) => r.lost + r.duplicated + r.badResultCounts + r.overwrites > 0)
+const bad = results.filter((r) => r.lost + r.duplicated + r.noResult + r.overwrites > 0)
 process.exit(bad.length > 0 ? 1 : 0)

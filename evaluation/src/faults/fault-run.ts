@@ -61,7 +61,9 @@ export interface FaultResult extends HistoryCheck {
   requeueMaxS: number | null
   /** Answers the coordinator could not write and kept to apply later ("answer buffered" in its log). */
   bufferedAnswers: number
-  /** Succeeded jobs that took more than one attempt (a lease expired or was taken back). */
+  /** Answers the coordinator refused as stale (late, replayed or not the holder's), from its log over all its runs. */
+  refusedAnswers: number
+  /** Succeeded jobs that took more than one attempt (a lease expired or was taken back): run again. */
   retried: number
   notes: string[]
   seconds: number
@@ -158,10 +160,13 @@ export async function runFault(fault: Fault, opts: { jobs: number; workers: numb
     }
     if (whyNot.size > 0) ctx.notes.push(`not succeeded: ${[...whyNot].map(([k, n]) => `${k} ×${n}`).join(', ')}`)
     const req = ctx.requeueSeconds
-    const bufferedAnswers = readFileSync(join(dataDir, 'coordinator.log'), 'utf8').split('\n').filter((l) => l.includes('answer buffered')).length
+    // The log is appended to across restarts (F5), so it counts what every run of the coordinator did.
+    const logLines = readFileSync(join(dataDir, 'coordinator.log'), 'utf8').split('\n')
+    const bufferedAnswers = logLines.filter((l) => l.includes('answer buffered')).length
+    const refusedAnswers = logLines.filter((l) => l.includes('refused a stale')).length
     const retried = [...finals.values()].filter((j) => j?.status === 'succeeded' && j.attempts > 1).length
     return {
-      bufferedAnswers, retried,
+      bufferedAnswers, refusedAnswers, retried,
       id: fault.id, title: fleet.kind === 'simulated' ? fault.simulatedTitle ?? fault.title : fault.title, fleet: fleet.kind, ...check, clientSaw,
       staleAnswersSent: fleet instanceof SimFleet ? fleet.events.staleAnswersSent : null,
       requeueMedianS: req.length ? percentile(req, 50) : null, requeueMaxS: req.length ? Math.max(...req) : null,

@@ -2,9 +2,11 @@ import type { TopLevelSpec } from 'vega-lite'
 import type { FaultResult } from './fault-run.ts'
 
 export function formatFaultTable(results: FaultResult[]): string {
-  const head = ['fault', 'workers', 'what', 'jobs', 'lost', 'dup', 'results≠1', 'overwr', 'late sent', 'requeue s (p50/max)', 'final states', 'clients saw', 'notes']
+  // overwr: only simulated workers answer each attempt differently, so only they can show an overwrite.
+  const head = ['fault', 'workers', 'what', 'jobs', 'lost', 'dup', 'no result', 'ran again', 'refused', 'overwr', 'late sent', 'requeue s (p50/max)', 'final states', 'clients saw', 'notes']
   const rows = results.map((r) => [
-    r.id, r.fleet, r.title, String(r.jobs), String(r.lost), String(r.duplicated), String(r.badResultCounts), r.fleet === 'simulated' ? String(r.overwrites) : 'n/a', r.staleAnswersSent === null ? 'n/a' : String(r.staleAnswersSent),
+    r.id, r.fleet, r.title, String(r.jobs), String(r.lost), String(r.duplicated), String(r.noResult), String(r.retried), String(r.refusedAnswers),
+    r.fleet === 'simulated' ? String(r.overwrites) : 'n/a', r.staleAnswersSent === null ? 'n/a' : String(r.staleAnswersSent),
     r.requeueMedianS === null ? '–' : `${r.requeueMedianS.toFixed(2)} / ${r.requeueMaxS!.toFixed(2)}`,
     Object.entries(r.byStatus).map(([k, v]) => `${k} ${v}`).join(', '),
     Object.entries(r.clientSaw).map(([k, v]) => `${k}×${v}`).join(' '),

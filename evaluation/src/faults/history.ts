@@ -13,9 +13,17 @@ export interface HistoryCheck {
   lost: number
   /** logical uploads whose retries created more than one set of jobs */
   duplicated: number
-  /** succeeded jobs without exactly one result */
-  badResultCounts: number
-  /** succeeded jobs whose stored answer is not the one of their final attempt */
+  /**
+   * Final jobs whose state and stored result disagree: succeeded without a result, or failed, dead or
+   * canceled with one. A job has one result column, so "more than one result" cannot be stored; a second
+   * accepted answer would replace the first, which is what `overwrites` looks for.
+   */
+  noResult: number
+  /**
+   * Succeeded jobs whose stored answer is not the one of their final attempt. Only measurable when each
+   * attempt answers differently (simulated workers answer class = attempt number); two Chromium answers
+   * for one image are the same class, so with real workers an overwrite cannot be seen.
+   */
   overwrites: number
   byStatus: Record<string, number>
 }
@@ -30,7 +38,7 @@ const FINAL = new Set(['succeeded', 'failed', 'canceled', 'dead'])
 export function checkHistory(uploads: AckedUpload[], finals: Map<string, JobView | undefined>, expectedWnid?: (attempt: number) => string): HistoryCheck {
   let lost = 0
   let duplicated = 0
-  let badResultCounts = 0
+  let noResult = 0
   let overwrites = 0
   const byStatus: Record<string, number> = {}
   const ids = new Set<string>()
@@ -47,13 +55,13 @@ export function checkHistory(uploads: AckedUpload[], finals: Map<string, JobView
       lost++
       continue
     }
-    // Exactly one recorded result for a succeeded job, none for any other final state.
+    // A stored result for a succeeded job, none for any other final state.
     if ((job.status === 'succeeded') !== (job.result !== null && job.result.predictions.length > 0)) {
-      badResultCounts++
+      noResult++
       continue
     }
     // The stored answer must come from the attempt that holds the final lease, never from a late one.
     if (job.status === 'succeeded' && expectedWnid && job.result!.predictions[0]!.wnid !== expectedWnid(job.attempts)) overwrites++
   }
-  return { uploads: uploads.length, jobs: ids.size, lost, duplicated, badResultCounts, overwrites, byStatus }
+  return { uploads: uploads.length, jobs: ids.size, lost, duplicated, noResult, overwrites, byStatus }
 }

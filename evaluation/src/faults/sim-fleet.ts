@@ -99,17 +99,24 @@ export class AutoWorker {
     this.ws?.pause()
   }
 
-  /** Like SIGCONT: read again; the answers held during the freeze go out late, and must be refused as stale. */
+  /**
+   * Like SIGCONT: read again; the answers held during the freeze go out late, and must be refused as stale.
+   * A socket the coordinator dropped meanwhile still reads as open until the close is read after resume():
+   * answers written at once would go nowhere (they did, and were counted as sent). So they wait for the next
+   * welcome, or, if the connection outlived the freeze, go out on it a moment later.
+   */
   thaw(): void {
     this.frozen = false
     this.late.push(...this.held.splice(0))
-    this.ws?.resume()
-    if (this.ws?.readyState === WebSocket.OPEN) {
+    const ws = this.ws
+    ws?.resume()
+    setTimeout(() => {
+      if (this.ws !== ws || ws?.readyState !== WebSocket.OPEN) return
       for (const h of this.late.splice(0)) {
         this.answer(h, false)
         this.events.staleAnswersSent++
       }
-    }
+    }, 500)
   }
 
   /** Like SIGTERM to a runtime: no new jobs, unstarted ones handed back, the rest finished, then leave. */
