@@ -125,7 +125,10 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   const trust = createVolunteerTrust(db, registry, signals, clock, app.log, {
     policy: config.volunteerPolicy, spotChecks: config.spotChecks ? DEFAULT_SPOT_CHECKS : NO_SPOT_CHECKS, leaseMs: config.leaseMs,
     model: model.name, maxPixels: config.maxImagePixels, random: deps.random,
-  }, { slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued() })
+  }, {
+    slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(),
+    resultAccepted: (workerId, timings) => figures.record(workerId, timings, clock.now()),
+  })
   const pump = new DispatchPump(new SqlDispatchStore(db), registry, recovery, clock, app.log, metrics, counters, { leaseMs: config.leaseMs, onFinished: notify, volunteers: trust.slots })
   const answers = new AnswerRecorder(new SqlAnswerStore(db), model, registry, signals, clock, app.log, metrics, counters, {
     slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(),

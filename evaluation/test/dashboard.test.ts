@@ -30,7 +30,9 @@ const screen = (name: string) => page.getByRole('navigation').getByRole('button'
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true })
-  system = await startLocalCoordinator()
+  // A private deployment that believes its volunteers (VOLUNTEER_POLICY=accept): the volunteer step has this
+  // tab as its only worker. The default quorum is shown with real browsers in volunteer-browsers.test.ts.
+  system = await startLocalCoordinator({ VOLUNTEER_POLICY: 'accept' })
   browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: CHROMIUM_ARGS })
   page = await browser.newPage({ viewport: { width: 1100, height: 760 } })
   page.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/api/')) apiRequests.push(`${r.method()} ${new URL(r.url()).pathname}`) })

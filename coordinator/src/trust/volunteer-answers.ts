@@ -1,4 +1,4 @@
-import type { JobFailed, JobResult } from '@hivesight/protocol'
+import type { JobFailed, JobResult, JobTimings } from '@hivesight/protocol'
 import type { OpinionRow } from '../db/opinion.repository.ts'
 import type { OpinionDecision, VolunteerAnswerStore } from '../db/volunteer-answer-store.ts'
 import type { Clock } from '../jobs/clock.ts'
@@ -17,6 +17,8 @@ export interface VolunteerAnswerEvents {
   slotFreed(): void
   finished(jobIds: string[]): void
   requeued(): void
+  /** A volunteer's answer counted (its speed is measured like any worker's; honesty is kept apart). */
+  resultAccepted(workerId: string, timings: JobTimings): void
 }
 
 const asOpinion = (row: Pick<OpinionRow, 'identity' | 'network' | 'top1'>): Opinion => ({ identity: row.identity, network: row.network, trusted: false, top1: Number(row.top1) })
@@ -77,6 +79,8 @@ export class VolunteerAnswers {
     })
     if (outcome.outcome === 'stale') return this.log.warn({ workerId: w.id, jobId: msg.jobId }, 'refused a stale answer from a volunteer')
     this.ledger.answered(w.trust.identity, now)
+    this.registry.countJobDone(w.id)
+    this.events.resultAccepted(w.id, msg.timings)
     if (outcome.outcome === 'final') {
       this.ledger.confirmed([outcome.accepted, ...outcome.agreed].filter((id, i, all) => all.indexOf(id) === i), now)
       this.events.finished([msg.jobId])

@@ -16,16 +16,15 @@ export class IsolatedHost {
   private readonly hostIf: string
   private readonly table: string
 
-  constructor(id = process.pid % 200) {
-    this.ns = `hs-f4-${id}`
-    this.hostIf = `hsf4h${id}`
-    this.table = `hivesight_f4_${id}`
+  constructor(id = process.pid % 200, prefix = 'f4') {
+    this.ns = `hs-${prefix}-${id}`
+    this.hostIf = `hs${prefix}h${id}`
+    this.table = `hivesight_${prefix}_${id}`
     this.hostIp = `10.231.${id}.1`
     this.nsIp = `10.231.${id}.2`
   }
 
   create(): void {
-    if (spawnSync('nft', ['--version']).status !== 0) throw new Error('F4 needs nftables (as root: apt-get install -y nftables) and iproute2')
     this.destroy()
     run('ip', ['netns', 'add', this.ns])
     run('ip', ['link', 'add', this.hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.ns])
@@ -38,6 +37,7 @@ export class IsolatedHost {
 
   /** Drop every packet to and from the namespace (no RST, no ICMP: a silent partition). */
   cut(): void {
+    if (spawnSync('nft', ['--version']).status !== 0) throw new Error('cutting a host off needs nftables (as root: apt-get install -y nftables)')
     run('nft', ['add', 'table', 'inet', this.table])
     run('nft', ['add', 'chain', 'inet', this.table, 'in', '{ type filter hook input priority -10 ; }'])
     run('nft', ['add', 'chain', 'inet', this.table, 'out', '{ type filter hook output priority -10 ; }'])

@@ -21,7 +21,8 @@ export async function startLocalCoordinator(env: Record<string, string> = {}): P
   const db = config.databaseUrl ? createDb({ databaseUrl: config.databaseUrl }) : createDb({ sqliteFile: join(dataDir, 'hivesight.sqlite') })
   await migrateToLatest(db.kysely)
   const coordinator = await buildApp({ config, db, logger: env.LOG_LEVEL ? { level: env.LOG_LEVEL } : false })
-  await coordinator.app.listen({ host: '127.0.0.1', port: 0 })
+  // HOST widens it (e.g. 0.0.0.0, for a browser on another loopback address such as 127.0.1.1).
+  await coordinator.app.listen({ host: env.HOST ?? '127.0.0.1', port: 0 })
   const address = coordinator.app.server.address()
   if (!address || typeof address === 'string') throw new Error('the coordinator has no TCP address')
   return {
