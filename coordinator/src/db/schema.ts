@@ -156,6 +156,16 @@ export interface WorkerSessionTable {
   seen_at: number
 }
 
+/** A worker VM's own credential (hashed): it expires, can be revoked, and names only that VM. */
+export interface WorkerCredentialTable {
+  name: string
+  secret_hash: string
+  created_at: number
+  expires_at: number
+  revoked_at: number | null
+  max_sessions: number
+}
+
 export interface Database {
   jobs: JobTable
   workers: WorkerTable
@@ -168,6 +178,7 @@ export interface Database {
   known_answers: KnownAnswerTable
   volunteer_identities: VolunteerIdentityTable
   join_links: JoinLinkTable
+  worker_credentials: WorkerCredentialTable
 }
 
 export type JobRow = Selectable<JobTable>

@@ -5,7 +5,9 @@ import type { Db } from '../db/create-db.ts'
 import * as sessionsRepo from '../db/worker-session.repository.ts'
 import * as workersRepo from '../db/worker.repository.ts'
 import type { WorkerFigures } from '../workers/worker-figures.ts'
+import { checkWorkerCredential, parseWorkerCredential } from '../auth/worker-credentials.ts'
 import * as identitiesRepo from '../db/volunteer-identity.repository.ts'
+import * as credentialsRepo from '../db/worker-credential.repository.ts'
 import * as linksRepo from '../db/join-link.repository.ts'
 import { admitVolunteer, volunteerSlots } from '../trust/volunteer-admission.ts'
 import type { WorkerChannel, WorkerRegistry, WorkerTrust } from '../workers/worker-registry.ts'
@@ -57,14 +59,20 @@ export class WorkerSessions {
     const id = uuidv7()
     const now = this.clock.now()
     let sessions = 1
-    if (!trust.trusted) {
+    const credential = sessionToken === undefined ? undefined : parseWorkerCredential(sessionToken)
+    if (credential) {
+      const row = await credentialsRepo.findWorkerCredential(this.db.kysely, credential.name)
+      const check = checkWorkerCredential(row, credential.secret, now)
+      if (!check.ok) return { ok: false, reason: check.reason, taken: false }
+      sessions = Number(row!.max_sessions)
+    } else if (!trust.trusted) {
       const admission = await this.admission(trust.identity, sessionToken !== undefined, now)
       if (!admission.ok) return { ok: false, reason: admission.reason, taken: false }
       sessions = admission.sessions
     }
     const claimed = sessionToken !== undefined
     if (claimed && !(await this.claimSession(sessionToken, sessions, id, now))) {
-      return { ok: false, reason: sessions > 1 ? `this join link's ${sessions} sessions are all live` : 'this token already has a live session', taken: true }
+      return { ok: false, reason: sessions > 1 ? `this token's ${sessions} sessions are all live` : 'this token already has a live session', taken: true }
     }
     const slots = trust.trusted ? hello.slots : volunteerSlots(hello.slots)
     try {

@@ -126,9 +126,9 @@ export class WorkerRegistry {
     for (const w of this.withFreeSlots) if (w.trust.trusted === trusted) out.push({ workerId: w.id, free: w.slots - w.inFlight.size - w.reserved })
     return out
   }
-  /** Live workers of one identity (to close them when it is quarantined or its link revoked). */
+  /** Live workers of one identity (to close them when it is quarantined, or its link or credential revoked). */
   ofIdentity(identity: string): LiveWorker[] {
-    return [...this.workers.values()].filter((w) => !w.trust.trusted && w.trust.identity === identity)
+    return [...this.workers.values()].filter((w) => w.trust.identity === identity)
   }
   /** Per worker, jobs done since the last call (the sweep writes them). */
   takeJobsDone(): Map<string, number> {

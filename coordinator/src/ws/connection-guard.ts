@@ -1,6 +1,7 @@
 // Pure rules for what a worker connection may do; worker-socket.ts applies them.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { verifySessionToken } from '@hivesight/protocol/session-token'
+import { credentialIdentity, parseWorkerCredential } from '../auth/worker-credentials.ts'
 import { networkOf } from '../trust/verification.ts'
 import type { WorkerTrust } from '../workers/worker-registry.ts'
 
@@ -19,7 +20,7 @@ export interface WorkerAccessPolicy {
 }
 
 export type Admission =
-  | { ok: true; trusted: boolean; /** one live session per token: its key */ session?: string; name?: string }
+  | { ok: true; trusted: boolean; /** one live session per token: its key */ session?: string; name?: string; /** a VM credential's name */ credential?: string }
   | { ok: false; reason: string }
 
 /**
@@ -31,6 +32,9 @@ export function admitWorker(policy: WorkerAccessPolicy, token: string | undefine
   if (token === undefined || token === '') {
     return policy.mode === 'open' ? { ok: true, trusted: true } : { ok: false, reason: 'a worker token is required' }
   }
+  // A VM's own credential: checked against the database when the worker joins (worker-sessions.ts).
+  const credential = parseWorkerCredential(token)
+  if (credential) return { ok: true, trusted: true, session: token, name: credential.name, credential: credential.name }
   if (sameSecret(token, policy.workerToken) || sameSecret(token, policy.joinToken)) {
     return { ok: false, reason: 'that is a secret, not a session token: derive one (the runtime does) or mint a join link' }
   }
@@ -75,6 +79,6 @@ export class MessageBudget {
 export function trustOf(admission: Extract<Admission, { ok: true }>, mode: 'keys' | 'open', kind: 'headless' | 'browser', remote: string | null): WorkerTrust {
   const network = networkOf(remote)
   const trusted = admission.trusted && (admission.session !== undefined || (mode === 'open' && kind === 'headless'))
-  const identity = admission.name ?? (trusted ? `worker:${remote ?? 'unknown'}` : `net:${network ?? remote ?? 'unknown'}`)
+  const identity = admission.credential ? credentialIdentity(admission.credential) : admission.name ?? (trusted ? `worker:${remote ?? 'unknown'}` : `net:${network ?? remote ?? 'unknown'}`)
   return { trusted, identity, network }
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { parseArgs } from 'node:util'
 import { findChromium } from './chromium-path.ts'
@@ -15,7 +16,10 @@ or browser is started again, forever, with a capped back-off.
   --profile throughput  one single-thread page per core (default; fewer if memory is short)
   --profile latency     one page with a wasm thread per core: a lone image is answered soonest
   --pages, --threads    explicit sizes; they win over the profile
-The worker secret comes from WORKER_TOKEN in the environment (never on the command line, where ps shows it).
+Credentials come from the environment or a file, never the command line (where ps shows them):
+  WORKER_CREDENTIAL       this VM's own credential (npm run keys -- worker create --name VM on the coordinator)
+  WORKER_CREDENTIAL_FILE  a file holding it (e.g. a mounted secret)
+  WORKER_TOKEN            the coordinator's master secret (only for a runtime on the coordinator's own machine)
 Chromium: CHROMIUM_PATH, else /usr/bin/chromium and other usual places.`
 
 function wholeNumber(name: string, value: string | undefined, max: number): number | undefined {
@@ -26,6 +30,19 @@ function wholeNumber(name: string, value: string | undefined, max: number): numb
     process.exit(2)
   }
   return n
+}
+
+/** WORKER_CREDENTIAL, or the file WORKER_CREDENTIAL_FILE names (trimmed); exits 2 when the file cannot be read. */
+function credentialFromEnv(): string | undefined {
+  if (process.env.WORKER_CREDENTIAL) return process.env.WORKER_CREDENTIAL.trim()
+  const file = process.env.WORKER_CREDENTIAL_FILE
+  if (!file) return undefined
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch (err) {
+    console.error(`WORKER_CREDENTIAL_FILE: cannot read ${file} (${err instanceof Error ? err.message : String(err)})`)
+    process.exit(2)
+  }
 }
 
 function main(): void {
@@ -61,7 +78,7 @@ function main(): void {
   const log = (msg: string) => console.log(`[worker ${new Date().toISOString().slice(11, 19)}] ${msg}`)
   const machine = thisMachine()
   const sizing = sizeRuntime(machine, { profile: values.profile as Profile, pages: wholeNumber('pages', values.pages, 64), threads: wholeNumber('threads', values.threads, 16) })
-  const pool = new PagePool({ coordinatorUrl, pages: sizing.pages, threads: sizing.threads, executablePath, name: values.name, log, token: process.env.WORKER_TOKEN })
+  const pool = new PagePool({ coordinatorUrl, pages: sizing.pages, threads: sizing.threads, executablePath, name: values.name, log, token: process.env.WORKER_TOKEN, credential: credentialFromEnv() })
   log(`${sizing.reason} on ${machine.cores} core(s), ${Math.round(machine.availableBytes / 2 ** 20)} MiB available; ${executablePath} for ${coordinatorUrl}`)
   for (const w of sizing.warnings) log(`warning: ${w}`)
   // Never rejects: the pool retries on its own until it is stopped.

@@ -16,6 +16,11 @@ export interface PagePoolOptions {
    * it (one live session per token), in its URL's #fragment, which no server and no log ever sees.
    */
   token?: string
+  /**
+   * A VM's own credential (npm run keys -- worker create): every page presents it, and the coordinator admits
+   * as many pages as it allows. Preferred to `token` on a VM: it expires, is revoked, and names only this VM.
+   */
+  credential?: string
 }
 
 // No network but the coordinator: these switches stop Chromium's own background traffic and helpers.
@@ -111,7 +116,8 @@ export class PagePool {
     url.searchParams.set('kind', 'headless')
     url.searchParams.set('name', this.pageName(i))
     if (this.opts.threads) url.searchParams.set('threads', String(this.opts.threads))
-    if (this.opts.token) url.hash = `token=${signSessionToken(this.opts.token, { kind: 'worker', name: this.pageName(i), expires: 0 })}`
+    if (this.opts.credential) url.hash = `token=${this.opts.credential}`
+    else if (this.opts.token) url.hash = `token=${signSessionToken(this.opts.token, { kind: 'worker', name: this.pageName(i), expires: 0 })}`
     return url.toString()
   }
 
