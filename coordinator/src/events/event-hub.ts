@@ -2,14 +2,13 @@ import type { JobView, StreamEvent, WorkerView } from '@hivesight/protocol'
 import type { Db } from '../db/create-db.ts'
 import * as eventsRepo from '../db/event.repository.ts'
 import * as feedRepo from '../db/event-feed.repository.ts'
-import { listLiveWorkers } from '../db/worker.repository.ts'
 import { AppError } from '../errors/app-errors.ts'
 import type { Clock } from '../jobs/clock.ts'
 import { EventCursor } from '../jobs/event-cursor.ts'
 import type { Scope } from '../jobs/job-service.ts'
 import { toJobView, type Labeller } from '../jobs/job-view.ts'
 import type { Logger } from '../jobs/logger.ts'
-import { toWorkerView } from '../workers/worker-view.ts'
+import { listWorkerViews } from '../workers/worker-view.ts'
 import { FEED_WORKERS } from './event-journal.ts'
 import { LatencyWindow } from './latency-window.ts'
 
@@ -125,7 +124,7 @@ export class EventHub {
     const from = await eventsRepo.lastEventId(this.db.kysely)
     this.cursor = new EventCursor(from)
     this.seenUpTo = from
-    this.workers = new Map((await listLiveWorkers(this.db.kysely)).map((w) => [w.id, toWorkerView(w)]))
+    this.workers = new Map((await listWorkerViews(this.db.kysely)).map((w) => [w.id, w]))
     this.latency = new LatencyWindow(LATENCY_WINDOW_MS)
     this.lastStats = undefined
     this.jobsChanged = true
@@ -204,7 +203,7 @@ export class EventHub {
 
   /** Reads the worker list and tells every stream who joined and who left. */
   private async refreshWorkers(): Promise<void> {
-    const now = new Map((await listLiveWorkers(this.db.kysely)).map((w) => [w.id, toWorkerView(w)]))
+    const now = new Map((await listWorkerViews(this.db.kysely)).map((w) => [w.id, w]))
     const frames: StreamFrame[] = []
     for (const [id, w] of now) if (!this.workers.has(id)) frames.push({ event: 'worker.joined', data: w })
     for (const id of this.workers.keys()) if (!now.has(id)) frames.push({ event: 'worker.left', data: { id } })

@@ -1,7 +1,8 @@
 import { workerFlavour, type VolunteerRecord, type WorkerView } from '@hivesight/protocol'
-import type { Selectable } from 'kysely'
-import type { VolunteerIdentityTable } from '../db/schema.ts'
-import type { LiveWorkerRow } from '../db/worker.repository.ts'
+import type { Kysely, Selectable } from 'kysely'
+import type { Database, VolunteerIdentityTable } from '../db/schema.ts'
+import { identitiesIn } from '../db/volunteer-identity.repository.ts'
+import { listLiveWorkers, type LiveWorkerRow } from '../db/worker.repository.ts'
 
 /** A volunteer identity's row as the API shows it. */
 export function toVolunteerRecord(r: Selectable<VolunteerIdentityTable>): VolunteerRecord {
@@ -22,4 +23,11 @@ export function toWorkerView(w: LiveWorkerRow, record?: Selectable<VolunteerIden
     flavour: workerFlavour({ backend: w.backend, simd, threads }),
     imagesPerSecond: Number(w.images_per_second), inferMs: ms(w.infer_ms), prepareMs: ms(w.prepare_ms),
   }
+}
+
+/** Every live worker (on every coordinator) as the API shows it, each volunteer with its identity's record. */
+export async function listWorkerViews(db: Kysely<Database>): Promise<WorkerView[]> {
+  const rows = await listLiveWorkers(db)
+  const records = new Map((await identitiesIn(db, [...new Set(rows.flatMap((w) => (w.identity ? [w.identity] : [])))])).map((r) => [r.identity, r]))
+  return rows.map((w) => toWorkerView(w, w.identity ? records.get(w.identity) : undefined))
 }
