@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto'
 import type { FastifyPluginAsync } from 'fastify'
+import { sameSecret } from '../auth/same-secret.ts'
 import { AppError } from '../errors/app-errors.ts'
 import type { PrometheusMetrics } from '../metrics/prometheus-metrics.ts'
 
@@ -7,9 +7,7 @@ import type { PrometheusMetrics } from '../metrics/prometheus-metrics.ts'
 export const metricsRoutes: FastifyPluginAsync<{ metrics: PrometheusMetrics; token: string | null }> = async (app, { metrics, token }) => {
   app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (req, reply) => {
     if (token !== null) {
-      const given = Buffer.from(req.headers.authorization?.replace(/^Bearer\s+/i, '') ?? '')
-      const expected = Buffer.from(token)
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      if (!sameSecret(req.headers.authorization?.replace(/^Bearer\s+/i, '') ?? '', token)) {
         throw new AppError('METRICS_TOKEN_REQUIRED', 'send the METRICS_TOKEN as Authorization: Bearer <token>')
       }
     }

@@ -1,16 +1,9 @@
 // Pure rules for what a worker connection may do; worker-socket.ts applies them.
-import { createHash, timingSafeEqual } from 'node:crypto'
 import { verifySessionToken } from '@hivesight/protocol/session-token'
+import { sameSecret } from '../auth/same-secret.ts'
 import { credentialIdentity, parseWorkerCredential } from '../auth/worker-credentials.ts'
 import { networkOf } from '../trust/verification.ts'
 import type { WorkerTrust } from '../workers/worker-registry.ts'
-
-/** Constant time, whatever the lengths: compares digests, never the secrets themselves. */
-export function sameSecret(given: string, secret: string | null): boolean {
-  if (secret === null) return false
-  const digest = (s: string) => createHash('sha256').update(s).digest()
-  return timingSafeEqual(digest(given), digest(secret))
-}
 
 export interface WorkerAccessPolicy {
   mode: 'keys' | 'open'
