@@ -5,22 +5,27 @@ import { REPO_ROOT } from '../config.ts'
 import { createDb } from '../db/create-db.ts'
 import { listApiKeys, revokeApiKey } from '../db/api-key.repository.ts'
 import { migrateToLatest } from '../db/migrate.ts'
+import { joinLinkCommand, LINK_USAGE } from './join-links.ts'
 import { WORKER_USAGE, workerCredentialCommand } from './worker-credentials.ts'
 
 const USAGE = `usage: npm run keys -- create --name NAME [--admin] [--volunteers] | list | revoke ID_OR_PREFIX
        ${WORKER_USAGE.split('\n')[0]}
+       ${LINK_USAGE.split('\n')[0]}
 
 API keys for the REST API (AUTH_MODE=keys, the coordinator's default). --admin: may make, list and revoke
 join links. --volunteers: this key's jobs may go to volunteer tabs (VOLUNTEER_JOBS=per-key, the default).
 Uses the same database as the coordinator: DATABASE_URL, else the SQLite file in DATA_DIR (default ./data).
 A new key or credential is printed once; only its hash is stored.
 
-${WORKER_USAGE.split('\n').slice(2).join('\n')}`
+${WORKER_USAGE.split('\n').slice(2).join('\n')}
+
+${LINK_USAGE.split('\n').slice(2).join('\n')}`
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     name: { type: 'string' }, admin: { type: 'boolean' }, volunteers: { type: 'boolean' }, days: { type: 'string' }, pages: { type: 'string' },
+    hours: { type: 'string' }, sessions: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 })
@@ -49,6 +54,8 @@ try {
     const n = await revokeApiKey(db.kysely, arg, Date.now())
     console.log(n ? `revoked ${n} key(s); coordinators stop accepting them within 10 s` : `no active key with id or prefix ${arg}`)
     if (!n) process.exitCode = 1
+  } else if (command === 'link') {
+    await joinLinkCommand(db, { sub: arg, name: values.name ?? positionals[2], hours: values.hours, sessions: values.sessions })
   } else if (command === 'worker') {
     await workerCredentialCommand(db, { sub: arg, name: values.name ?? positionals[2], days: values.days, pages: values.pages }, Date.now())
   } else {
