@@ -12,6 +12,8 @@ export interface ResultRow {
   resultJson: string
   /** Set when this result may become a known answer (a clear top-1): its class. */
   knownTop1?: number
+  /** Volunteers may have answered this job: read their answers (false for the common case: a query saved). */
+  checkOpinions?: boolean
 }
 
 /** Volunteers' answers to jobs a trusted result just finished (usually none), for the caller to judge. */
@@ -80,7 +82,7 @@ export class SqlAnswerStore implements AnswerStore {
     if (known.length > 0) await knownRepo.captureKnownAnswers(trx, known, now)
     const ids = rows.map((r) => r.id)
     await imagesRepo.deleteImages(trx, ids)
-    const opinions = await opinionsRepo.opinionsOf(trx, ids)
+    const opinions = await opinionsRepo.opinionsOf(trx, rows.filter((r) => r.checkOpinions !== false).map((r) => r.id))
     if (opinions.length > 0) await opinionsRepo.deleteOpinionsOfJobs(trx, [...new Set(opinions.map((o) => o.job_id))])
     return opinions.map((o) => ({ job_id: o.job_id, identity: o.identity, top1: Number(o.top1) }))
   }

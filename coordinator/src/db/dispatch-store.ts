@@ -10,6 +10,8 @@ export interface ClaimedJob {
   contentType: string
   submittedAt: number
   availableAt: number
+  /** Volunteers answered it before: its result is judged against theirs. */
+  hasOpinions: boolean
 }
 
 /** Which claimed job goes to which worker (a pure plan, run inside the claim's transaction). */
@@ -38,7 +40,7 @@ export class SqlDispatchStore implements DispatchStore {
         workerId,
         jobs: ids.map((id) => {
           const q = byId.get(id)!
-          return { id, leaseToken: Number(q.lease_token) + 1, attempt: Number(q.attempts) + 1, contentType: q.content_type, submittedAt: Number(q.submitted_at), availableAt: Number(q.available_at) }
+          return { id, leaseToken: Number(q.lease_token) + 1, attempt: Number(q.attempts) + 1, contentType: q.content_type, submittedAt: Number(q.submitted_at), availableAt: Number(q.available_at), hasOpinions: Number(q.has_opinions) === 1 }
         }),
       }))
     }))

@@ -39,6 +39,8 @@ export interface JobTable {
   needs_trusted: Generated<number>
   /** 1 while leased to a volunteer: losing that lease uses no attempt. */
   lease_untrusted: Generated<number>
+  /** 1 once a volunteer's answer was kept for it: a trusted result then reads them (and only then). */
+  has_opinions: Generated<number>
 }
 
 export interface WorkerTable {

@@ -48,7 +48,7 @@ export class SqlVolunteerAnswerStore implements VolunteerAnswerStore {
         return { outcome: 'final', accepted: d.accepted.identity, agreed: d.agreed }
       }
       await opinionsRepo.insertOpinion(trx, mine)
-      await volunteerJobsRepo.requeueForAnotherAnswer(trx, fence, mine.created_at, d.needsTrusted)
+      await volunteerJobsRepo.requeueForAnotherAnswer(trx, fence, mine.created_at, d.needsTrusted, true)
       await eventsRepo.appendEvents(trx, [signals.queued])
       return { outcome: 'kept', needsTrusted: d.needsTrusted }
     }))
@@ -56,7 +56,7 @@ export class SqlVolunteerAnswerStore implements VolunteerAnswerStore {
 
   applyFailure(fence: Fence, now: number, queued: eventsRepo.NewEvent): Promise<boolean> {
     return retryTransient(() => this.db.kysely.transaction().execute(async (trx) => {
-      const done = await volunteerJobsRepo.requeueForAnotherAnswer(trx, fence, now, true)
+      const done = await volunteerJobsRepo.requeueForAnotherAnswer(trx, fence, now, true, false)
       if (done) await eventsRepo.appendEvents(trx, [queued])
       return done
     }))

@@ -22,7 +22,7 @@ export class SqlVolunteerDispatchStore implements VolunteerDispatchStore {
       await jobsRepo.leaseJobs(trx, this.db.dialect, queued.map((q) => ({ id: q.id, workerId: who.workerId })), now, expiresAt, true)
       return queued.map((q) => ({
         id: q.id, leaseToken: Number(q.lease_token) + 1, attempt: Number(q.attempts) + 1, contentType: q.content_type,
-        submittedAt: Number(q.submitted_at), availableAt: Number(q.available_at),
+        submittedAt: Number(q.submitted_at), availableAt: Number(q.available_at), hasOpinions: Number(q.has_opinions) === 1,
       }))
     }))
   }

@@ -13,7 +13,7 @@ type Fence = { id: string; token: number; workerId: string }
  * `mayAnswer` in trust/verification.ts). Locked, skipping rows others are claiming, on MariaDB.
  */
 export function selectQueuedForVolunteer(trx: Transaction<Database>, dialect: Dialect, limit: number, who: { identity: string; network: string | null }): Promise<QueuedJob[]> {
-  const q = trx.selectFrom('jobs').select(['id', 'lease_token', 'attempts', 'content_type', 'submitted_at', 'available_at'])
+  const q = trx.selectFrom('jobs').select(['id', 'lease_token', 'attempts', 'content_type', 'submitted_at', 'available_at', 'has_opinions'])
     .where('status', '=', 'queued').where('volunteers_allowed', '=', 1).where('needs_trusted', '=', 0)
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('job_opinions as o').select('o.job_id').whereRef('o.job_id', '=', 'jobs.id')
       .where((eb) => who.network === null
@@ -30,9 +30,12 @@ const fenced = (db: Conn, f: Fence) => db.updateTable('jobs')
  * A volunteer answered, and the job is not final yet: queued again for the next answer, with no attempt
  * used (answering is not failing). `needsTrusted` when volunteers disagree or one said it failed.
  */
-export async function requeueForAnotherAnswer(db: Conn, f: Fence, now: number, needsTrusted: boolean): Promise<boolean> {
+export async function requeueForAnotherAnswer(db: Conn, f: Fence, now: number, needsTrusted: boolean, keptOpinion: boolean): Promise<boolean> {
   const r = await fenced(db, f)
-    .set((eb) => ({ status: 'queued', worker_id: null, lease_expires_at: null, available_at: now, lease_untrusted: 0, needs_trusted: needsTrusted ? 1 : 0, attempts: eb('attempts', '-', 1) }))
+    .set((eb) => ({
+      status: 'queued', worker_id: null, lease_expires_at: null, available_at: now, lease_untrusted: 0, needs_trusted: needsTrusted ? 1 : 0,
+      attempts: eb('attempts', '-', 1), ...(keptOpinion ? { has_opinions: 1 } : {}),
+    }))
     .executeTakeFirst()
   return r.numUpdatedRows === 1n
 }

@@ -2,7 +2,7 @@ import type { ClassScore, JobFailed, JobRelease, JobResult, JobTimings } from '@
 import type { AnswerStore, FailureDecision, SettledOpinions } from '../db/answer-store.ts'
 import type { ModelFiles } from '../model/model-files.ts'
 import { usableAsKnownAnswer } from '../trust/spot-checks.ts'
-import type { LiveWorker, WorkerRegistry } from '../workers/worker-registry.ts'
+import type { HeldJob, LiveWorker, WorkerRegistry } from '../workers/worker-registry.ts'
 import type { Clock } from './clock.ts'
 import type { ClusterSignals } from './cluster-signals.ts'
 import type { DispatchCounters } from './counters.ts'
@@ -12,8 +12,11 @@ import { failureOutcome, isCurrentLease, retryDelayMs } from './lease.ts'
 import type { Logger } from './logger.ts'
 
 type Answer = JobResult | JobFailed
-type Buffered = { workerId: string; msg: Answer; submittedAt?: number }
-type PendingCompletion = { workerId: string; jobId: string; token: number; resultJson: string; top: ClassScore[]; knownTop1?: number; done: (accepted: boolean) => void; fail: (err: unknown) => void }
+type Buffered = { workerId: string; msg: Answer; held?: HeldJob }
+type PendingCompletion = {
+  workerId: string; jobId: string; token: number; resultJson: string; top: ClassScore[]; knownTop1?: number; checkOpinions: boolean
+  done: (accepted: boolean) => void; fail: (err: unknown) => void
+}
 
 /** How volunteers' answers are kept apart (trust/volunteer-trust.ts); absent, every worker is believed. */
 export interface TrustHooks {
@@ -87,11 +90,11 @@ export class AnswerRecorder {
     const held = this.registry.release(workerId, msg.jobId)
     this.events.slotFreed()
     try {
-      await this.apply(workerId, msg, held?.submittedAt)
+      await this.apply(workerId, msg, held)
     } catch (err) {
       // The database is unreachable: keep the answer and apply it when it is back. Fencing still holds.
       if (this.buffered.length >= MAX_BUFFERED_RESULTS) throw err
-      this.buffered.push({ workerId, msg, submittedAt: held?.submittedAt })
+      this.buffered.push({ workerId, msg, held })
       this.counters.bufferedResults++
       this.log.warn({ err, jobId: msg.jobId, buffered: this.buffered.length }, 'database unreachable: answer buffered')
     }
@@ -122,20 +125,22 @@ export class AnswerRecorder {
   private async applyBuffered(): Promise<void> {
     while (this.buffered.length > 0) {
       const next = this.buffered[0]!
-      await this.apply(next.workerId, next.msg, next.submittedAt)
+      await this.apply(next.workerId, next.msg, next.held)
       this.buffered.shift()
     }
   }
 
-  private apply(workerId: string, msg: Answer, submittedAt?: number): Promise<void> {
-    return msg.type === 'job.result' ? this.applyResult(workerId, msg, submittedAt) : this.applyFailed(workerId, msg)
+  private apply(workerId: string, msg: Answer, held?: HeldJob): Promise<void> {
+    return msg.type === 'job.result' ? this.applyResult(workerId, msg, held) : this.applyFailed(workerId, msg)
   }
 
-  private async applyResult(workerId: string, msg: JobResult, submittedAt?: number): Promise<void> {
+  /** `held`: what this coordinator knew of the lease (unknown after a take-back: then volunteers' answers are read). */
+  private async applyResult(workerId: string, msg: JobResult, held?: HeldJob): Promise<void> {
+    const submittedAt = held?.submittedAt
     const resultJson = storedResult(msg.top, this.model.name, msg.timings)
     const accepted = await new Promise<boolean>((done, fail) => {
       const knownTop1 = this.trust?.wantsKnownAnswers() && usableAsKnownAnswer(msg.top) ? msg.top[0]!.index : undefined
-      this.completions.push({ workerId, jobId: msg.jobId, token: msg.leaseToken, resultJson, top: msg.top, knownTop1, done, fail })
+      this.completions.push({ workerId, jobId: msg.jobId, token: msg.leaseToken, resultJson, top: msg.top, knownTop1, checkOpinions: held?.hasOpinions ?? true, done, fail })
       this.commitCompletions()
     })
     if (accepted) {
@@ -172,7 +177,7 @@ export class AnswerRecorder {
     // A replay inside one batch loses to the first copy.
     const first = new Map<string, PendingCompletion>()
     for (const c of batch) if (!first.has(c.jobId)) first.set(c.jobId, c)
-    const rows = [...first.values()].map((c) => ({ id: c.jobId, token: c.token, workerId: c.workerId, resultJson: c.resultJson, knownTop1: c.knownTop1 }))
+    const rows = [...first.values()].map((c) => ({ id: c.jobId, token: c.token, workerId: c.workerId, resultJson: c.resultJson, knownTop1: c.knownTop1, checkOpinions: c.checkOpinions }))
     const signal = (ids: string[]) => this.signals.row({ kind: 'jobs.finished', jobIds: ids }, now)
     const all = await this.store.commitIfAllCurrent(rows, now, signal(rows.map((r) => r.id)))
     const { ids, opinions } = all !== false

@@ -170,7 +170,7 @@ export class DispatchPump {
         await this.recovery.takeBack({ workerIds: [workerId] }, this.clock.now())
         continue
       }
-      for (const job of jobs) this.registry.hold(workerId, job.id, { token: job.leaseToken, leaseExpiresAt: expiresAt, submittedAt: job.submittedAt })
+      for (const job of jobs) this.registry.hold(workerId, job.id, { token: job.leaseToken, leaseExpiresAt: expiresAt, submittedAt: job.submittedAt, hasOpinions: job.hasOpinions })
       this.metrics.dispatched(jobs.map((j) => (now - Math.max(j.submittedAt, j.availableAt)) / 1000))
       sent += jobs.length
       ready.push({ w, jobs })

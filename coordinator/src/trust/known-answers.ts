@@ -5,6 +5,7 @@ import type { Logger } from '../jobs/logger.ts'
 /** Known answers kept for spot checks: enough variety that a tab cannot learn them, few enough to be cheap. */
 export const KNOWN_ANSWER_POOL = 200
 const RELOAD_MS = 60_000
+const SAMPLE_ONE_IN = 50
 
 export interface KnownAnswer {
   id: string
@@ -29,9 +30,12 @@ export class KnownAnswers {
     private readonly log: Logger,
   ) {}
 
-  /** Whether trusted results should still be kept as known answers. */
-  wantsMore(): boolean {
-    return this.stored < KNOWN_ANSWER_POOL
+  /**
+   * Whether this trusted result should be kept as a known answer: while the pool is short, one in
+   * SAMPLE_ONE_IN (spread over time and owners, and cheap: a copy of the image per SAMPLE_ONE_IN results).
+   */
+  wantsMore(random: () => number): boolean {
+    return this.stored < KNOWN_ANSWER_POOL && random() * SAMPLE_ONE_IN < 1
   }
 
   /** Trusted results were kept: count them until the next reload says how many there are. */

@@ -54,7 +54,7 @@ export function createVolunteerTrust(db: Db, registry: WorkerRegistry, signals: 
       volunteerAnswer: (w, msg) => answers.record(w, msg),
       settled: (jobs) => answers.settledByTrusted(jobs),
       // Any coordinator's trusted results fill the shared pool (volunteers may be on another coordinator).
-      wantsKnownAnswers: () => known.wantsMore(),
+      wantsKnownAnswers: () => known.wantsMore(random),
       knownAnswersOffered: (n) => known.added(n),
     },
   }

@@ -12,6 +12,8 @@ export interface HeldJob {
   token: number
   leaseExpiresAt: number
   submittedAt: number
+  /** Volunteers answered this job before (their answers are read when its result comes). */
+  hasOpinions?: boolean
 }
 
 /** Who a worker is, as far as verification cares (see trust/verification.ts). */

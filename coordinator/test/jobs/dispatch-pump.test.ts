@@ -30,7 +30,7 @@ class FakeStore implements DispatchStore {
     this.claims.push(wanted)
     await this.gate
     const ids = this.queue.splice(0, wanted)
-    const job = (id: string): ClaimedJob => ({ id, leaseToken: 1, attempt: 1, contentType: 'image/png', submittedAt: now - 5, availableAt: now - 5 })
+    const job = (id: string): ClaimedJob => ({ id, leaseToken: 1, attempt: 1, contentType: 'image/png', submittedAt: now - 5, availableAt: now - 5, hasOpinions: false })
     assert.ok(expiresAt > now)
     return [...plan(ids)].map(([workerId, jobIds]) => ({ workerId, jobs: jobIds.map(job) }))
   }

@@ -155,11 +155,13 @@ test('a join link admits its number of tabs; revoked, its tabs are closed and it
 test('a failed known-answer check quarantines the volunteer and forgets every answer of it nobody confirmed', { timeout: 60_000 }, async (t) => {
   let checking = false
   const s = await setup(t, { SPOT_CHECKS: 'on' }, 'sqlite', () => (checking ? 0 : 0.99))
-  // A trusted worker answers clearly (0.5 vs 0.25): that image becomes a known answer of class 42.
+  // A trusted worker answers clearly (0.5 vs 0.25), and the draw keeps it: a known answer of class 42.
   const vm = await s.trusted('vm1-1')
   const known = await s.submit()
+  checking = true
   vm.succeed(await vm.assignment(0), [42, 41])
   await waitFor(async () => (await s.app.db.kysely.selectFrom('known_answers').selectAll().execute()).length === 1, 'a known answer')
+  checking = false
   await vm.close()
   const a = await s.volunteer('alice', '203.0.113.5')
   const y = await s.submit()

@@ -12,6 +12,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await flag('jobs', 'needs_trusted', 0)
   // The current lease is a volunteer's: losing it (a hidden tab, a closed one) uses no attempt.
   await flag('jobs', 'lease_untrusted', 0)
+  // A volunteer's answer was kept: a trusted result must be judged against it (read only then).
+  await flag('jobs', 'has_opinions', 0)
   // Rows of workers connected before this migration were trusted runtimes or open-mode tabs alike.
   await flag('workers', 'trusted', 1)
   // Who a volunteer is for verification (its link's name, or `net:<network>`): its record is shown with it.
@@ -65,7 +67,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   for (const t of ['join_links', 'volunteer_identities', 'known_answers', 'job_opinions']) await db.schema.dropTable(t).execute()
-  for (const [t, c] of [['api_keys', 'volunteers'], ['api_keys', 'admin'], ['workers', 'identity'], ['workers', 'trusted'], ['jobs', 'lease_untrusted'], ['jobs', 'needs_trusted'], ['jobs', 'volunteers_allowed']] as const) {
+  for (const [t, c] of [['api_keys', 'volunteers'], ['api_keys', 'admin'], ['workers', 'identity'], ['workers', 'trusted'], ['jobs', 'has_opinions'], ['jobs', 'lease_untrusted'], ['jobs', 'needs_trusted'], ['jobs', 'volunteers_allowed']] as const) {
     await db.schema.alterTable(t).dropColumn(c).execute()
   }
 }
