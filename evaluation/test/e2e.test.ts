@@ -30,7 +30,8 @@ before(async () => {
   assert.ok(existsSync(DATASET), `the development images are expected at ${DATASET} (set DATASET_DIR)`)
   images = spreadSample(readLabelledDataset(DATASET), N_IMAGES)
   system = await startLocalCoordinator(SECRETS)
-  apiKey = await system.apiKey('e2e')
+  // An admin key: the dashboard makes a join link with it (plain keys may not).
+  apiKey = await system.apiKey('e2e', { admin: true })
   workers = await startHeadlessWorkers(system.url, 1, undefined, SECRETS.WORKER_TOKEN)
   await until(() => system.registry.size === 1, 60_000, 'the headless worker page to connect')
   const client = new HivesightClient(system.url, { authorization: `Bearer ${apiKey}` })

@@ -8,8 +8,8 @@ import { PagePool } from '@hivesight/worker-runtime/page-pool'
 export interface LocalCoordinator extends Coordinator {
   url: string
   dataDir: string
-  /** A new API key for this coordinator (keys mode). */
-  apiKey(name: string): Promise<string>
+  /** A new API key for this coordinator (keys mode), with rights (admin: join links; volunteers: its jobs may go to tabs). */
+  apiKey(name: string, rights?: { admin?: boolean; volunteers?: boolean }): Promise<string>
   close(): Promise<void>
 }
 
@@ -29,7 +29,7 @@ export async function startLocalCoordinator(env: Record<string, string> = {}): P
     ...coordinator,
     url: `http://127.0.0.1:${address.port}`,
     dataDir,
-    apiKey: async (name) => (await createApiKey(db, name, Date.now())).key,
+    apiKey: async (name, rights) => (await createApiKey(db, name, Date.now(), rights)).key,
     close: async () => {
       await coordinator.app.close()
       await db.kysely.destroy()
