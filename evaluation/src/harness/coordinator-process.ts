@@ -11,7 +11,8 @@ export class CoordinatorProcess {
   private child: ChildProcess | undefined
   readonly url: string
 
-  constructor(private readonly opts: { port: number; dataDir: string; databaseUrl?: string; env?: Record<string, string> }) {
+  /** `wrap`: a command the coordinator runs under, e.g. strace (its arguments, then node's). */
+  constructor(private readonly opts: { port: number; dataDir: string; databaseUrl?: string; env?: Record<string, string>; wrap?: string[] }) {
     this.url = `http://127.0.0.1:${opts.port}`
   }
 
@@ -19,7 +20,8 @@ export class CoordinatorProcess {
     const log = createWriteStream(join(this.opts.dataDir, 'coordinator.log'), { flags: 'a' })
     // COORDINATOR_NODE_ARGS: extra node flags for the coordinator, e.g. --cpu-prof to profile a bench run.
     const extra = (process.env.COORDINATOR_NODE_ARGS ?? '').split(' ').filter(Boolean)
-    const child = spawn(process.execPath, [...extra, '--import', 'tsx', 'coordinator/src/server.ts'], {
+    const [command, ...args] = [...(this.opts.wrap ?? []), process.execPath, ...extra, '--import', 'tsx', 'coordinator/src/server.ts']
+    const child = spawn(command!, args, {
       cwd: REPO_ROOT,
       env: {
         ...process.env, PORT: String(this.opts.port), HOST: '127.0.0.1', DATA_DIR: this.opts.dataDir, LOG_LEVEL: 'info', LOG_FORMAT: 'json', AUTH_MODE: 'open',
