@@ -104,9 +104,9 @@ if (await waitHealthy()) {
   say(`up in ${((Date.now() - started) / 1000).toFixed(1)} s
   API          ${base}/api/v1/jobs   (curl -F image=@cat.jpg ${base}/api/v1/jobs)
   workers      ${base}/api/v1/workers${chromium ? ` (local headless pages starting${pages ? `: ${pages}` : ', sized to this machine'})` : ''}
-  worker page  ${authMode === 'keys' ? `make a join link on the dashboard (${base}/) to let a browser tab volunteer` : `${base}/worker   (open it in any browser tab to volunteer)`}
+  worker page  ${authMode === 'keys' ? `make a join link on the dashboard (${base}/, with an admin key: npm run keys -- create --name NAME --admin) to let a browser tab volunteer` : `${base}/worker   (open it in any browser tab to volunteer; its answers count once confirmed)`}
   health       ${base}/readyz   API docs ${base}/api/docs
-  ${authMode === 'open' ? 'open mode: no API key needed. On a shared network use AUTH_MODE=keys npm start and npm run keys -- create --name NAME' : 'API keys required: npm run keys -- create --name NAME, then send Authorization: Bearer <key>'}
+  ${authMode === 'open' ? 'open mode: no API key needed. On a shared network use AUTH_MODE=keys npm start and npm run keys -- create --name NAME' : 'API keys required: npm run keys -- create --name NAME [--volunteers], then send Authorization: Bearer <key>'}
   Ctrl-C stops everything.`)
 } else if (!stopping) {
   say(`the coordinator did not answer on ${base}/healthz; stopping`)
