@@ -148,8 +148,9 @@ export const F13: Fault = {
     const { member } = await holder(ctx)
     const at = Date.now()
     await member.drain()
+    const gone = Date.now()
     await ctx.fleet.add()
-    ctx.notes.push(`drained and gone in ${((Date.now() - at) / 1000).toFixed(1)} s`)
+    ctx.notes.push(`drained and gone in ${((gone - at) / 1000).toFixed(1)} s; a new runtime ready ${((Date.now() - gone) / 1000).toFixed(1)} s later`)
   },
 }
 
