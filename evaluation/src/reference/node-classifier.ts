@@ -54,6 +54,16 @@ export class NodeClassifier {
     }
   }
 
+  /** A prepared input (224 × 224 RGB in [0, 1], row-major), as a volunteer tab receives it, classified. */
+  async classifyPrepared(input: Float32Array): Promise<ClassScore[]> {
+    const t = tf.tensor4d(input, [1, 224, 224, 3])
+    try {
+      return await classifyInput(this.model, t)
+    } finally {
+      t.dispose()
+    }
+  }
+
   /** An image file as the model's input [1, 224, 224, 3], with the tfjs-ops transform (not the page's JS one). */
   async modelInput(bytes: Uint8Array): Promise<tf.Tensor4D> {
     // rotate(): apply EXIF orientation like the browser; keep stored values (no ICC transform), 3 channels.
