@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { test } from 'node:test'
@@ -21,6 +21,7 @@ import { startHeadlessWorkers, startLocalCoordinator, until } from '../src/harne
 // another user the witness is a trusted headless page instead, which a volunteer's answer also needs.
 const DATASET = process.env.DATASET_DIR ?? resolve(REPO_ROOT, '../shared/datasets/imagenet-val-dev')
 const FREEZE_MS = Number(process.env.FREEZE_MS ?? 60_000)
+const SHOTS = resolve(REPO_ROOT, 'evaluation/results/dashboard')
 const images = spreadSample(readLabelledDataset(DATASET), 5)
 
 test('a volunteer tab alone cannot finalise a job; a second, independent browser confirms it; a frozen background tab loses nothing', { timeout: 300_000 + FREEZE_MS }, async (t) => {
@@ -73,6 +74,16 @@ test('a volunteer tab alone cannot finalise a job; a second, independent browser
     const job = await api<JobView>(`/api/v1/jobs/${id}`)
     assert.equal(job.result?.predictions.length, 5)
   }
+  // The dashboard's Workers screen: speed per connection, honesty per volunteer identity (a screenshot, once
+  // the sweep has written every connection's figures).
+  await until(async () => (await volunteers()).every((w) => w.jobsDone >= 3), 10_000, 'both tabs\' figures')
+  const dashboard = await browser.newPage({ viewport: { width: 1100, height: 420 } })
+  await dashboard.goto(system.url)
+  await dashboard.getByRole('navigation').getByRole('button', { name: /^Workers/ }).click()
+  await dashboard.locator('tr[data-worker]').filter({ hasText: 'confirmed' }).first().waitFor({ timeout: 10_000 })
+  mkdirSync(SHOTS, { recursive: true })
+  await dashboard.screenshot({ path: resolve(SHOTS, 'workers-volunteers.png') })
+  await dashboard.close()
 
   // 3. The Chromium tab frozen, as a hidden tab can be, while new work arrives: nothing is lost.
   const cdp = await page.context().newCDPSession(page)
