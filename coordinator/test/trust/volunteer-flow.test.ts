@@ -152,9 +152,9 @@ test('a join link admits its number of tabs; revoked, its tabs are closed and it
   assert.equal((await s.app.app.inject({ method: 'DELETE', url: `/api/v1/join-links/${made.json().name}`, headers: { authorization: `Bearer ${s.admin}` } })).statusCode, 404)
 })
 
-test('a failed known-answer check quarantines the volunteer and forgets every answer of it nobody confirmed', { timeout: 60_000 }, async (t) => {
+for (const dialect of DIALECTS) test(`[${dialect}] a failed known-answer check quarantines the volunteer and forgets every answer of it nobody confirmed`, { timeout: 60_000 }, async (t) => {
   let checking = false
-  const s = await setup(t, { SPOT_CHECKS: 'on' }, 'sqlite', () => (checking ? 0 : 0.99))
+  const s = await setup(t, { SPOT_CHECKS: 'on' }, dialect, () => (checking ? 0 : 0.99))
   // A trusted worker answers clearly (0.5 vs 0.25), and the draw keeps it: a known answer of class 42.
   const vm = await s.trusted('vm1-1')
   const known = await s.submit()
