@@ -13,7 +13,7 @@ export class IsolatedHost {
   readonly ns: string
   readonly hostIp: string
   readonly nsIp: string
-  private readonly hostIf: string
+  readonly hostIf: string
   private readonly table: string
 
   constructor(id = process.pid % 200, prefix = 'f4') {
