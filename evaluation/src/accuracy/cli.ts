@@ -6,6 +6,7 @@ import { HivesightClient, mapLimit } from '../client/hivesight-client.ts'
 import { readLabelledDataset, spreadSample } from '../dataset/labelled-dataset.ts'
 import { Progress } from '../report/progress.ts'
 import { writeChart } from '../report/charts.ts'
+import { saveResults } from '../report/results-store.ts'
 import { accuracyChart, formatTable, latencyChart, percentile, scoreAccuracy } from './accuracy-report.ts'
 
 const USAGE = `usage: npm run eval:accuracy -- --dataset DIR [--limit N] [--url http://localhost:8080] [--api-key KEY] [--batch 8] [--concurrency 4] [--json FILE]
@@ -82,5 +83,6 @@ if (values.json) {
   console.log(`details written to ${values.json}`)
 }
 console.log(`charts: ${await writeChart('accuracy-by-subset', accuracyChart(scores))}, ${await writeChart('accuracy-latency', latencyChart({ 'submit → result': latency, 'inference (page)': infer, 'decode (page)': decode }))}`)
+console.log(`results: ${saveResults('accuracy', 'eval:accuracy', { dataset, images: images.length, wallSeconds: wall, imagesPerSecond: images.length / wall, scores, latencyMs: { p50: percentile(latency, 50), p95: percentile(latency, 95) }, inferMsP50: percentile(infer, 50), decodeMsP50: percentile(decode, 50) })}`)
 const failed = scores[scores.length - 1]!.failed
 process.exit(failed > 0 ? 1 : 0)

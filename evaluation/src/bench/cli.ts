@@ -5,6 +5,7 @@ import { DEFAULT_MODEL_DIR, REPO_ROOT } from '@hivesight/coordinator'
 import sharp from 'sharp'
 import { percentile } from '../accuracy/accuracy-report.ts'
 import { writeChart } from '../report/charts.ts'
+import { saveResults } from '../report/results-store.ts'
 import { Progress } from '../report/progress.ts'
 import { bullmqLatencyAtRate, bullmqThroughput, DEFAULT_REDIS_URL, redisReachable } from './bullmq-yardstick.ts'
 import { BenchCluster, dispatchLatencyAtRate, dispatchThroughput, type Storage } from './coordinator-throughput.ts'
@@ -190,4 +191,5 @@ if (latencies.length > 0) {
   })}`)
 }
 if (failed.length > 0) console.log(`\nfailed: ${failed.join(', ')}`)
+console.log(`results: ${saveResults('bench', 'bench', { summary: rows.map(([what, figure, ratio]) => ({ what, figure, ratio })), rates, latencies, failed })}`)
 process.exit(failed.length > 0 ? 1 : 0)

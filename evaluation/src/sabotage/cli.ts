@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import type { TopLevelSpec } from 'vega-lite'
 import { writeChart } from '../report/charts.ts'
 import { Progress } from '../report/progress.ts'
+import { saveResults } from '../report/results-store.ts'
 import { runSabotage, type SabotageOptions, type SabotageResult } from './sabotage-sim.ts'
 
 const { values } = parseArgs({
@@ -67,6 +68,7 @@ for (const p of POLICIES) {
   console.log(line(p.name, r))
 }
 
+let sweepRows: { saboteurs: number; policy: string; wrongAccepted: number; overhead: number }[] = []
 if (values.sweep) {
   const shares = [0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5]
   const progress = new Progress(shares.length * POLICIES.length)
@@ -79,6 +81,7 @@ if (values.sweep) {
     }
   }
   progress.end()
+  sweepRows = rows
   const panel = (field: 'wrongAccepted' | 'overhead', title: string) => ({
     width: 320, height: 220, mark: { type: 'line' as const, point: true },
     encoding: {
@@ -95,5 +98,6 @@ if (values.sweep) {
   console.log(`chart: ${await writeChart('sabotage', spec)}`)
 }
 
+saveResults('sabotage', 'eval:sabotage', { base, policies: Object.fromEntries(atChosen), sweep: sweepRows })
 const chosen = atChosen.get(POLICIES[0].name)!
 console.log(JSON.stringify({ wrongAccepted: chosen.wrongAccepted, overhead: Number(chosen.overhead.toFixed(3)), jobs: chosen.jobs, quarantined: chosen.quarantined }))

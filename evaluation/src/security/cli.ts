@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { ATTACKS } from './attacks.ts'
 import { writeChart } from '../report/charts.ts'
+import { saveResults } from '../report/results-store.ts'
 import { formatSecurityTable, runSecuritySuite, securityMemoryChart } from './security-run.ts'
 
 const { values } = parseArgs({
@@ -29,5 +30,7 @@ console.log(formatSecurityTable(report))
 console.log(`memory chart: ${await writeChart('security-memory', securityMemoryChart(report))}`)
 for (const row of report.rows) for (const f of row.failures) console.log(`FAILED ${row.attack.id}: ${f}`)
 for (const line of report.errorLogs.slice(0, 10)) console.log(`error log: ${line.slice(0, 300)}`)
+const { rows: attackRows, ...totals } = report
+console.log(`results: ${saveResults('security', 'eval:security', { ...totals, rows: attackRows.map(({ attack, ...r }) => ({ id: attack.id, title: attack.title, ...r })) })}`)
 const ok = report.rows.every((r) => r.failures.length === 0) && report.serverErrors === 0 && report.survived && report.errorLogs.length === 0
 process.exit(ok ? 0 : 1)
