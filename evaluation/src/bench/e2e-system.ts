@@ -43,9 +43,14 @@ export class EndToEndSystem {
     return this.coordinator.url
   }
 
-  static async start(): Promise<EndToEndSystem> {
+  get port(): number {
+    return Number(new URL(this.coordinator.url).port)
+  }
+
+  /** `env`: extra coordinator settings, e.g. HOST=0.0.0.0 for a client in another network namespace. */
+  static async start(env: Record<string, string> = {}): Promise<EndToEndSystem> {
     const dataDir = mkdtempSync(join(tmpdir(), 'hivesight-bench-'))
-    const system = new EndToEndSystem(new CoordinatorProcess({ port: await freePort(), dataDir }), dataDir)
+    const system = new EndToEndSystem(new CoordinatorProcess({ port: await freePort(), dataDir, env }), dataDir)
     try {
       await system.coordinator.start()
     } catch (err) {

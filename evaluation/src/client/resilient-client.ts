@@ -1,0 +1,116 @@
+import { Agent } from 'node:http'
+import type { JobView, SubmitResponse } from '@hivesight/protocol'
+import { httpCall } from './http-call.ts'
+
+/** A body ready to POST: one image as multipart/form-data. */
+export interface Upload { body: Buffer; contentType: string }
+
+export interface UploadOutcome {
+  key: string
+  /** Every set of job ids a 202 answered for this key (more than one distinct set = a duplicate). */
+  acks: string[][]
+  attempts: number
+  /** performance.now() of the first send and of the 202 (null: never acknowledged). */
+  startedAt: number
+  ackedAt: number | null
+  job?: JobView
+  /** performance.now() when the final job was seen. */
+  finalAt?: number
+}
+
+export interface ResilientOptions {
+  /** Uploads in flight at once. */
+  inflight: number
+  /** First attempt's time limit; each retry gets 1.5× more, up to `maxTimeoutMs`. */
+  timeoutMs: number
+  maxTimeoutMs: number
+  /** Gives up (the image is "not submitted") when this performance.now() passes. */
+  deadline: number
+  /** Also long-polls each job to its final state (`?wait=`), on connections of its own. */
+  results: boolean
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const backoffMs = (attempt: number) => Math.min(4_000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2)
+// Worth retrying: the network, a timeout, 5xx, 429 and 409 (the first copy is still being received).
+const retryable = (status: number) => status >= 500 || status === 429 || status === 409 || status === 408
+
+/**
+ * The client we tell users to write: an Idempotency-Key per image, so any retry is safe; retries with
+ * capped, jittered exponential back-off; a time limit per attempt that grows (a slow link must still be
+ * able to finish a big upload); several uploads in flight; results by long-poll, retried too.
+ */
+export class ResilientClient {
+  private readonly uploads: Agent
+  private readonly polls = new Agent({ keepAlive: true, maxSockets: 64 })
+  attempts = 0
+
+  constructor(private readonly url: string, private readonly o: ResilientOptions) {
+    this.uploads = new Agent({ keepAlive: true, maxSockets: o.inflight })
+  }
+
+  async run(items: { key: string; upload: () => Promise<Upload> }[], onAck: () => void): Promise<UploadOutcome[]> {
+    const out: UploadOutcome[] = []
+    const polls: Promise<void>[] = []
+    let next = 0
+    await Promise.all(Array.from({ length: Math.min(this.o.inflight, items.length) }, async () => {
+      for (let i = next++; i < items.length; i = next++) {
+        const outcome = await this.upload(items[i]!.key, await items[i]!.upload())
+        out[i] = outcome
+        onAck()
+        if (this.o.results && outcome.acks[0]?.[0]) polls.push(this.poll(outcome, outcome.acks[0][0]))
+      }
+    }))
+    await Promise.all(polls)
+    return out
+  }
+
+  private async upload(key: string, up: Upload): Promise<UploadOutcome> {
+    const outcome: UploadOutcome = { key, acks: [], attempts: 0, startedAt: performance.now(), ackedAt: null }
+    for (let attempt = 0; performance.now() < this.o.deadline; attempt++) {
+      outcome.attempts++
+      this.attempts++
+      const limit = Math.min(this.o.maxTimeoutMs, this.o.timeoutMs * 1.5 ** attempt, this.o.deadline - performance.now())
+      try {
+        const res = await httpCall(`${this.url}/api/v1/jobs`, {
+          method: 'POST', agent: this.uploads, body: up.body, totalTimeoutMs: Math.max(1, limit),
+          headers: { 'content-type': up.contentType, 'content-length': up.body.length, 'idempotency-key': key },
+        })
+        if (res.status === 202) {
+          outcome.acks.push((JSON.parse(res.text) as SubmitResponse).jobs.map((j) => j.id))
+          outcome.ackedAt = performance.now()
+          return outcome
+        }
+        if (!retryable(res.status)) return outcome
+        const after = Number(res.headers['retry-after'])
+        if (after > 0) await sleep(Math.min(after * 1000, 5_000))
+      } catch { /* network error or timeout: retry */ }
+      await sleep(backoffMs(attempt))
+    }
+    return outcome
+  }
+
+  private async poll(outcome: UploadOutcome, id: string): Promise<void> {
+    for (let attempt = 0; performance.now() < this.o.deadline + 120_000; attempt++) {
+      try {
+        const res = await httpCall(`${this.url}/api/v1/jobs/${id}?wait=20`, { agent: this.polls, totalTimeoutMs: 30_000 })
+        if (res.status === 200) {
+          const job = JSON.parse(res.text) as JobView
+          if (job.status !== 'queued' && job.status !== 'running') {
+            outcome.job = job
+            outcome.finalAt = performance.now()
+            return
+          }
+          attempt = -1
+          continue
+        }
+      } catch { /* retry */ }
+      await sleep(backoffMs(attempt))
+    }
+  }
+
+  close(): void {
+    this.uploads.destroy()
+    this.polls.destroy()
+  }
+}

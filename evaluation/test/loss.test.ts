@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { resolve } from 'node:path'
+import { test } from 'node:test'
+import { REPO_ROOT } from '@hivesight/coordinator'
+import type { JobView } from '@hivesight/protocol'
+import { readLabelledDataset, spreadSample } from '../src/dataset/labelled-dataset.ts'
+import { isRoot } from '../src/harness/needs.ts'
+import type { ClientReport } from '../src/loss/client.main.ts'
+import { rowOf, runLossExperiment, type LossRow } from '../src/loss/loss-run.ts'
+
+const DATASET = process.env.DATASET_DIR ?? resolve(REPO_ROOT, '../shared/datasets/imagenet-val-dev')
+
+const job = (id: string, filename: string, status: JobView['status'], wnid = 'n1'): JobView => ({
+  id, status, filename, contentType: 'image/jpeg', bytes: 1, width: 1, height: 1, priority: 0, attempts: 1,
+  submittedAt: 1_000, startedAt: 1_500, finishedAt: status === 'succeeded' ? 3_000 : null, workerId: null,
+  result: status === 'succeeded' ? { predictions: [{ wnid, label: '', score: 1 }], model: 'm', decodeMs: 1, inferMs: 1 } : null, error: null,
+})
+
+test('a loss row counts lost (acknowledged, never final) and duplicated (a retry that made a second job) against the coordinator\'s jobs', () => {
+  const report: ClientReport = {
+    mode: 'ours', attempted: 6, images: 4, accepted: 3, uploadPhaseS: 2, startWall: 0, bytesPerImage: 10,
+    outcomes: [
+      { key: 't-1', acks: [['a']], attempts: 1, latencyMs: 100, final: 'succeeded' },
+      { key: 't-10', acks: [['b'], ['c']], attempts: 2, latencyMs: 200, final: 'succeeded' },
+      { key: 't-2', acks: [['d']], attempts: 2, latencyMs: null, final: null },
+      { key: 't-3', acks: [], attempts: 1, latencyMs: null, final: null },
+    ],
+  }
+  const jobs = [job('a', 't-1-x.JPEG', 'succeeded'), job('b', 't-10-y.JPEG', 'succeeded', 'n2'), job('c', 't-10-y.JPEG', 'succeeded'), job('d', 't-2-z.JPEG', 'queued'), job('e', 't-3-w.JPEG', 'succeeded')]
+  const labels = new Map([['t-1-x.JPEG', 'n1'], ['t-10-y.JPEG', 'n1']])
+  const row = rowOf(0.4, 'ours', report, jobs, labels)
+  assert.equal(row.lost, 1, 'd was acknowledged and is still queued')
+  assert.equal(row.duplicated, 1, 't-10 got two different jobs (and t-1 is not confused with t-10)')
+  assert.equal(row.unacknowledgedJobs, 1, 'e was made but never acknowledged')
+  assert.equal(row.completed, 3)
+  assert.equal(row.goodput, 1.5)
+  assert.equal(row.throughput, 3)
+  assert.equal(row.accuracy, 2 / 3)
+  assert.equal(row.avgExecutionS, 2)
+})
+
+test('eval:loss, short: our client loses and duplicates nothing at 0.4 loss on a 100 Mbit/s link (root only)', { timeout: 150_000, skip: isRoot() ? false : 'needs root (network namespace, tc, nftables)' }, async () => {
+  const images = spreadSample(readLabelledDataset(DATASET).filter((i) => i.subset !== 'val-227'), 8)
+  const rows: LossRow[] = await runLossExperiment({
+    images, rates: [0, 0.4], mbit: 100, bothWays: false, deadlineS: 90, log: () => undefined,
+    variants: [{ name: 'ours', mode: 'ours', args: ['--inflight', '8', '--shrink'], rtoMinMs: 10 }],
+  }, () => undefined)
+  assert.equal(rows.length, 2)
+  for (const r of rows) {
+    assert.equal(r.accepted, r.submitted, `loss ${r.loss}: every image acknowledged`)
+    assert.equal(r.lost, 0, `loss ${r.loss}: lost`)
+    assert.equal(r.duplicated, 0, `loss ${r.loss}: duplicated`)
+    assert.equal(r.completed, r.submitted, `loss ${r.loss}: every image classified`)
+    assert.ok(r.goodput > 0.4, `loss ${r.loss}: goodput ${r.goodput}`)
+  }
+  assert.ok(rows[1]!.attempts > rows[1]!.submitted || rows[1]!.uploadPhaseS > rows[0]!.uploadPhaseS, 'the loss was applied (retries or a slower upload phase)')
+  assert.ok(rows[0]!.accuracy! >= 0.5, `accuracy ${rows[0]!.accuracy}`)
+  const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout
+  assert.ok(!/hs-ls-/.test(left), `namespaces left behind: ${left}`)
+  assert.equal(spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' }).stdout.includes('hivesight_loss_'), false, 'nft table left behind')
+})
