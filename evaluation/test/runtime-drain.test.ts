@@ -76,16 +76,18 @@ test('SIGTERM to a worker runtime: it exits within 20 s, unstarted jobs are hand
   assert.match(output, /SIGTERM: draining/)
   await until(() => browsers.every((pid) => { try { return !process.kill(pid, 0) } catch { return true } }), 5_000, 'its Chromium to be gone')
 
-  // What it held: finished (one attempt) or handed back (queued, the attempt given back). A queued job with
-  // an attempt used would be one lost with the connection and requeued: not a graceful drain.
+  // Every job is finished (one attempt) or queued with no attempt used. A queued job with an attempt used
+  // would be one lost with the connection and requeued: not a graceful drain. Handed back = queued although
+  // it was leased once (startedAt stays from its lease); the pages may have taken new jobs between the
+  // snapshot above and the drain, so these are looked for among all jobs, not only those held at the snapshot.
   const after = new Map<string, JobView>()
   for (const id of ids) after.set(id, await api<JobView>(`/api/v1/jobs/${id}`))
-  const handedBack = heldAtTerm.filter((id) => after.get(id)!.status === 'queued')
+  const all = [...after.values()]
+  const handedBack = all.filter((j) => j.status === 'queued' && j.startedAt !== null)
   const finished = heldAtTerm.filter((id) => after.get(id)!.status === 'succeeded')
-  console.log(`# of those, ${finished.length} finished and ${handedBack.length} were handed back`)
-  assert.deepEqual([...after.values()].filter((j) => j.status !== 'succeeded' && j.status !== 'queued').map((j) => j.status), [], 'nothing but succeeded or queued')
-  assert.deepEqual([...after.values()].filter((j) => j.status === 'queued' && j.attempts !== 0).map((j) => j.id), [], 'no queued job has an attempt used')
-  assert.equal(handedBack.length + finished.length, heldAtTerm.length)
+  console.log(`# ${finished.length} of them finished; ${handedBack.length} jobs were handed back`)
+  assert.deepEqual(all.filter((j) => j.status !== 'succeeded' && j.status !== 'queued').map((j) => j.status), [], 'nothing but succeeded or queued')
+  assert.deepEqual(all.filter((j) => j.status === 'queued' && j.attempts !== 0).map((j) => j.id), [], 'no queued job has an attempt used')
   assert.ok(handedBack.length >= 1, 'the pages held unstarted jobs and handed them back')
   assert.ok(finished.length >= 1, 'the jobs being predicted finished during the drain')
   assert.ok([...after.values()].filter((j) => j.status === 'succeeded').every((j) => j.attempts === 1))

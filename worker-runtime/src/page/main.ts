@@ -52,7 +52,12 @@ async function main(status: StatusLine): Promise<void> {
       status.update({ connected: true, workerId, phase: draining ? 'draining' : 'ready' })
       if (draining) connection.send({ type: 'worker.drain' })
     },
-    onAssign: (job: JobAssign, image) => pipeline.add(job, image),
+    onAssign: (job: JobAssign, image) => {
+      // Sent before the coordinator read our worker.drain: hand it back unstarted instead of running it,
+      // or it may still be on its way when the browser closes and come back with an attempt used.
+      if (draining) connection.send({ type: 'job.release', jobId: job.jobId, leaseToken: job.leaseToken })
+      else pipeline.add(job, image)
+    },
     onCancel: (jobId, reason) => {
       const what = pipeline.cancel(jobId)
       console.info(`job ${jobId} taken back (${reason})${what === 'running' ? ' while running' : ''}`)
