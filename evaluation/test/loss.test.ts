@@ -44,7 +44,7 @@ test('eval:loss, short: our client loses and duplicates nothing at 0.4 loss on a
   const images = spreadSample(readLabelledDataset(DATASET).filter((i) => i.subset !== 'val-227'), 8)
   const rows: LossRow[] = await runLossExperiment({
     images, rates: [0, 0.4], mbit: 100, bothWays: false, deadlineS: 90, log: () => undefined,
-    variants: [{ name: 'ours', mode: 'ours', args: ['--inflight', '8', '--shrink'], rtoMinMs: 10 }],
+    variants: [{ name: 'ours', mode: 'ours', args: ['--inflight', '8', '--shrink'], tcp: { rtoMinMs: 10, thinLinear: true } }],
   }, () => undefined)
   assert.equal(rows.length, 2)
   for (const r of rows) {

@@ -28,7 +28,7 @@ test('eval:report gathers the saved results into one report with plots, says wha
     assert.match(md, /twice the published goodput at 0\.4–0\.6: \*\*not met\*\*/)
     assert.match(md, /knee \(open loop\): 5\/s/)
     assert.match(md, /## Fault suite\n\nNot run yet/)
-    assert.match(r.stdout, /2 of 8 commands have results/)
+    assert.match(r.stdout, /2 of 9 commands have results/)
     assert.ok(statSync(join(dir, 'report-vs-student.svg')).size > 1000)
   } finally {
     rmSync(dir, { recursive: true, force: true })

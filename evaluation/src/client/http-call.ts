@@ -10,6 +10,8 @@ export interface HttpOptions {
   totalTimeoutMs?: number
   /** No byte sent or received on the socket for this long (what Python requests' `timeout=` means). */
   idleTimeoutMs?: number
+  /** Aborts the request (e.g. another copy of it was answered). */
+  signal?: AbortSignal
 }
 
 /** One HTTP request over a given agent; rejects on a network error or a timeout (the socket is destroyed). */
@@ -30,6 +32,8 @@ export function httpCall(url: string, o: HttpOptions): Promise<HttpAnswer> {
     })
     const fail = (why: string) => req.destroy(new Error(why))
     if (o.totalTimeoutMs) timer = setTimeout(() => fail(`timeout after ${o.totalTimeoutMs} ms`), o.totalTimeoutMs)
+    if (o.signal?.aborted) fail('aborted')
+    o.signal?.addEventListener('abort', () => fail('aborted'), { once: true })
     if (o.idleTimeoutMs) req.setTimeout(o.idleTimeoutMs, () => fail(`idle for ${o.idleTimeoutMs} ms`))
     // A socket can still fail (EPIPE) after its request was answered or given up; the request reports it.
     req.on('socket', (socket) => socket.listenerCount('error') === 0 && socket.on('error', () => undefined))

@@ -5,7 +5,7 @@ import { REPO_ROOT } from '@hivesight/coordinator'
 import { readLabelledDataset, spreadSample } from '../dataset/labelled-dataset.ts'
 import { ensureIproute2, ensureNftables, isRoot } from '../harness/needs.ts'
 import { writeChart } from '../report/charts.ts'
-import { saveResults } from '../report/results-store.ts'
+import { loadResults, saveResults } from '../report/results-store.ts'
 import { runLossExperiment, type LossRow } from './loss-run.ts'
 import { formatLossTable, lossChart } from './loss-table.ts'
 
@@ -20,25 +20,31 @@ const { values } = parseArgs({
     inflight: { type: 'string', default: '16' },
     'deadline-s': { type: 'string', default: '600' },
     'rto-min-ms': { type: 'string', default: '10' },
+    merge: { type: 'boolean', default: false },
+    'save-as': { type: 'string', description: 'results name under evaluation/results (default loss, or loss-both-ways)' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
 if (values.help) {
   console.log(`usage: npm run eval:loss -- [--dataset DIR] [--rates 0,0.067,…] [--images 100] [--link-mbit 100] [--both-ways]
-                     [--clients student,ours,ours-default-tcp,ours-photo] [--inflight 16] [--rto-min-ms 10] [--deadline-s 600]
+                     [--clients student,ours,ours-default-tcp,ours-rto-only,ours-photo,ours-4,ours-hedged] [--inflight 16] [--rto-min-ms 10] [--deadline-s 600]
+                     [--save-as loss-variants] [--merge]
 
 The student project's packet-loss experiment (needs root): the client in a network namespace of its own,
 joined to the coordinator's by a veth pair limited to --link-mbit each way (tc tbf), packets client →
 coordinator dropped at random at each rate (nftables numgen; --both-ways: also coordinator → client), the
 coordinator and local headless workers as npm start runs them. Clients: "student" (its tests/start_test.py
 reproduced: sequential, 3 s timeout, no retry, 5 s pause and skip on an error), "ours" (Idempotency-Key,
-retries with back-off, --inflight uploads at once, results by ?wait= long-poll, the image shrunk to what
-the model needs: shorter side 256, JPEG q90, and the client host's TCP retransmission floor at
---rto-min-ms on this link, \`ip route … rto_min\`), "ours-default-tcp" (the same with the kernel's 200 ms),
-"ours-photo" (default TCP, the photo as it is).
+retries with back-off, --inflight uploads at once, results by ?wait= long-poll, the image shrunk to what the
+model needs: shorter side 256, JPEG q90, and the client host's TCP set for loss: a retransmission floor of
+--rto-min-ms on this link, \`ip route … rto_min\`, and net.ipv4.tcp_thin_linear_timeouts). Each of these
+differs from "ours" in one thing: "ours-default-tcp" (the kernel's TCP defaults), "ours-rto-only" (no
+linear timeouts), "ours-photo" (the photo as it is), "ours-4" (4 in flight), "ours-hedged" (a second and
+third copy of an upload not answered in 3 and 6 s, same Idempotency-Key).
 Goodput = accepted uploads ÷ upload phase, throughput = upload requests sent ÷ the same (the student
 project's definitions). Lost = acknowledged, never final; duplicated = a retry that made a second job.
-The last stdout line is one JSON object {"rows":[ours…],"seedLike":[student…],"variants":[…]}.`)
+--merge: this run's rows replace those of the same rate and client in the saved results, the others are
+kept (e.g. to measure one client again without the slow student client). The last stdout line is one JSON object {"rows":[ours…],"seedLike":[student…],"variants":[…]}.`)
   process.exit(0)
 }
 
@@ -57,12 +63,17 @@ if (rates.some((r) => !(r >= 0 && r < 1))) throw new Error(`--rates must be frac
 // Photos the size of ILSVRC2012 originals (val-227 are resized copies, a quarter of the bytes).
 const photos = readLabelledDataset(values.dataset).filter((i) => i.subset !== 'val-227')
 const images = spreadSample(photos, Number(values.images))
+// Our client's host: a 10 ms retransmission floor and linear timeouts for thin streams (see LossyLink).
+const tcp = { rtoMinMs: Number(values['rto-min-ms']), thinLinear: true }
 const variants = values.clients.split(',').map((c) => c.trim()).map((name) => {
   if (name === 'student') return { name: 'student client', mode: 'student' as const, args: [] }
-  if (name === 'ours') return { name: 'ours', mode: 'ours' as const, args: ['--inflight', values.inflight, '--shrink'], rtoMinMs: Number(values['rto-min-ms']) }
+  if (name === 'ours') return { name: 'ours', mode: 'ours' as const, args: ['--inflight', values.inflight, '--shrink'], tcp }
   if (name === 'ours-default-tcp') return { name: 'ours, default TCP', mode: 'ours' as const, args: ['--inflight', values.inflight, '--shrink'] }
-  if (name === 'ours-photo') return { name: 'ours, photo as is, default TCP', mode: 'ours' as const, args: ['--inflight', values.inflight] }
-  throw new Error(`unknown client ${name} (student, ours, ours-default-tcp, ours-photo)`)
+  if (name === 'ours-rto-only') return { name: 'ours, rto_min only', mode: 'ours' as const, args: ['--inflight', values.inflight, '--shrink'], tcp: { rtoMinMs: tcp.rtoMinMs } }
+  if (name === 'ours-photo') return { name: 'ours, photo as is', mode: 'ours' as const, args: ['--inflight', values.inflight], tcp }
+  if (name === 'ours-hedged') return { name: 'ours, hedged copies', mode: 'ours' as const, args: ['--inflight', values.inflight, '--shrink', '--hedge-ms', '3000'], tcp }
+  if (name === 'ours-4') return { name: 'ours, 4 in flight', mode: 'ours' as const, args: ['--inflight', '4', '--shrink'], tcp }
+  throw new Error(`unknown client ${name} (student, ours, ours-default-tcp, ours-rto-only, ours-photo, ours-4, ours-hedged)`)
 })
 say(`eval:loss: ${images.length} images per rate, rates ${rates.join(', ')}, ${values['link-mbit']} Mbit/s, loss ${values['both-ways'] ? 'both ways' : 'client → coordinator'}`)
 const rows: LossRow[] = []
@@ -80,6 +91,14 @@ try {
   failure = err instanceof Error ? err.message : String(err)
   say(`eval:loss stopped early: ${failure}`)
 }
+const name = values['save-as'] ?? (values['both-ways'] ? 'loss-both-ways' : 'loss')
+if (values.merge) {
+  const before = loadResults<{ rows: LossRow[]; seedLike: LossRow[]; variants: LossRow[] }>(name)?.data
+  const fresh = (r: LossRow) => !rows.some((n) => n.loss === r.loss && n.variant === r.variant)
+  const kept = before ? [...before.seedLike, ...before.rows, ...before.variants].filter(fresh) : []
+  rows.unshift(...kept)
+  rows.sort((a, b) => a.loss - b.loss)
+}
 const out = {
   rows: rows.filter((r) => r.variant === 'ours'),
   seedLike: rows.filter((r) => r.variant === 'student client'),
@@ -89,8 +108,8 @@ const out = {
 }
 if (rows.length > 0) {
   say(`\n${formatLossTable(rows)}`)
-  say(`chart: ${await writeChart(values['both-ways'] ? 'loss-both-ways' : 'loss', lossChart(rows))}`)
-  say(`results: ${saveResults(values['both-ways'] ? 'loss-both-ways' : 'loss', 'eval:loss', out)}`)
+  say(`chart: ${await writeChart(name, lossChart(rows))}`)
+  say(`results: ${saveResults(name, 'eval:loss', out)}`)
 }
 emit(out)
 process.exit(failure ? 1 : 0)

@@ -38,7 +38,7 @@ export interface LossOptions {
   rates: number[]
   mbit: number
   bothWays: boolean
-  variants: { name: string; mode: Variant; args: string[]; rtoMinMs?: number }[]
+  variants: { name: string; mode: Variant; args: string[]; tcp?: { rtoMinMs?: number; thinLinear?: boolean } }[]
   deadlineS: number
   log: (m: string) => void
 }
@@ -137,13 +137,13 @@ export async function runLossExperiment(o: LossOptions, onRow: (row: LossRow) =>
         writeFileSync(list, JSON.stringify(items))
         o.log(`loss ${loss}${o.bothWays ? ' both ways' : ''}, ${v.name}: ${items.length} images…`)
         link.setLoss(loss, o.bothWays)
-        link.setClientRtoMin(v.rtoMinMs ?? null)
+        link.setClientTcp(v.tcp ?? {})
         let report: ClientReport
         try {
           report = await runClient(link.ns, ['--url', url, '--list', list, '--mode', v.mode, '--deadline-s', String(o.deadlineS), ...v.args], o.log)
         } finally {
           link.clearLoss()
-          link.setClientRtoMin(null)
+          link.setClientTcp({})
         }
         const row = rowOf(loss, v.name, report, await drained(system.url, tag), labels)
         rows.push(row)

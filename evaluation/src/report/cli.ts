@@ -8,7 +8,7 @@ import { REPO_ROOT } from '@hivesight/coordinator'
 import type { TopLevelSpec } from 'vega-lite'
 import { RESULTS_DIR, writeChart } from './charts.ts'
 import { loadResults } from './results-store.ts'
-import { accuracySection, benchSection, faultsSection, loadSection, lossBothWaysSection, lossSection, sabotageSection, securitySection, type AccuracyData, type LossData, type Section } from './sections.ts'
+import { accuracySection, benchSection, faultsSection, loadSection, lossBothWaysSection, lossSection, lossVariantsSection, sabotageSection, securitySection, type AccuracyData, type LossData, type Section } from './sections.ts'
 import { publishedGoodput, STUDENT } from './student-figures.ts'
 
 const { values } = parseArgs({ options: { 'no-figures': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } })
@@ -45,7 +45,7 @@ function versusStudent(): TopLevelSpec | null {
   }
 }
 
-const sections: Section[] = [accuracySection(), benchSection(), lossSection(), lossBothWaysSection(), loadSection(), faultsSection(), securitySection(), sabotageSection()]
+const sections: Section[] = [accuracySection(), benchSection(), lossSection(), lossVariantsSection(), lossBothWaysSection(), loadSection(), faultsSection(), securitySection(), sabotageSection()]
 const vs = versusStudent()
 const vsPath = vs ? await writeChart('report-vs-student', vs) : null
 const fig = (name: string) => (existsSync(resolve(RESULTS_DIR, `${name}.svg`)) ? `![${name}](${name}.svg)` : '')
