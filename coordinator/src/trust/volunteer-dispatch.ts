@@ -40,6 +40,7 @@ export class VolunteerDispatch {
 
   /** Fills volunteers' free slots; how many jobs and checks went out. */
   async dispatch(): Promise<number> {
+    if (this.registry.volunteers === 0) return 0
     let sent = 0
     for (const { workerId, free } of this.registry.freeSlots(false)) {
       const w = this.registry.get(workerId)

@@ -50,10 +50,12 @@ export class WorkerRegistry {
   private readonly workers = new Map<string, Entry>()
   private readonly withFreeSlots = new Set<Entry>()
   private held = 0
+  private untrusted = 0
 
   add(w: Omit<LiveWorker, 'inFlight' | 'jobsDoneUnsaved'>): LiveWorker {
     const entry: Entry = { ...w, inFlight: new Map(), jobsDoneUnsaved: 0, reserved: 0 }
     this.workers.set(w.id, entry)
+    if (!w.trust.trusted) this.untrusted++
     this.refresh(entry)
     return entry
   }
@@ -61,6 +63,7 @@ export class WorkerRegistry {
     const w = this.workers.get(id)
     if (!w) return undefined
     this.workers.delete(id)
+    if (!w.trust.trusted) this.untrusted--
     this.withFreeSlots.delete(w)
     this.held -= w.inFlight.size
     return w
@@ -76,6 +79,10 @@ export class WorkerRegistry {
   }
   get size(): number {
     return this.workers.size
+  }
+  /** Volunteer tabs connected here (none: the volunteer pass of a dispatch costs nothing). */
+  get volunteers(): number {
+    return this.untrusted
   }
   /** Jobs held by all workers of this coordinator. */
   get inFlight(): number {
