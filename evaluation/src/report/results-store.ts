@@ -14,12 +14,19 @@ export interface SavedResults<T> {
 
 export const resultsPath = (name: string): string => resolve(RESULTS_DIR, `${name}.json`)
 
-/** Writes evaluation/results/<name>.json (the latest run replaces the one before); returns the path. */
+/**
+ * Writes evaluation/results/<name>.json (the latest run replaces the one before); returns the path, or
+ * why it could not be written: a run's results are printed anyway, so saving them must not end it.
+ */
 export function saveResults<T>(name: string, command: string, data: T): string {
-  mkdirSync(RESULTS_DIR, { recursive: true })
   const saved: SavedResults<T> = { command, at: new Date().toISOString(), args: process.argv.slice(2), data }
-  writeFileSync(resultsPath(name), `${JSON.stringify(saved, null, 1)}\n`)
-  return resultsPath(name)
+  try {
+    mkdirSync(RESULTS_DIR, { recursive: true })
+    writeFileSync(resultsPath(name), `${JSON.stringify(saved, null, 1)}\n`)
+    return resultsPath(name)
+  } catch (err) {
+    return `not saved (${err instanceof Error ? err.message : String(err)})`
+  }
 }
 
 export function loadResults<T>(name: string): SavedResults<T> | null {
