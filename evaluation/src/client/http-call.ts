@@ -1,4 +1,9 @@
 import { request, type Agent } from 'node:http'
+import type { Socket } from 'node:net'
+
+// Sockets given a no-op error listener: a keep-alive socket can still fail (EPIPE on a write that was under
+// way when the answer came) after its request has let go of it, and an unheard 'error' ends the process.
+const guarded = new WeakSet<Socket>()
 
 export interface HttpAnswer { status: number; text: string; headers: Record<string, string | string[] | undefined> }
 export interface HttpOptions {
@@ -18,27 +23,35 @@ export interface HttpOptions {
 export function httpCall(url: string, o: HttpOptions): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined
+    const done = () => {
+      clearTimeout(timer)
+      o.signal?.removeEventListener('abort', onAbort)
+    }
     const req = request(url, { method: o.method ?? 'GET', agent: o.agent, headers: o.headers }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => {
-        clearTimeout(timer)
+        done()
         resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString(), headers: res.headers })
       })
       res.on('error', (err) => {
-        clearTimeout(timer)
+        done()
         reject(err)
       })
     })
     const fail = (why: string) => req.destroy(new Error(why))
     if (o.totalTimeoutMs) timer = setTimeout(() => fail(`timeout after ${o.totalTimeoutMs} ms`), o.totalTimeoutMs)
+    const onAbort = () => fail('aborted')
     if (o.signal?.aborted) fail('aborted')
-    o.signal?.addEventListener('abort', () => fail('aborted'), { once: true })
+    o.signal?.addEventListener('abort', onAbort, { once: true })
     if (o.idleTimeoutMs) req.setTimeout(o.idleTimeoutMs, () => fail(`idle for ${o.idleTimeoutMs} ms`))
-    // A socket can still fail (EPIPE) after its request was answered or given up; the request reports it.
-    req.on('socket', (socket) => socket.listenerCount('error') === 0 && socket.on('error', () => undefined))
+    req.on('socket', (socket) => {
+      if (guarded.has(socket)) return
+      guarded.add(socket)
+      socket.on('error', () => undefined)
+    })
     req.on('error', (err) => {
-      clearTimeout(timer)
+      done()
       reject(err)
     })
     req.end(o.body)

@@ -57,7 +57,7 @@ const md = [
 ].join('\n').replace(/\n{3,}/g, '\n\n')
 const out = resolve(RESULTS_DIR, 'report.md')
 writeFileSync(out, md)
-console.log(`report: ${out} (${sections.filter((s) => s.ran).length} of ${sections.length} commands have results${sections.some((s) => !s.ran) ? `; not run: ${sections.filter((s) => !s.ran).map((s) => s.command.split(' ')[0]).join(', ')}` : ''})`)
+console.log(`report: ${out} (${sections.filter((s) => s.ran).length} of ${sections.length} commands have results${sections.some((s) => !s.ran) ? `; not run: ${sections.filter((s) => !s.ran).map((s) => s.command).join('; ')}` : ''})`)
 
 if (!values['no-figures']) {
   // The README's figures, each replaced by the latest run's when that is newer.
