@@ -125,6 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   const trust = createVolunteerTrust(db, registry, signals, clock, app.log, {
     policy: config.volunteerPolicy, spotChecks: config.spotChecks ? DEFAULT_SPOT_CHECKS : NO_SPOT_CHECKS, leaseMs: config.leaseMs,
     model: model.name, maxPixels: config.maxImagePixels, random: deps.random,
+    takeBack: (workerId) => recovery.takeBack({ workerIds: [workerId] }, clock.now()),
   }, {
     slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(),
     resultAccepted: (workerId, timings) => figures.record(workerId, timings, clock.now()),

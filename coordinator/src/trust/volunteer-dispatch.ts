@@ -31,7 +31,7 @@ export class VolunteerDispatch {
     private readonly makeInput: (image: Buffer) => Promise<Buffer>,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly opts: { leaseMs: number; random: () => number },
+    private readonly opts: { leaseMs: number; random: () => number; takeBack(workerId: string): Promise<unknown> },
   ) {}
 
   queueChanged(): void {
@@ -67,6 +67,8 @@ export class VolunteerDispatch {
     if (jobs.length < free - checks) this.starved.add(w.id)
     if (jobs.length === 0) return checks
     const held = jobs.filter((j) => this.registry.hold(w.id, j.id, { token: j.leaseToken, leaseExpiresAt: expiresAt, submittedAt: j.submittedAt }))
+    // It left while we claimed: its disconnect handler may have run before our commit.
+    if (held.length < jobs.length) await this.opts.takeBack(w.id).catch((err: unknown) => this.log.warn({ err, workerId: w.id }, 'could not take back jobs of a volunteer that left'))
     const images = await this.store.images(held.map((j) => j.id))
     let sent = checks
     for (const job of held) {

@@ -26,6 +26,8 @@ export interface VolunteerTrustOptions {
   /** Decoding bound for model inputs (the upload's own pixel limit). */
   maxPixels: number
   random?: () => number
+  /** Takes back what a worker that left holds (its leases in the database). */
+  takeBack(workerId: string): Promise<unknown>
 }
 
 /** Everything that keeps volunteer tabs honest, wired once: what the pump, the recorder and the sockets call. */
@@ -45,7 +47,7 @@ export function createVolunteerTrust(db: Db, registry: WorkerRegistry, signals: 
   const ledger = new VolunteerLedger(db, log)
   const quarantine = new Quarantine(db, registry, signals, log, events)
   const answers = new VolunteerAnswers(new SqlVolunteerAnswerStore(db), registry, desk, ledger, quarantine, signals, clock, log, { policy: opts.policy, model: opts.model }, events)
-  const dispatch = new VolunteerDispatch(new SqlVolunteerDispatchStore(db), registry, known, desk, ledger, makeInput, clock, log, { leaseMs: opts.leaseMs, random })
+  const dispatch = new VolunteerDispatch(new SqlVolunteerDispatchStore(db), registry, known, desk, ledger, makeInput, clock, log, { leaseMs: opts.leaseMs, random, takeBack: opts.takeBack })
   return {
     slots: dispatch,
     quarantine,
