@@ -208,7 +208,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     clientAddress: clientAddressOf(config.trustProxy),
   })
   if (config.authMode === 'keys' && !config.workerToken) {
-    app.log.warn('AUTH_MODE=keys but no WORKER_TOKEN: only volunteer tabs with JOIN_TOKEN can join, no headless runtime')
+    app.log.info('no WORKER_TOKEN: runtimes join with credentials of their own (npm run keys -- worker create --name VM)')
   }
 
   let keyExpiry: NodeJS.Timeout | undefined
