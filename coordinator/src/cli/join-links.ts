@@ -2,6 +2,7 @@ import { JoinLinkService } from '../auth/join-link-service.ts'
 import type { Db } from '../db/create-db.ts'
 import { appendEvents } from '../db/event.repository.ts'
 import { systemClock } from '../jobs/clock.ts'
+import { signalRow } from '../jobs/cluster-signals.ts'
 
 export const LINK_USAGE = `npm run keys -- link create [--name NAME] [--hours 24] [--sessions 1] | link list | link revoke NAME
 
@@ -13,7 +14,7 @@ export async function joinLinkCommand(db: Db, args: { sub?: string; name?: strin
   if (!secret) throw new Error('join links need JOIN_TOKEN in the environment (the coordinator\'s)')
   // Another process: a revocation reaches the coordinators as a signal in the database they share.
   const bar = async (identity: string, reason: string) =>
-    appendEvents(db.kysely, [{ kind: 'identity.barred', origin: 'keys-cli', payload: JSON.stringify({ identity, reason }), created_at: Date.now() }])
+    appendEvents(db.kysely, [signalRow({ kind: 'identity.barred', identity, reason }, 'keys-cli', Date.now())])
   const links = new JoinLinkService(db, secret, systemClock, bar)
   if (args.sub === 'create') {
     const hours = Number(args.hours ?? 24)

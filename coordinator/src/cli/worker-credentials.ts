@@ -2,6 +2,7 @@ import { createWorkerCredential, credentialIdentity } from '../auth/worker-crede
 import type { Db } from '../db/create-db.ts'
 import { appendEvents } from '../db/event.repository.ts'
 import { listWorkerCredentials, revokeWorkerCredential } from '../db/worker-credential.repository.ts'
+import { signalRow } from '../jobs/cluster-signals.ts'
 
 export const WORKER_USAGE = `npm run keys -- worker create --name VM [--days 90] [--pages 16] | worker list | worker revoke VM
 
@@ -34,7 +35,7 @@ export async function workerCredentialCommand(db: Db, args: { sub?: string; name
       return
     }
     // Every coordinator reads this signal within a second and closes that VM's pages.
-    await appendEvents(db.kysely, [{ kind: 'identity.barred', origin: 'keys-cli', payload: JSON.stringify({ identity: credentialIdentity(args.name), reason: 'its worker credential was revoked' }), created_at: now }])
+    await appendEvents(db.kysely, [signalRow({ kind: 'identity.barred', identity: credentialIdentity(args.name), reason: 'its worker credential was revoked' }, 'keys-cli', now)])
     console.log(`revoked ${args.name}; its pages are closed and refused from now on`)
   } else {
     throw new Error(`usage: ${WORKER_USAGE}`)

@@ -25,6 +25,12 @@ export type SignalRow = eventsRepo.NewEvent
 
 const READ_LIMIT = 1_000
 
+/** A signal as the row every coordinator reads (also written by the operator's CLI, origin `keys-cli`). */
+export function signalRow(signal: Signal, origin: string, now: number): SignalRow {
+  const { kind, ...payload } = signal
+  return { kind, origin, payload: JSON.stringify(payload), created_at: now }
+}
+
 /**
  * Signals between coordinators through a small events table that each one polls (every `pollMs`), so a
  * cluster needs nothing but its database. A coordinator acts on its own news directly and skips its rows.
@@ -45,8 +51,7 @@ export class ClusterSignals {
 
   /** A row to append inside the transaction that makes the news true. */
   row(signal: Signal, now: number): SignalRow {
-    const { kind, ...payload } = signal
-    return { kind, origin: this.opts.origin, payload: JSON.stringify(payload), created_at: now }
+    return signalRow(signal, this.opts.origin, now)
   }
 
   /** Appends a signal on its own (the change it announces is committed already). */
