@@ -47,18 +47,17 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
   // JSON submits carry base64 images; multipart uploads are bounded by the multipart limits instead.
   const bodyLimit = Math.min(64 * 1024 * 1024, Math.ceil((maxImageBytes * 4) / 3) * maxImages + 64 * 1024)
 
-  /** Reads and stores an upload; the same Idempotency-Key may be in flight only once. */
+  /**
+   * Reads and stores an upload. Copies with one Idempotency-Key may be received at the same time: on a lossy
+   * link the first copy can sit half-received on a dead connection for a minute, and a retry must not wait
+   * for it. The first copy to commit makes the jobs; the others are answered with them (see submit).
+   */
   async function submitFrom(req: FastifyRequest, queryPriority: number | undefined, idempotencyKey: string | undefined, onlyOne = false) {
     const owner = req.principal?.keyId ?? null
-    const done = idempotencyKey ? jobs.beginIdempotent(idempotencyKey, owner) : () => undefined
-    try {
-      const { images, priority } = await readUpload(req, queryPriority, limits)
-      if (onlyOne && images.length !== 1) throw new AppError('BAD_REQUEST', 'classify takes exactly one image; use POST /api/v1/jobs for several')
-      const volunteersAllowed = volunteerJobs === 'all' || (volunteerJobs === 'per-key' && req.principal?.volunteers === true)
-      return await jobs.submit({ images, priority, idempotencyKey, owner, volunteersAllowed })
-    } finally {
-      done()
-    }
+    const { images, priority } = await readUpload(req, queryPriority, limits)
+    if (onlyOne && images.length !== 1) throw new AppError('BAD_REQUEST', 'classify takes exactly one image; use POST /api/v1/jobs for several')
+    const volunteersAllowed = volunteerJobs === 'all' || (volunteerJobs === 'per-key' && req.principal?.volunteers === true)
+    return jobs.submit({ images, priority, idempotencyKey, owner, volunteersAllowed })
   }
 
   app.post('/api/v1/jobs', {
@@ -68,7 +67,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
       consumes: ['multipart/form-data', 'application/json'],
       headers: idempotencyHeader,
       querystring: Type.Object({ priority: Type.Optional(Type.Integer(PRIORITY)) }),
-      response: { 202: SubmitResponse, 400: Problem, 409: Problem, 413: Problem, 415: Problem, 422: Problem, 503: Problem },
+      response: { 202: SubmitResponse, 400: Problem, 413: Problem, 415: Problem, 422: Problem, 503: Problem },
     },
   }, async (req, reply) => {
     const { response, replayed } = await submitFrom(req, req.query.priority, req.headers['idempotency-key'])

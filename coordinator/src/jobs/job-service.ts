@@ -49,7 +49,6 @@ const WAIT_RECHECK_MS = 5_000
 
 /** What a client sees of the job lifecycle: submit, read, wait, list, cancel, retry. */
 export class JobService {
-  private readonly keysInProgress = new Set<string>()
   private accepting = true
 
   constructor(
@@ -68,16 +67,6 @@ export class JobService {
   /** Shutdown: new uploads get 503 with Retry-After; nothing accepted is affected. */
   stopAccepting(): void {
     this.accepting = false
-  }
-
-  /** Called before the body is read: a second request with a key still in progress gets 409 at once. */
-  beginIdempotent(rawKey: string, owner: string | null): () => void {
-    const key = idempotencyScope(rawKey, owner)
-    if (this.keysInProgress.has(key)) {
-      throw new AppError('IDEMPOTENCY_KEY_IN_PROGRESS', 'a request with this Idempotency-Key is still in progress; retry when it has finished', { retryAfter: 1 })
-    }
-    this.keysInProgress.add(key)
-    return () => this.keysInProgress.delete(key)
   }
 
   /**
