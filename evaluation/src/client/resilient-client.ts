@@ -1,6 +1,7 @@
 import { Agent } from 'node:http'
 import type { JobView, SubmitResponse } from '@hivesight/protocol'
 import { httpCall } from './http-call.ts'
+import { RacingAgent } from './racing-agent.ts'
 
 /** A body ready to POST: one image as multipart/form-data. */
 export interface Upload { body: Buffer; contentType: string }
@@ -38,6 +39,8 @@ export interface ResilientOptions {
    * twice as long (same Idempotency-Key, so the coordinator makes one job); the first 202 wins. 0: off.
    */
   hedgeMs: number
+  /** A new connection not made after this long gets another racing beside it (up to 3); 0: off. */
+  raceConnectMs: number
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -54,12 +57,16 @@ const retryable = (status: number) => status >= 500 || status === 429 || status 
  */
 export class ResilientClient {
   private readonly uploads: Agent
-  private readonly polls = new Agent({ keepAlive: true, maxSockets: 64 })
+  private readonly polls: Agent
   attempts = 0
 
   constructor(private readonly url: string, private readonly o: ResilientOptions) {
+    const agent = (maxSockets: number) => (o.raceConnectMs > 0
+      ? new RacingAgent({ keepAlive: true, maxSockets, raceAfterMs: o.raceConnectMs, racers: 3 })
+      : new Agent({ keepAlive: true, maxSockets }))
     // Room for the hedged copies: each upload may have up to 3 requests out.
-    this.uploads = new Agent({ keepAlive: true, maxSockets: o.inflight * 3 })
+    this.uploads = agent(o.inflight * 3)
+    this.polls = agent(64)
   }
 
   async run(items: { key: string; upload: () => Promise<Upload> }[], onAck: () => void): Promise<UploadOutcome[]> {

@@ -35,7 +35,7 @@ try {
     options: {
       url: { type: 'string' }, list: { type: 'string' }, mode: { type: 'string', default: 'ours' },
       inflight: { type: 'string', default: '8' }, shrink: { type: 'boolean', default: false },
-      'deadline-s': { type: 'string', default: '300' }, 'timeout-ms': { type: 'string', default: '30000' }, 'idle-ms': { type: 'string', default: '10000' }, 'hedge-ms': { type: 'string', default: '0' },
+      'deadline-s': { type: 'string', default: '300' }, 'timeout-ms': { type: 'string', default: '30000' }, 'idle-ms': { type: 'string', default: '10000' }, 'hedge-ms': { type: 'string', default: '0' }, 'race-connect-ms': { type: 'string', default: '0' },
     },
   })
   if (!values.url || !values.list) throw new Error('--url and --list are required')
@@ -63,7 +63,7 @@ try {
   if (values.mode === 'student') {
     ({ outcomes, attempted } = await studentUploads(values.url, prepared, deadline, tick))
   } else {
-    const client = new ResilientClient(values.url, { inflight: Number(values.inflight), timeoutMs: Number(values['timeout-ms']), idleMs: Number(values['idle-ms']), maxTimeoutMs: 120_000, deadline, results: true, hedgeMs: Number(values['hedge-ms']) })
+    const client = new ResilientClient(values.url, { inflight: Number(values.inflight), timeoutMs: Number(values['timeout-ms']), idleMs: Number(values['idle-ms']), maxTimeoutMs: 120_000, deadline, results: true, hedgeMs: Number(values['hedge-ms']), raceConnectMs: Number(values['race-connect-ms']) })
     outcomes = await client.run(prepared, tick)
     attempted = client.attempts
     client.close()

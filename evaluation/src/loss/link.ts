@@ -57,13 +57,16 @@ export class LossyLink {
    * of the retransmission timeout (`ip route … rto_min`; 200 ms by default, and on a sub-millisecond link
    * the RTO sits at that floor). `thinLinear`: net.ipv4.tcp_thin_linear_timeouts, so a connection with
    * few packets in flight (what heavy loss leaves) retransmits 6 times at a steady RTO before doubling it;
-   * with a segment lost 60 % of the time, doubling after each loss gives waits with no finite mean.
+   * with a segment lost 60 % of the time, doubling after each loss gives waits with no finite mean. The
+   * same for SYNs (net.ipv4.tcp_syn_linear_timeouts, 4 by default): resent every second 10 times before
+   * the wait doubles, instead of 4.
    */
   setClientTcp(o: { rtoMinMs?: number; thinLinear?: boolean }): void {
     const net = this.host.hostIp.replace(/\.1$/, '.0/30')
     const inNs = (...args: string[]) => run('ip', ['netns', 'exec', this.ns, ...args])
     inNs('ip', 'route', 'replace', net, 'dev', 'eth0', 'src', this.host.nsIp, ...(o.rtoMinMs ? ['rto_min', `${o.rtoMinMs}ms`] : []))
     inNs('sysctl', '-q', '-w', `net.ipv4.tcp_thin_linear_timeouts=${o.thinLinear ? 1 : 0}`)
+    inNs('sysctl', '-q', '-e', '-w', `net.ipv4.tcp_syn_linear_timeouts=${o.thinLinear ? 10 : 4}`, `net.ipv4.tcp_syn_retries=${o.thinLinear ? 10 : 6}`)
   }
 
   clearLoss(): void {
