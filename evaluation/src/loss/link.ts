@@ -59,12 +59,16 @@ export class LossyLink {
    * few packets in flight (what heavy loss leaves) retransmits 6 times at a steady RTO before doubling it;
    * with a segment lost 60 % of the time, doubling after each loss gives waits with no finite mean. The
    * same for SYNs (net.ipv4.tcp_syn_linear_timeouts, 4 by default): resent every second 10 times before
-   * the wait doubles, instead of 4.
+   * the wait doubles, instead of 4. The coordinator's host gets the same floor on its route to the client
+   * (what an operator can set per route, and what the answers need when they are lost too, --both-ways);
+   * its sysctls are the machine's and are left alone.
    */
   setClientTcp(o: { rtoMinMs?: number; thinLinear?: boolean }): void {
     const net = this.host.hostIp.replace(/\.1$/, '.0/30')
+    const rto = o.rtoMinMs ? ['rto_min', `${o.rtoMinMs}ms`] : []
     const inNs = (...args: string[]) => run('ip', ['netns', 'exec', this.ns, ...args])
-    inNs('ip', 'route', 'replace', net, 'dev', 'eth0', 'src', this.host.nsIp, ...(o.rtoMinMs ? ['rto_min', `${o.rtoMinMs}ms`] : []))
+    inNs('ip', 'route', 'replace', net, 'dev', 'eth0', 'src', this.host.nsIp, ...rto)
+    run('ip', ['route', 'replace', net, 'dev', this.host.hostIf, 'src', this.host.hostIp, ...rto])
     inNs('sysctl', '-q', '-w', `net.ipv4.tcp_thin_linear_timeouts=${o.thinLinear ? 1 : 0}`)
     inNs('sysctl', '-q', '-e', '-w', `net.ipv4.tcp_syn_linear_timeouts=${o.thinLinear ? 10 : 4}`, `net.ipv4.tcp_syn_retries=${o.thinLinear ? 10 : 6}`)
   }
