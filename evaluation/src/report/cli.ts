@@ -1,6 +1,6 @@
 // `npm run eval:report`: the latest saved results of every evaluation command in one Markdown report
-// (evaluation/results/report.md) with their plots, beside the student project's figures; then refreshes
-// the figures the README shows (docs/figures/) from the latest runs.
+// (evaluation/results/report.md) with their plots, beside the student project's figures; then publishes it
+// as docs/report.md and refreshes the plots it and the README show (docs/figures/) from the latest runs.
 import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -16,8 +16,9 @@ if (values.help) {
   console.log(`usage: npm run eval:report [-- --no-figures]
 
 Reads evaluation/results/*.json (each evaluation command saves its latest run there), writes
-evaluation/results/report.md with tables and plots beside the student project's figures, and copies the
-latest plots the README shows into docs/figures/ (not with --no-figures).`)
+evaluation/results/report.md with tables and plots beside the student project's figures; then (not with
+--no-figures) publishes it as docs/report.md and copies the latest plots it and the README show into
+docs/figures/.`)
   process.exit(0)
 }
 
@@ -60,10 +61,12 @@ writeFileSync(out, md)
 console.log(`report: ${out} (${sections.filter((s) => s.ran).length} of ${sections.length} commands have results${sections.some((s) => !s.ran) ? `; not run: ${sections.filter((s) => !s.ran).map((s) => s.command).join('; ')}` : ''})`)
 
 if (!values['no-figures']) {
-  // The README's figures, each replaced by the latest run's when that is newer.
+  // The report as the repository keeps it (docs/report.md), its plots and the README's in docs/figures,
+  // each replaced by the latest run's when that is newer.
   const readme = readFileSync(resolve(REPO_ROOT, 'README.md'), 'utf8')
-  const shown = [...new Set([...readme.matchAll(/docs\/figures\/([\w-]+)\.svg/g)].map((m) => m[1]!))]
-  for (const name of shown) {
+  const inReadme = [...readme.matchAll(/docs\/figures\/([\w-]+)\.svg/g)].map((m) => m[1]!)
+  const inReport = [...md.matchAll(/\]\(([\w-]+)\.svg\)/g)].map((m) => m[1]!)
+  for (const name of new Set([...inReadme, ...inReport])) {
     const from = resolve(RESULTS_DIR, `${name}.svg`)
     const to = resolve(REPO_ROOT, 'docs/figures', `${name}.svg`)
     if (existsSync(from) && (!existsSync(to) || statSync(from).mtimeMs > statSync(to).mtimeMs)) {
@@ -71,4 +74,6 @@ if (!values['no-figures']) {
       console.log(`figure refreshed: docs/figures/${name}.svg`)
     }
   }
+  writeFileSync(resolve(REPO_ROOT, 'docs/report.md'), md.replace(/\]\(([\w-]+)\.svg\)/g, '](figures/$1.svg)'))
+  console.log('report published: docs/report.md')
 }
