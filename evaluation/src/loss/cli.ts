@@ -113,7 +113,7 @@ const out = {
 }
 if (rows.length > 0) {
   say(`\n${formatLossTable(rows)}`)
-  say(`chart: ${await writeChart(name, lossChart(rows))}`)
+  say(`chart: ${await writeChart(name, lossChart(rows, values['both-ways']))}`)
   say(`results: ${saveResults(name, 'eval:loss', out)}`)
 }
 emit(out)

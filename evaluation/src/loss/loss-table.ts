@@ -12,21 +12,24 @@ export function formatLossTable(rows: LossRow[]): string {
   return [head, sep, ...lines].join('\n')
 }
 
-/** Goodput against loss, log scale: each client measured here, and the published table. */
-export function lossChart(rows: LossRow[]): TopLevelSpec {
+/** Goodput against loss, log scale: each client measured here, the published table and the goal. */
+export function lossChart(rows: LossRow[], bothWays = false): TopLevelSpec {
+  const goal = 'goal: twice the published (0.4–0.6)'
   const values = [
     ...rows.map((r) => ({ loss: r.loss, goodput: Math.max(0.01, r.goodput), client: r.variant })),
     ...STUDENT_LOSS_TABLE.map((r) => ({ loss: r.loss, goodput: r.goodput, client: 'student project, published' })),
+    ...STUDENT_LOSS_TABLE.filter((r) => r.loss >= 0.4).map((r) => ({ loss: r.loss, goodput: 2 * r.goodput, client: goal })),
   ]
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: 'Goodput (accepted uploads/s) against packet loss, client → coordinator',
+    title: `Goodput (accepted uploads/s) against packet loss, ${bothWays ? 'both ways' : 'client → coordinator'}`,
     width: 520, height: 300, data: { values },
     mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'loss', type: 'quantitative', title: 'packet loss' },
       y: { field: 'goodput', type: 'quantitative', scale: { type: 'log' }, title: 'goodput (uploads/s, log)' },
-      color: { field: 'client', type: 'nominal' },
+      color: { field: 'client', type: 'nominal', legend: { labelLimit: 320 } },
+      strokeDash: { condition: { test: `datum.client === '${goal}'`, value: [4, 4] }, value: [1, 0] },
     },
   }
 }
