@@ -7,6 +7,8 @@ import type { JobView } from '@hivesight/protocol'
 import { readLabelledDataset, spreadSample } from '../src/dataset/labelled-dataset.ts'
 import { isRoot } from '../src/harness/needs.ts'
 import type { ClientReport } from '../src/loss/client.main.ts'
+import { ShrinkPolicy } from '../src/client/shrink-policy.ts'
+import { LossyLink } from '../src/loss/link.ts'
 import { rowOf, runLossExperiment, type LossRow } from '../src/loss/loss-run.ts'
 
 const DATASET = process.env.DATASET_DIR ?? resolve(REPO_ROOT, '../shared/datasets/imagenet-val-dev')
@@ -19,7 +21,7 @@ const job = (id: string, filename: string, status: JobView['status'], wnid = 'n1
 
 test('a loss row counts lost (acknowledged, never final) and duplicated (a retry that made a second job) against the coordinator\'s jobs', () => {
   const report: ClientReport = {
-    mode: 'ours', attempted: 6, images: 4, accepted: 3, uploadPhaseS: 2, startWall: 0, bytesPerImage: 10,
+    mode: 'ours', attempted: 6, images: 4, accepted: 3, uploadPhaseS: 2, startWall: 0, bytesPerImage: 10, shrunk: 1,
     outcomes: [
       { key: 't-1', acks: [['a']], attempts: 1, latencyMs: 100, final: 'succeeded' },
       { key: 't-10', acks: [['b'], ['c']], attempts: 2, latencyMs: 200, final: 'succeeded' },
@@ -40,11 +42,28 @@ test('a loss row counts lost (acknowledged, never final) and duplicated (a retry
   assert.equal(row.avgExecutionS, 2)
 })
 
+test('the client sends photos as they are until one upload takes over a second, and model-sized from then on', () => {
+  const auto = new ShrinkPolicy('auto', 1_000)
+  assert.equal(auto.shrinkNext, false)
+  assert.equal(auto.observe({ startedAt: 0, ackedAt: 900 }), false, 'a fast upload changes nothing')
+  assert.equal(auto.shrinkNext, false)
+  assert.equal(auto.observe({ startedAt: 100, ackedAt: 1_200 }), true, 'a slow one switches')
+  assert.equal(auto.shrinkNext, true)
+  assert.equal(auto.observe({ startedAt: 0, ackedAt: 10 }), false, 'and it stays switched')
+  assert.equal(auto.shrinkNext, true)
+  const unanswered = new ShrinkPolicy('auto')
+  assert.equal(unanswered.observe({ startedAt: 0, ackedAt: null }), true, 'an upload never acknowledged counts as slow')
+  const never = new ShrinkPolicy('never')
+  never.observe({ startedAt: 0, ackedAt: null })
+  assert.equal(never.shrinkNext, false)
+  assert.equal(new ShrinkPolicy('always').shrinkNext, true)
+})
+
 test('eval:loss, short: our client loses and duplicates nothing at 0.4 loss on a 100 Mbit/s link (root only)', { timeout: 150_000, skip: isRoot() ? false : 'needs root (network namespace, tc, nftables)' }, async () => {
   const images = spreadSample(readLabelledDataset(DATASET).filter((i) => i.subset !== 'val-227'), 8)
   const rows: LossRow[] = await runLossExperiment({
     images, rates: [0, 0.4], mbit: 100, bothWays: false, deadlineS: 90, log: () => undefined,
-    variants: [{ name: 'ours', mode: 'ours', args: ['--inflight', '8', '--shrink'], tcp: { rtoMinMs: 10, thinLinear: true } }],
+    variants: [{ name: 'ours', mode: 'ours', args: ['--inflight', '8', '--shrink', 'auto', '--race-connect-ms', '500'], tcp: { rtoMinMs: 10, thinLinear: true } }],
   }, () => undefined)
   assert.equal(rows.length, 2)
   for (const r of rows) {
@@ -56,7 +75,9 @@ test('eval:loss, short: our client loses and duplicates nothing at 0.4 loss on a
   }
   assert.ok(rows[1]!.attempts > rows[1]!.submitted || rows[1]!.uploadPhaseS > rows[0]!.uploadPhaseS, 'the loss was applied (retries or a slower upload phase)')
   assert.ok(rows[0]!.accuracy! >= 0.5, `accuracy ${rows[0]!.accuracy}`)
+  // This run's own link (another eval:loss may be running on the machine with its own).
+  const id = new LossyLink().host.ns.split('-').pop()
   const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout
-  assert.ok(!/hs-ls-/.test(left), `namespaces left behind: ${left}`)
-  assert.equal(spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' }).stdout.includes('hivesight_loss_'), false, 'nft table left behind')
+  assert.ok(!left.split('\n').some((l) => l.startsWith(`hs-ls-${id} `) || l === `hs-ls-${id}`), `namespace left behind: ${left}`)
+  assert.equal(spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' }).stdout.includes(`hivesight_loss_${id}`), false, 'nft table left behind')
 })

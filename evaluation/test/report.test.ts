@@ -9,7 +9,7 @@ import type { LossRow } from '../src/loss/loss-run.ts'
 
 const row = (loss: number, variant: string, goodput: number, lost = 0): LossRow => ({
   loss, variant, throughput: goodput, goodput, submitted: 10, accepted: 10, completed: 10 - lost, lost, duplicated: 0, unacknowledgedJobs: 0,
-  accuracy: 0.8, avgExecutionS: 0.1, completedPerS: goodput, latencyMs: { p50: 100, p95: 200, p99: 300 }, attempts: 10, bytesPerImage: 30_000, uploadPhaseS: 10 / goodput,
+  accuracy: 0.8, avgExecutionS: 0.1, completedPerS: goodput, latencyMs: { p50: 100, p95: 200, p99: 300 }, attempts: 10, bytesPerImage: 30_000, shrunk: 0, uploadPhaseS: 10 / goodput,
 })
 
 test('eval:report gathers the saved results into one report with plots, says what was not run and whether the loss goals are met', { timeout: 60_000 }, () => {

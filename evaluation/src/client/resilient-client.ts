@@ -69,7 +69,7 @@ export class ResilientClient {
     this.polls = agent(64)
   }
 
-  async run(items: { key: string; upload: () => Promise<Upload> }[], onAck: () => void): Promise<UploadOutcome[]> {
+  async run(items: { key: string; upload: () => Promise<Upload> }[], onDone: (outcome: UploadOutcome) => void): Promise<UploadOutcome[]> {
     const out: UploadOutcome[] = []
     const polls: Promise<void>[] = []
     let next = 0
@@ -77,7 +77,7 @@ export class ResilientClient {
       for (let i = next++; i < items.length; i = next++) {
         const outcome = await this.upload(items[i]!.key, await items[i]!.upload())
         out[i] = outcome
-        onAck()
+        onDone(outcome)
         if (this.o.results && outcome.acks[0]?.[0]) polls.push(this.poll(outcome, outcome.acks[0][0]))
       }
     }))

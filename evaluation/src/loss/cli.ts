@@ -27,7 +27,7 @@ const { values } = parseArgs({
 })
 if (values.help) {
   console.log(`usage: npm run eval:loss -- [--dataset DIR] [--rates 0,0.067,…] [--images 100] [--link-mbit 100] [--both-ways]
-                     [--clients student,ours,ours-default-tcp,ours-rto-only,ours-photo,ours-no-race,ours-4,ours-hedged] [--inflight 16] [--rto-min-ms 10] [--deadline-s 600]
+                     [--clients student,ours,ours-default-tcp,ours-rto-only,ours-photo,ours-shrunk,ours-no-race,ours-4,ours-hedged] [--inflight 16] [--rto-min-ms 10] [--deadline-s 600]
                      [--save-as loss-variants] [--merge]
 
 The student project's packet-loss experiment (needs root): the client in a network namespace of its own,
@@ -35,12 +35,13 @@ joined to the coordinator's by a veth pair limited to --link-mbit each way (tc t
 coordinator dropped at random at each rate (nftables numgen; --both-ways: also coordinator → client), the
 coordinator and local headless workers as npm start runs them. Clients: "student" (its tests/start_test.py
 reproduced: sequential, 3 s timeout, no retry, 5 s pause and skip on an error), "ours" (Idempotency-Key,
-retries with back-off, --inflight uploads at once, results by ?wait= long-poll, the image shrunk to what the
-model needs: shorter side 256, JPEG q90, a new connection raced by a second and third when not made in
-0.5 s, and the client host's TCP set for loss: a retransmission floor of --rto-min-ms on this link,
+retries with back-off, --inflight uploads at once, results by ?wait= long-poll, photos sent as they are until
+one takes over 1 s to be acknowledged and model-sized from then on (shorter side 256 with the pages' own
+resize, JPEG q95: what the model reads, half the bytes), a new connection raced by a second and third when
+not made in 0.5 s, and the client host's TCP set for loss: a retransmission floor of --rto-min-ms on this link,
 \`ip route … rto_min\`, and linear timeouts, net.ipv4.tcp_thin_linear_timeouts and tcp_syn_linear_timeouts).
 Each of these differs from "ours" in one thing: "ours-default-tcp" (the kernel's TCP defaults),
-"ours-rto-only" (no linear timeouts), "ours-photo" (the photo as it is), "ours-no-race" (one connection
+"ours-rto-only" (no linear timeouts), "ours-photo" (never model-sized), "ours-shrunk" (always), "ours-no-race" (one connection
 attempt at a time), "ours-4" (4 in flight), "ours-hedged" (a second and third copy of an upload not
 answered in 3 and 6 s, same Idempotency-Key).
 Goodput = accepted uploads ÷ upload phase, throughput = upload requests sent ÷ the same (the student
@@ -67,18 +68,20 @@ const photos = readLabelledDataset(values.dataset).filter((i) => i.subset !== 'v
 const images = spreadSample(photos, Number(values.images))
 // Our client's host: a 10 ms retransmission floor and linear timeouts for thin streams (see LossyLink).
 const tcp = { rtoMinMs: Number(values['rto-min-ms']), thinLinear: true }
-const ours = ['--inflight', values.inflight, '--shrink', '--race-connect-ms', '500']
-const without = (flag: string, n = 1) => ours.filter((_, i) => i < ours.indexOf(flag) || i > ours.indexOf(flag) + n)
+// "ours" and its one-factor variants.
+const ours = (o: { inflight?: string; shrink?: string; raceMs?: string; hedgeMs?: string } = {}) => [
+  '--inflight', o.inflight ?? values.inflight, '--shrink', o.shrink ?? 'auto', '--race-connect-ms', o.raceMs ?? '500', '--hedge-ms', o.hedgeMs ?? '0']
 const variants = values.clients.split(',').map((c) => c.trim()).map((name) => {
   if (name === 'student') return { name: 'student client', mode: 'student' as const, args: [] }
-  if (name === 'ours') return { name: 'ours', mode: 'ours' as const, args: ours, tcp }
-  if (name === 'ours-default-tcp') return { name: 'ours, default TCP', mode: 'ours' as const, args: ours }
-  if (name === 'ours-rto-only') return { name: 'ours, rto_min only', mode: 'ours' as const, args: ours, tcp: { rtoMinMs: tcp.rtoMinMs } }
-  if (name === 'ours-photo') return { name: 'ours, photo as is', mode: 'ours' as const, args: without('--shrink', 0), tcp }
-  if (name === 'ours-no-race') return { name: 'ours, no racing connects', mode: 'ours' as const, args: without('--race-connect-ms'), tcp }
-  if (name === 'ours-hedged') return { name: 'ours, hedged copies', mode: 'ours' as const, args: [...ours, '--hedge-ms', '3000'], tcp }
-  if (name === 'ours-4') return { name: 'ours, 4 in flight', mode: 'ours' as const, args: ['--inflight', '4', ...without('--inflight')], tcp }
-  throw new Error(`unknown client ${name} (student, ours, ours-default-tcp, ours-rto-only, ours-photo, ours-no-race, ours-4, ours-hedged)`)
+  if (name === 'ours') return { name: 'ours', mode: 'ours' as const, args: ours(), tcp }
+  if (name === 'ours-default-tcp') return { name: 'ours, default TCP', mode: 'ours' as const, args: ours() }
+  if (name === 'ours-rto-only') return { name: 'ours, rto_min only', mode: 'ours' as const, args: ours(), tcp: { rtoMinMs: tcp.rtoMinMs } }
+  if (name === 'ours-photo') return { name: 'ours, photos as they are', mode: 'ours' as const, args: ours({ shrink: 'never' }), tcp }
+  if (name === 'ours-shrunk') return { name: 'ours, all model-sized', mode: 'ours' as const, args: ours({ shrink: 'always' }), tcp }
+  if (name === 'ours-no-race') return { name: 'ours, no racing connects', mode: 'ours' as const, args: ours({ raceMs: '0' }), tcp }
+  if (name === 'ours-hedged') return { name: 'ours, hedged copies', mode: 'ours' as const, args: ours({ hedgeMs: '3000' }), tcp }
+  if (name === 'ours-4') return { name: 'ours, 4 in flight', mode: 'ours' as const, args: ours({ inflight: '4' }), tcp }
+  throw new Error(`unknown client ${name} (student, ours, ours-default-tcp, ours-rto-only, ours-photo, ours-shrunk, ours-no-race, ours-4, ours-hedged)`)
 })
 say(`eval:loss: ${images.length} images per rate, rates ${rates.join(', ')}, ${values['link-mbit']} Mbit/s, loss ${values['both-ways'] ? 'both ways' : 'client → coordinator'}`)
 const rows: LossRow[] = []

@@ -4,8 +4,9 @@
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
-import sharp from 'sharp'
 import { multipartBody } from '../bench/upload-load.ts'
+import { modelSized } from '../client/model-sized.ts'
+import { ShrinkPolicy, type ShrinkMode } from '../client/shrink-policy.ts'
 import { ResilientClient, type Upload, type UploadOutcome } from '../client/resilient-client.ts'
 import { Progress } from '../report/progress.ts'
 import { studentUploads } from './student-client.ts'
@@ -22,29 +23,32 @@ export interface ClientReport {
   /** Date.now() when the first upload was sent, to line up with the coordinator's timestamps. */
   startWall: number
   bytesPerImage: number
+  /** Images sent model-sized (the others as they are). */
+  shrunk: number
   outcomes: { key: string; acks: string[][]; attempts: number; latencyMs: number | null; final: string | null }[]
 }
 
-/** What the model needs, not the photo: shorter side 256 (the model crops its 224 centre), JPEG q90. */
-async function shrunk(path: string): Promise<Buffer> {
-  return sharp(readFileSync(path)).rotate().resize(256, 256, { fit: 'outside', kernel: 'linear' }).jpeg({ quality: 90 }).toBuffer()
-}
 
 try {
   const { values } = parseArgs({
     options: {
       url: { type: 'string' }, list: { type: 'string' }, mode: { type: 'string', default: 'ours' },
-      inflight: { type: 'string', default: '8' }, shrink: { type: 'boolean', default: false },
+      inflight: { type: 'string', default: '8' }, shrink: { type: 'string', default: 'never' },
       'deadline-s': { type: 'string', default: '300' }, 'timeout-ms': { type: 'string', default: '30000' }, 'idle-ms': { type: 'string', default: '10000' }, 'hedge-ms': { type: 'string', default: '0' }, 'race-connect-ms': { type: 'string', default: '0' },
     },
   })
   if (!values.url || !values.list) throw new Error('--url and --list are required')
+  if (!['never', 'always', 'auto'].includes(values.shrink)) throw new Error(`--shrink never|always|auto, not ${values.shrink}`)
+  const policy = new ShrinkPolicy(values.shrink as ShrinkMode)
   const items = JSON.parse(readFileSync(values.list, 'utf8')) as ClientItem[]
   let bytes = 0
+  let shrunk = 0
   const prepared = items.map((it) => ({
     key: it.key,
     upload: async (): Promise<Upload> => {
-      const data = values.shrink ? await shrunk(it.path) : readFileSync(it.path)
+      const small = policy.shrinkNext
+      const data = small ? await modelSized(readFileSync(it.path)) : readFileSync(it.path)
+      if (small) shrunk++
       bytes += data.length
       return multipartBody(data, `${it.key}-${basename(it.path)}`, 'image/jpeg')
     },
@@ -54,9 +58,10 @@ try {
   const t0 = performance.now()
   const deadline = t0 + Number(values['deadline-s']) * 1000
   let phaseEnd = t0
-  const tick = () => {
+  const tick = (o?: UploadOutcome) => {
     phaseEnd = performance.now()
     progress.tick(values.mode)
+    if (o && policy.observe(o)) console.error('  an upload took over 1 s: the images not yet sent go model-sized')
   }
   let outcomes: UploadOutcome[]
   let attempted: number
@@ -72,7 +77,7 @@ try {
   const report: ClientReport = {
     mode: values.mode === 'student' ? 'student' : 'ours', attempted, images: items.length,
     accepted: outcomes.filter((o) => o.ackedAt !== null).length,
-    uploadPhaseS: (phaseEnd - t0) / 1000, startWall, bytesPerImage: bytes / Math.max(1, outcomes.length),
+    uploadPhaseS: (phaseEnd - t0) / 1000, startWall, bytesPerImage: bytes / Math.max(1, outcomes.length), shrunk,
     outcomes: outcomes.map((o) => ({ key: o.key, acks: o.acks, attempts: o.attempts, latencyMs: o.finalAt === undefined ? null : o.finalAt - o.startedAt, final: o.job?.status ?? null })),
   }
   process.stdout.write(`${JSON.stringify(report)}\n`)

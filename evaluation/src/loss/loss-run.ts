@@ -31,6 +31,8 @@ export interface LossRow {
   latencyMs: { p50: number | null; p95: number | null; p99: number | null }
   attempts: number
   bytesPerImage: number
+  /** Images sent model-sized rather than as they are. */
+  shrunk: number
   uploadPhaseS: number
 }
 export interface LossOptions {
@@ -111,7 +113,7 @@ export function rowOf(loss: number, variant: string, r: ClientReport, jobs: JobV
     avgExecutionS: ok.length ? ok.reduce((s, j) => s + (j.finishedAt! - j.submittedAt), 0) / ok.length / 1000 : null,
     completedPerS: ok.length / Math.max(0.001, (lastFinish - r.startWall) / 1000),
     latencyMs: { p50: q(50), p95: q(95), p99: q(99) },
-    attempts: r.attempted, bytesPerImage: r.bytesPerImage, uploadPhaseS: r.uploadPhaseS,
+    attempts: r.attempted, bytesPerImage: r.bytesPerImage, shrunk: r.shrunk ?? 0, uploadPhaseS: r.uploadPhaseS,
   }
 }
 

@@ -6,9 +6,9 @@ const f = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? '–
 
 /** A Markdown table: per rate and client, the student project's definitions first, then ours. */
 export function formatLossTable(rows: LossRow[]): string {
-  const head = '| loss | client | goodput (uploads/s) | throughput | published goodput | submitted | accepted | completed | lost | dup | accuracy | avg exec (s) | completed/s end to end | latency p50 / p95 / p99 (s) | attempts | KB/image |'
-  const sep = `|${'---|'.repeat(16)}`
-  const lines = rows.map((r) => `| ${r.loss} | ${r.variant} | ${f(r.goodput)} | ${f(r.throughput)} | ${f(publishedGoodput(r.loss))} | ${r.submitted} | ${r.accepted} | ${r.completed} | ${r.lost} | ${r.duplicated} | ${f(r.accuracy)} | ${f(r.avgExecutionS)} | ${f(r.completedPerS)} | ${[r.latencyMs.p50, r.latencyMs.p95, r.latencyMs.p99].map((x) => f(x === null ? null : x / 1000, 1)).join(' / ')} | ${r.attempts} | ${f(r.bytesPerImage / 1024, 0)} |`)
+  const head = '| loss | client | goodput (uploads/s) | throughput | published goodput | submitted | accepted | completed | lost | dup | accuracy | avg exec (s) | completed/s end to end | latency p50 / p95 / p99 (s) | attempts | KB/image | model-sized |'
+  const sep = `|${'---|'.repeat(17)}`
+  const lines = rows.map((r) => `| ${r.loss} | ${r.variant} | ${f(r.goodput)} | ${f(r.throughput)} | ${f(publishedGoodput(r.loss))} | ${r.submitted} | ${r.accepted} | ${r.completed} | ${r.lost} | ${r.duplicated} | ${f(r.accuracy)} | ${f(r.avgExecutionS)} | ${f(r.completedPerS)} | ${[r.latencyMs.p50, r.latencyMs.p95, r.latencyMs.p99].map((x) => f(x === null ? null : x / 1000, 1)).join(' / ')} | ${r.attempts} | ${f(r.bytesPerImage / 1024, 0)} | ${r.shrunk ?? '–'} |`)
   return [head, sep, ...lines].join('\n')
 }
 

@@ -9,21 +9,25 @@ export const RESIZE_SHORTER_TO = 256
 export const INPUT_LENGTH = INPUT_SIZE * INPUT_SIZE * 3
 
 /** One axis of the resize: for each output pixel of the crop, its two source indices and the weight of the second. */
-interface Taps { lo: Int32Array; hi: Int32Array; frac: Float64Array; min: number; max: number }
+export interface Taps { lo: Int32Array; hi: Int32Array; frac: Float64Array; min: number; max: number }
 
-function taps(size: number, resized: number, offset: number): Taps {
+/**
+ * `count` output pixels from `offset` on, of `size` source pixels resized to `resized`. Exported so that a
+ * client can resize a photo to the shorter side of 256 with the same arithmetic (the crop is then exact).
+ */
+export function axisTaps(size: number, resized: number, offset: number, count = INPUT_SIZE): Taps {
   const scale = size / resized
-  const lo = new Int32Array(INPUT_SIZE)
-  const hi = new Int32Array(INPUT_SIZE)
-  const frac = new Float64Array(INPUT_SIZE)
-  for (let i = 0; i < INPUT_SIZE; i++) {
+  const lo = new Int32Array(count)
+  const hi = new Int32Array(count)
+  const frac = new Float64Array(count)
+  for (let i = 0; i < count; i++) {
     const at = scale * (offset + i + 0.5) - 0.5
     const floor = Math.max(0, Math.floor(at))
     lo[i] = floor
     hi[i] = Math.min(size - 1, Math.ceil(at))
     frac[i] = at - floor
   }
-  return { lo, hi, frac, min: lo[0]!, max: hi[INPUT_SIZE - 1]! }
+  return { lo, hi, frac, min: lo[0]!, max: hi[count - 1]! }
 }
 
 /** The part of a width × height picture that the crop reads: decode-side code may fetch only these pixels. */
@@ -31,13 +35,17 @@ export interface SourceWindow { x: number; y: number; width: number; height: num
 
 export interface CropPlan { window: SourceWindow; xs: Taps; ys: Taps }
 
+/** The picture's size once its shorter side is 256 (the step before the centre crop). */
+export function resizedSize(width: number, height: number): { width: number; height: number } {
+  const scale = RESIZE_SHORTER_TO / Math.min(width, height)
+  return { width: Math.max(INPUT_SIZE, Math.round(width * scale)), height: Math.max(INPUT_SIZE, Math.round(height * scale)) }
+}
+
 export function planCrop(width: number, height: number): CropPlan {
   if (!(width > 0 && height > 0)) throw new RangeError(`an image of ${width} × ${height} pixels has nothing to classify`)
-  const scale = RESIZE_SHORTER_TO / Math.min(width, height)
-  const resizedH = Math.max(INPUT_SIZE, Math.round(height * scale))
-  const resizedW = Math.max(INPUT_SIZE, Math.round(width * scale))
-  const xs = taps(width, resizedW, Math.floor((resizedW - INPUT_SIZE) / 2))
-  const ys = taps(height, resizedH, Math.floor((resizedH - INPUT_SIZE) / 2))
+  const { width: resizedW, height: resizedH } = resizedSize(width, height)
+  const xs = axisTaps(width, resizedW, Math.floor((resizedW - INPUT_SIZE) / 2))
+  const ys = axisTaps(height, resizedH, Math.floor((resizedH - INPUT_SIZE) / 2))
   return { xs, ys, window: { x: xs.min, y: ys.min, width: xs.max - xs.min + 1, height: ys.max - ys.min + 1 } }
 }
 
