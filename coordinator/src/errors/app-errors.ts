@@ -30,7 +30,7 @@ export type ErrorCode = keyof typeof ERROR_STATUS
 
 export class AppError extends Error {
   readonly status: number
-  /** Seconds for a Retry-After header (503, 409 in progress, 429). */
+  /** Seconds for a Retry-After header (503, 429). */
   readonly retryAfter: number | undefined
   constructor(readonly code: ErrorCode, message: string, opts: { retryAfter?: number } = {}) {
     super(message)
