@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { after, before, test } from 'node:test'
 import { REPO_ROOT } from '@hivesight/coordinator'
 import type { JobView } from '@hivesight/protocol'
@@ -18,6 +20,18 @@ import { NodeClassifier } from '../src/reference/node-classifier.ts'
 // headless Chromium + the real model on real ImageNet validation images. Nothing here is mocked.
 const DATASET = process.env.DATASET_DIR ?? resolve(REPO_ROOT, '../shared/datasets/imagenet-val-dev')
 const N_IMAGES = 24
+
+/** A command as a user runs it (a child process, so its process.exit and its env are its own). */
+function runNode(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()))
+    child.once('exit', (code) => done({ code, out, err: err.slice(-2000) }))
+  })
+}
 
 let system: LocalCoordinator
 let workers: PagePool
@@ -120,5 +134,22 @@ test('the dashboard makes a join link; a tab opened with it volunteers as an unt
     assert.equal(system.registry.size, 2, 'the runtime page and one volunteer tab')
   } finally {
     await browser.close()
+  }
+})
+
+test('npm run eval:accuracy, short: 12 images through the command against this system; it prints, draws and saves its figures', { timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hivesight-accuracy-'))
+  try {
+    const r = await runNode(['--import', 'tsx', 'evaluation/src/accuracy/cli.ts', '--dataset', DATASET, '--limit', '12', '--url', system.url, '--api-key', apiKey], { HIVESIGHT_RESULTS_DIR: dir })
+    assert.equal(r.code, 0, r.err)
+    assert.match(r.out, /12 images in [\d.]+ s = [\d.]+ images\/s end to end/)
+    const saved = JSON.parse(readFileSync(join(dir, 'accuracy.json'), 'utf8')) as { data: { images: number; scores: { subset: string; n: number; top1: number; failed: number }[] } }
+    const all = saved.data.scores.find((s) => s.subset === 'all')!
+    assert.equal(all.n, 12)
+    assert.equal(all.failed, 0)
+    assert.ok(all.top1 >= 8, `top-1 ${all.top1} of 12`)
+    assert.ok(statSync(join(dir, 'accuracy-by-subset.svg')).size > 1000)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
 })
