@@ -56,7 +56,7 @@ function lossBody(d: LossData): string {
 }
 
 export const lossSection = (): Section => section<LossData>('loss', 'Packet loss (the student project\'s experiment)', 'eval:loss', ['loss'], lossBody)
-export const lossVariantsSection = (): Section => section<LossData>('loss-variants', 'What helps at high loss', 'eval:loss -- --rates 0.6 --clients ours,ours-default-tcp,ours-photo,ours-4 --save-as loss-variants', ['loss-variants'], lossBody)
+export const lossVariantsSection = (): Section => section<LossData>('loss-variants', 'What helps at high loss', 'eval:loss -- --rates 0,0.6 --clients ours,ours-photo,ours-shrunk,ours-no-race,ours-4 --save-as loss-variants', ['loss-variants'], lossBody)
 export const lossBothWaysSection = (): Section => section<LossData>('loss-both-ways', 'Packet loss both ways', 'eval:loss -- --both-ways', ['loss-both-ways'], lossBody)
 
 export function loadSection(): Section {
