@@ -46,7 +46,9 @@ try {
   const prepared = items.map((it) => ({
     key: it.key,
     upload: async (): Promise<Upload> => {
-      const small = policy.shrinkNext
+      const was = policy.switched
+      const small = policy.begin(it.key, performance.now())
+      if (small && !was) console.error('  an upload has been out over 1 s: the images not yet sent go model-sized')
       const data = small ? await modelSized(readFileSync(it.path)) : readFileSync(it.path)
       if (small) shrunk++
       bytes += data.length
@@ -61,7 +63,7 @@ try {
   const tick = (o?: UploadOutcome) => {
     phaseEnd = performance.now()
     progress.tick(values.mode)
-    if (o && policy.observe(o)) console.error('  an upload took over 1 s: the images not yet sent go model-sized')
+    if (o) policy.ended(o.key)
   }
   let outcomes: UploadOutcome[]
   let attempted: number
