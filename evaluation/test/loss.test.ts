@@ -42,24 +42,21 @@ test('a loss row counts lost (acknowledged, never final) and duplicated (a retry
   assert.equal(row.avgExecutionS, 2)
 })
 
-test('the client sends photos as they are until an upload has been out over a second, and model-sized from then on', () => {
+test('the client sends photos as they are until one upload takes over a second, and model-sized from then on', () => {
   const auto = new ShrinkPolicy('auto', 1_000)
-  assert.equal(auto.begin('a', 0), false)
-  assert.equal(auto.begin('b', 500), false)
-  auto.ended('a')
-  assert.equal(auto.begin('c', 1_400), false, 'b has been out 900 ms')
-  assert.equal(auto.begin('d', 1_600), true, 'b has been out 1.1 s, still unanswered: switch')
-  auto.ended('b')
-  assert.equal(auto.begin('e', 1_700), true, 'and it stays switched')
-  const fast = new ShrinkPolicy('auto', 1_000)
-  for (let t = 0; t < 10_000; t += 100) {
-    assert.equal(fast.begin(`k${t}`, t), false, 'uploads answered within 1 s never switch it')
-    fast.ended(`k${t}`)
-  }
+  assert.equal(auto.shrinkNext, false)
+  assert.equal(auto.observe({ startedAt: 0, ackedAt: 900 }), false, 'a fast upload changes nothing')
+  assert.equal(auto.shrinkNext, false)
+  assert.equal(auto.observe({ startedAt: 100, ackedAt: 1_200 }), true, 'a slow one switches')
+  assert.equal(auto.shrinkNext, true)
+  assert.equal(auto.observe({ startedAt: 0, ackedAt: 10 }), false, 'and it stays switched')
+  assert.equal(auto.shrinkNext, true)
+  const unanswered = new ShrinkPolicy('auto')
+  assert.equal(unanswered.observe({ startedAt: 0, ackedAt: null }), true, 'an upload never acknowledged counts as slow')
   const never = new ShrinkPolicy('never')
-  never.begin('a', 0)
-  assert.equal(never.begin('b', 60_000), false)
-  assert.equal(new ShrinkPolicy('always').begin('a', 0), true)
+  never.observe({ startedAt: 0, ackedAt: null })
+  assert.equal(never.shrinkNext, false)
+  assert.equal(new ShrinkPolicy('always').shrinkNext, true)
 })
 
 test('eval:loss, short: our client loses and duplicates nothing at 0.4 loss on a 100 Mbit/s link (root only)', { timeout: 150_000, skip: isRoot() ? false : 'needs root (network namespace, tc, nftables)' }, async () => {

@@ -46,9 +46,7 @@ try {
   const prepared = items.map((it) => ({
     key: it.key,
     upload: async (): Promise<Upload> => {
-      const was = policy.switched
-      const small = policy.begin(it.key, performance.now())
-      if (small && !was) console.error('  an upload has been out over 1 s: the images not yet sent go model-sized')
+      const small = policy.shrinkNext
       const data = small ? await modelSized(readFileSync(it.path)) : readFileSync(it.path)
       if (small) shrunk++
       bytes += data.length
@@ -63,7 +61,7 @@ try {
   const tick = (o?: UploadOutcome) => {
     phaseEnd = performance.now()
     progress.tick(values.mode)
-    if (o) policy.ended(o.key)
+    if (o && policy.observe(o)) console.error('  an upload took over 1 s: the images not yet sent go model-sized')
   }
   let outcomes: UploadOutcome[]
   let attempted: number
