@@ -10,6 +10,7 @@ import { RESULTS_DIR, writeChart } from './charts.ts'
 import { loadResults } from './results-store.ts'
 import { accuracySection, benchSection, faultsSection, loadSection, lossBothWaysSection, lossSection, lossVariantsSection, sabotageSection, securitySection, type AccuracyData, type LossData, type Section } from './sections.ts'
 import { publishedGoodput, STUDENT } from './student-figures.ts'
+import { lossChart } from '../loss/loss-table.ts'
 
 const { values } = parseArgs({ options: { 'no-figures': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } })
 if (values.help) {
@@ -44,6 +45,13 @@ function versusStudent(): TopLevelSpec | null {
       { mark: { type: 'rule', color: 'red' }, encoding: { x: { datum: 1 } } },
     ],
   }
+}
+
+// The loss plots are drawn again from their saved rows, so that a results file merged or mended by hand
+// and its plot never disagree.
+for (const name of ['loss', 'loss-variants', 'loss-both-ways']) {
+  const d = loadResults<LossData>(name)?.data
+  if (d) await writeChart(name, lossChart([...d.seedLike, ...d.rows, ...(d.variants ?? [])].sort((a, b) => a.loss - b.loss), d.bothWays))
 }
 
 const sections: Section[] = [accuracySection(), benchSection(), lossSection(), lossVariantsSection(), lossBothWaysSection(), loadSection(), faultsSection(), securitySection(), sabotageSection()]
