@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { resolve } from 'node:path'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { test } from 'node:test'
 import { REPO_ROOT } from '@hivesight/coordinator'
 import type { JobView } from '@hivesight/protocol'
 import { readLabelledDataset, spreadSample } from '../src/dataset/labelled-dataset.ts'
 import { isRoot } from '../src/harness/needs.ts'
 import type { ClientReport } from '../src/loss/client.main.ts'
-import { ShrinkPolicy } from '../src/client/shrink-policy.ts'
+import { readSegmentCounts, ShrinkPolicy } from '../src/client/shrink-policy.ts'
 import { LossyLink } from '../src/loss/link.ts'
 import { rowOf, runLossExperiment, type LossRow } from '../src/loss/loss-run.ts'
 
@@ -42,21 +44,45 @@ test('a loss row counts lost (acknowledged, never final) and duplicated (a retry
   assert.equal(row.avgExecutionS, 2)
 })
 
-test('the client sends photos as they are until one upload takes over a second, and model-sized from then on', () => {
-  const auto = new ShrinkPolicy('auto', 1_000)
+test('the client sends photos as they are until the link loses packets (over 5 % of its TCP segments resent), model-sized from then on', () => {
+  let counts = { out: 1_000, retrans: 10 }
+  const auto = new ShrinkPolicy('auto', () => counts)
+  const slow = { startedAt: 0, ackedAt: 5_000 }
+  counts = { out: 1_150, retrans: 40 }
+  assert.equal(auto.observe(slow), false, 'fewer than 200 segments: too few to tell, and a slow answer alone does not count')
+  counts = { out: 1_400, retrans: 28 }
+  assert.equal(auto.observe(slow), false, '18 of 400 resent (4.5 %)')
   assert.equal(auto.shrinkNext, false)
-  assert.equal(auto.observe({ startedAt: 0, ackedAt: 900 }), false, 'a fast upload changes nothing')
-  assert.equal(auto.shrinkNext, false)
-  assert.equal(auto.observe({ startedAt: 100, ackedAt: 1_200 }), true, 'a slow one switches')
+  counts = { out: 1_600, retrans: 50 }
+  assert.equal(auto.observe({ startedAt: 0, ackedAt: 10 }), true, '40 of 600 resent (6.7 %), however fast the upload')
   assert.equal(auto.shrinkNext, true)
-  assert.equal(auto.observe({ startedAt: 0, ackedAt: 10 }), false, 'and it stays switched')
+  counts = { out: 1_700, retrans: 50 }
+  assert.equal(auto.observe(slow), false, 'it stays switched')
   assert.equal(auto.shrinkNext, true)
-  const unanswered = new ShrinkPolicy('auto')
-  assert.equal(unanswered.observe({ startedAt: 0, ackedAt: null }), true, 'an upload never acknowledged counts as slow')
-  const never = new ShrinkPolicy('never')
+})
+
+test('without segment counters (not Linux) the client switches once an upload is answered after over a second', () => {
+  const auto = new ShrinkPolicy('auto', () => null, 1_000)
+  assert.equal(auto.observe({ startedAt: 0, ackedAt: 900 }), false)
+  assert.equal(auto.observe({ startedAt: 100, ackedAt: 1_200 }), true)
+  assert.equal(new ShrinkPolicy('auto', () => null).observe({ startedAt: 0, ackedAt: null }), true, 'never acknowledged counts as slow')
+  const never = new ShrinkPolicy('never', () => ({ out: 0, retrans: 0 }))
   never.observe({ startedAt: 0, ackedAt: null })
   assert.equal(never.shrinkNext, false)
   assert.equal(new ShrinkPolicy('always').shrinkNext, true)
+})
+
+test('segment counts are read from /proc/net/snmp (its Tcp lines)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hivesight-snmp-'))
+  try {
+    const file = join(dir, 'snmp')
+    writeFileSync(file, 'Ip: Forwarding DefaultTTL\nIp: 1 64\nTcp: RtoAlgorithm RtoMin InSegs OutSegs RetransSegs InErrs\nTcp: 1 200 1432281 1366732 20470 0\nUdp: InDatagrams\nUdp: 5\n')
+    assert.deepEqual(readSegmentCounts(file), { out: 1366732, retrans: 20470 })
+    assert.equal(readSegmentCounts(join(dir, 'missing')), null)
+    if (process.platform === 'linux') assert.ok(readSegmentCounts() !== null, 'this Linux host has /proc/net/snmp')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('eval:loss, short: our client loses and duplicates nothing at 0.4 loss on a 100 Mbit/s link (root only)', { timeout: 150_000, skip: isRoot() ? false : 'needs root (network namespace, tc, nftables)' }, async () => {

@@ -6,7 +6,7 @@ import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import { multipartBody } from '../bench/upload-load.ts'
 import { modelSized } from '../client/model-sized.ts'
-import { ShrinkPolicy, type ShrinkMode } from '../client/shrink-policy.ts'
+import { readSegmentCounts, ShrinkPolicy, type ShrinkMode } from '../client/shrink-policy.ts'
 import { ResilientClient, type Upload, type UploadOutcome } from '../client/resilient-client.ts'
 import { Progress } from '../report/progress.ts'
 import { studentUploads } from './student-client.ts'
@@ -39,7 +39,7 @@ try {
   })
   if (!values.url || !values.list) throw new Error('--url and --list are required')
   if (!['never', 'always', 'auto'].includes(values.shrink)) throw new Error(`--shrink never|always|auto, not ${values.shrink}`)
-  const policy = new ShrinkPolicy(values.shrink as ShrinkMode)
+  const policy = new ShrinkPolicy(values.shrink as ShrinkMode, readSegmentCounts)
   const items = JSON.parse(readFileSync(values.list, 'utf8')) as ClientItem[]
   let bytes = 0
   let shrunk = 0
@@ -61,7 +61,7 @@ try {
   const tick = (o?: UploadOutcome) => {
     phaseEnd = performance.now()
     progress.tick(values.mode)
-    if (o && policy.observe(o)) console.error('  an upload took over 1 s: the images not yet sent go model-sized')
+    if (o && policy.observe(o)) console.error('  the link is losing packets: the images not yet sent go model-sized')
   }
   let outcomes: UploadOutcome[]
   let attempted: number
