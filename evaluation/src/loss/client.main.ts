@@ -28,7 +28,6 @@ export interface ClientReport {
   outcomes: { key: string; acks: string[][]; attempts: number; latencyMs: number | null; final: string | null }[]
 }
 
-
 try {
   const { values } = parseArgs({
     options: {
