@@ -44,9 +44,9 @@ test('a loss row counts lost (acknowledged, never final) and duplicated (a retry
   assert.equal(row.avgExecutionS, 2)
 })
 
-test('the client sends photos as they are until the link loses packets (over 5 % of its TCP segments resent), model-sized from then on', () => {
+test('the client sends photos as they are until the link loses packets (over a set share of its TCP segments resent), model-sized from then on', () => {
   let counts = { out: 1_000, retrans: 10 }
-  const auto = new ShrinkPolicy('auto', () => counts)
+  const auto = new ShrinkPolicy('auto', () => counts, { resentAbove: 0.05 })
   const slow = { startedAt: 0, ackedAt: 5_000 }
   counts = { out: 1_150, retrans: 40 }
   assert.equal(auto.observe(slow), false, 'fewer than 200 segments: too few to tell, and a slow answer alone does not count')
@@ -56,13 +56,20 @@ test('the client sends photos as they are until the link loses packets (over 5 %
   counts = { out: 1_600, retrans: 50 }
   assert.equal(auto.observe({ startedAt: 0, ackedAt: 10 }), true, '40 of 600 resent (6.7 %), however fast the upload')
   assert.equal(auto.shrinkNext, true)
+  const fresh = () => ({ out: 0, retrans: 0 })
+  let c = fresh()
+  const byDefault = new ShrinkPolicy('auto', () => c)
+  c = { out: 1_000, retrans: 250 }
+  assert.equal(byDefault.observe(slow), false, 'by default 25 % resent is not enough')
+  c = { out: 1_000, retrans: 350 }
+  assert.equal(byDefault.observe(slow), true, '35 % is')
   counts = { out: 1_700, retrans: 50 }
   assert.equal(auto.observe(slow), false, 'it stays switched')
   assert.equal(auto.shrinkNext, true)
 })
 
 test('without segment counters (not Linux) the client switches once an upload is answered after over a second', () => {
-  const auto = new ShrinkPolicy('auto', () => null, 1_000)
+  const auto = new ShrinkPolicy('auto', () => null, { slowMs: 1_000 })
   assert.equal(auto.observe({ startedAt: 0, ackedAt: 900 }), false)
   assert.equal(auto.observe({ startedAt: 100, ackedAt: 1_200 }), true)
   assert.equal(new ShrinkPolicy('auto', () => null).observe({ startedAt: 0, ackedAt: null }), true, 'never acknowledged counts as slow')

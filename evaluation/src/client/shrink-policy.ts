@@ -19,8 +19,10 @@ export function readSegmentCounts(path = '/proc/net/snmp'): SegmentCounts | null
 
 /**
  * `auto`: photos go as they are while the link keeps up, model-sized (half the bytes) once it does not.
- * Where the host counts its TCP segments (Linux), "does not" is the link's own measure: over 5 % of the
- * segments sent since the start resent, after at least 200. Elsewhere it is an upload answered after
+ * Where the host counts its TCP segments (Linux), "does not" is the link's own measure: over `resentAbove`
+ * of the segments sent since the start resent (about the loss rate), after at least 200. The resize costs
+ * CPU: on this 2-core machine, where the client shares the cores with inference, photos went faster up to
+ * 0.27 loss and model-sized ones from 0.33 on, hence 0.3 by default. Elsewhere it is an upload answered after
  * over `slowMs` (a 110 KB photo needs 9 ms at 100 Mbit/s), which also fires when the coordinator is merely
  * busy: on this 2-core machine, where the client shares the cores with inference, it fired at 0 loss and
  * the resizing then cost more CPU than it saved. A started upload keeps its bytes (a retry with other bytes
@@ -30,7 +32,7 @@ export class ShrinkPolicy {
   private shrinking: boolean
   private readonly first: SegmentCounts | null
 
-  constructor(readonly mode: ShrinkMode, private readonly counts: () => SegmentCounts | null = () => null, private readonly slowMs = 1_000) {
+  constructor(readonly mode: ShrinkMode, private readonly counts: () => SegmentCounts | null = () => null, private readonly o: { resentAbove?: number; slowMs?: number } = {}) {
     this.shrinking = mode === 'always'
     this.first = mode === 'auto' ? counts() : null
   }
@@ -46,9 +48,9 @@ export class ShrinkPolicy {
     const now = this.first ? this.counts() : null
     if (this.first && now) {
       const out = now.out - this.first.out
-      this.shrinking = out >= 200 && (now.retrans - this.first.retrans) / out > 0.05
+      this.shrinking = out >= 200 && (now.retrans - this.first.retrans) / out > (this.o.resentAbove ?? 0.3)
     } else {
-      this.shrinking = (o.ackedAt ?? Infinity) - o.startedAt > this.slowMs
+      this.shrinking = (o.ackedAt ?? Infinity) - o.startedAt > (this.o.slowMs ?? 1_000)
     }
     return this.shrinking
   }

@@ -36,7 +36,7 @@ coordinator dropped at random at each rate (nftables numgen; --both-ways: also c
 coordinator and local headless workers as npm start runs them. Clients: "student" (its tests/start_test.py
 reproduced: sequential, 3 s timeout, no retry, 5 s pause and skip on an error), "ours" (Idempotency-Key,
 retries with back-off, --inflight uploads at once, results by ?wait= long-poll, photos sent as they are until
-the link loses packets (over 5 % of TCP segments resent) and model-sized from then on (shorter side 256 with the pages' own
+the link loses packets (over 30 % of TCP segments resent) and model-sized from then on (shorter side 256 with the pages' own
 resize, JPEG q95: what the model reads, half the bytes), a new connection raced by a second and third when
 not made in 0.5 s, and the client host's TCP set for loss: a retransmission floor of --rto-min-ms on this link,
 \`ip route … rto_min\`, and linear timeouts, net.ipv4.tcp_thin_linear_timeouts and tcp_syn_linear_timeouts).
