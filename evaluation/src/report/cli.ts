@@ -41,7 +41,9 @@ function versusStudent(): TopLevelSpec | null {
     title: { text: 'Hivesight ÷ the student project (1 = the same)', subtitle: 'goodput: our client on the same kind of lossy link, over the published table' },
     width: 420, height: { step: 18 }, data: { values },
     layer: [
-      { mark: { type: 'bar', tooltip: true }, encoding: { y: { field: 'what', type: 'nominal', sort: null, title: null }, x: { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, title: 'ratio (log)' } } },
+      // Bars from 1 (a log scale has no 0 to start them at), labelled with the ratio.
+      { mark: { type: 'bar', tooltip: true }, encoding: { y: { field: 'what', type: 'nominal', sort: null, title: null }, x: { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, title: 'ratio (log)' }, x2: { datum: 1 } } },
+      { mark: { type: 'text', align: 'left', dx: 4 }, encoding: { y: { field: 'what', type: 'nominal', sort: null }, x: { field: 'ratio', type: 'quantitative' }, text: { field: 'ratio', type: 'quantitative', format: '.1f' } } },
       { mark: { type: 'rule', color: 'red' }, encoding: { x: { datum: 1 } } },
     ],
   }
