@@ -53,7 +53,7 @@ export class LossyLink {
   }
 
   /**
-   * The client host's TCP settings on this link (null/false: the kernel's defaults). `rtoMinMs`: the floor
+   * The TCP settings on this link, mainly the client host's (null/false: the kernel's defaults). `rtoMinMs`: the floor
    * of the retransmission timeout (`ip route … rto_min`; 200 ms by default, and on a sub-millisecond link
    * the RTO sits at that floor). `thinLinear`: net.ipv4.tcp_thin_linear_timeouts, so a connection with
    * few packets in flight (what heavy loss leaves) retransmits 6 times at a steady RTO before doubling it;
@@ -63,7 +63,7 @@ export class LossyLink {
    * (what an operator can set per route, and what the answers need when they are lost too, --both-ways);
    * its sysctls are the machine's and are left alone.
    */
-  setClientTcp(o: { rtoMinMs?: number; thinLinear?: boolean }): void {
+  setLinkTcp(o: { rtoMinMs?: number; thinLinear?: boolean }): void {
     const net = this.host.hostIp.replace(/\.1$/, '.0/30')
     const rto = o.rtoMinMs ? ['rto_min', `${o.rtoMinMs}ms`] : []
     const inNs = (...args: string[]) => run('ip', ['netns', 'exec', this.ns, ...args])

@@ -139,13 +139,13 @@ export async function runLossExperiment(o: LossOptions, onRow: (row: LossRow) =>
         writeFileSync(list, JSON.stringify(items))
         o.log(`loss ${loss}${o.bothWays ? ' both ways' : ''}, ${v.name}: ${items.length} images…`)
         link.setLoss(loss, o.bothWays)
-        link.setClientTcp(v.tcp ?? {})
+        link.setLinkTcp(v.tcp ?? {})
         let report: ClientReport
         try {
           report = await runClient(link.ns, ['--url', url, '--list', list, '--mode', v.mode, '--deadline-s', String(o.deadlineS), ...v.args], o.log)
         } finally {
           link.clearLoss()
-          link.setClientTcp({})
+          link.setLinkTcp({})
         }
         const row = rowOf(loss, v.name, report, await drained(system.url, tag), labels)
         rows.push(row)
