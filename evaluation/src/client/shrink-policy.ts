@@ -19,14 +19,15 @@ export function readSegmentCounts(path = '/proc/net/snmp'): SegmentCounts | null
 
 /**
  * `auto`: photos go as they are while the link keeps up, model-sized (half the bytes) once it does not.
- * Where the host counts its TCP segments (Linux), "does not" is the link's own measure: over `resentAbove`
- * of the segments sent since the start resent (about the loss rate), after at least 200. The resize costs
- * CPU: on this 2-core machine, where the client shares the cores with inference, photos went faster at
- * 0.067–0.2 loss and model-sized ones at 0.6, hence 0.3 by default. Elsewhere it is an upload answered after
- * over `slowMs` (a 110 KB photo needs 9 ms at 100 Mbit/s), which also fires when the coordinator is merely
- * busy: on this 2-core machine, where the client shares the cores with inference, it fired at 0 loss and
- * the resizing then cost more CPU than it saved. A started upload keeps its bytes (a retry with other bytes
- * under the same Idempotency-Key is refused, 422), so the switch is for the uploads after it.
+ * The resize costs CPU, which on this 2-core machine the client shares with inference, so "does not" must
+ * mean the link and not a busy coordinator:
+ * - where the host counts its TCP segments (Linux), over `resentAbove` of those sent since the start were
+ *   resent (about the loss rate), after at least 200. Photos went faster here at 0.067–0.2 loss and
+ *   model-sized ones at 0.6, hence 0.3 by default;
+ * - elsewhere, an upload answered after over `slowMs` (a 110 KB photo needs 9 ms at 100 Mbit/s). That rule
+ *   also fires when the coordinator is merely busy: here it did at 0 loss.
+ * A started upload keeps its bytes (a retry with other bytes under the same Idempotency-Key is refused,
+ * 422), so the switch is for the uploads after it.
  */
 export class ShrinkPolicy {
   private shrinking: boolean

@@ -35,14 +35,15 @@ joined to the coordinator's by a veth pair limited to --link-mbit each way (tc t
 coordinator dropped at random at each rate (nftables numgen; --both-ways: also coordinator → client), the
 coordinator and local headless workers as npm start runs them. Clients: "student" (its tests/start_test.py
 reproduced: sequential, 3 s timeout, no retry, 5 s pause and skip on an error), "ours" (Idempotency-Key,
-retries with back-off, --inflight uploads at once, results by ?wait= long-poll, photos sent as they are until
-the link loses packets (over 30 % of TCP segments resent) and model-sized from then on (shorter side 256 with the pages' own
-resize, JPEG q95: what the model reads, half the bytes), a new connection raced by a second and third when
-not made in 0.5 s, and the client host's TCP set for loss: a retransmission floor of --rto-min-ms on this link,
-\`ip route … rto_min\`, and linear timeouts, net.ipv4.tcp_thin_linear_timeouts and tcp_syn_linear_timeouts).
-Each of these differs from "ours" in one thing: "ours-default-tcp" (the kernel's TCP defaults),
-"ours-rto-only" (no linear timeouts), "ours-photo" (never model-sized), "ours-shrunk" (always), "ours-no-race" (one connection
-attempt at a time), "ours-4" (4 in flight), "ours-hedged" (a second and third copy of an upload not
+retries with back-off, --inflight uploads at once, results by ?wait= long-poll, photos sent as they are
+until the link loses packets (over 30 % of TCP segments resent) and model-sized from then on (shorter
+side 256 with the pages' own resize, JPEG q95: what the model reads, half the bytes), a new connection
+raced by a second and third when not made in 0.5 s, and the client host's TCP set for loss: a
+retransmission floor of --rto-min-ms on this link, \`ip route … rto_min\`, and linear timeouts,
+net.ipv4.tcp_thin_linear_timeouts and tcp_syn_linear_timeouts). Each of these differs from "ours" in one
+thing: "ours-default-tcp" (the kernel's TCP defaults), "ours-rto-only" (no linear timeouts),
+"ours-photo" (never model-sized), "ours-shrunk" (always), "ours-no-race" (one connection attempt at a
+time), "ours-4" (4 in flight), "ours-hedged" (a second and third copy of an upload not
 answered in 3 and 6 s, same Idempotency-Key).
 Goodput = accepted uploads ÷ upload phase, throughput = upload requests sent ÷ the same (the student
 project's definitions). Lost = acknowledged, never final; duplicated = a retry that made a second job.
