@@ -44,6 +44,60 @@ export function ensureChromium() {
   return null
 }
 
+const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0
+const has = (cmd, args = ['--version']) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0
+let aptUpdated = false
+function aptInstall(pkgs) {
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  if (!aptUpdated) run('apt-get', ['update', '-qq'], { env })
+  aptUpdated = true
+  // apt's own progress is hundreds of lines: keep its errors, print one line when done.
+  run('apt-get', ['install', '-y', '-qq', ...pkgs], { env, stdio: ['ignore', 'ignore', 'inherit'] })
+  say(`installed ${pkgs.join(', ')}`)
+}
+
+/**
+ * What `npm test` needs of the system, installed from Debian when we are root (as `npm start` installs
+ * Chromium): Chromium (end-to-end pages), Firefox ESR (the volunteer test's second browser), nftables and
+ * iproute2 (the loss and fault tests' namespaces), and a running MariaDB at 127.0.0.1:3306. Not root: says
+ * what is missing and goes on, and the tests that need it say so when they fail.
+ */
+export function ensureTestSystem() {
+  const wanted = [
+    ['chromium', () => CHROMIUM_CANDIDATES.some((p) => existsSync(p)) || Boolean(process.env.CHROMIUM_PATH)],
+    ['firefox-esr', () => has('firefox-esr', ['--version'])],
+    ['nftables', () => has('nft')],
+    ['iproute2', () => has('ip', ['-V'])],
+    ['mariadb-server', () => existsSync('/usr/sbin/mariadbd')],
+    ['mariadb-client', () => has('mariadb-admin')],
+  ]
+  const missing = wanted.filter(([, ok]) => !ok()).map(([pkg]) => pkg)
+  if (missing.length > 0) {
+    if (!isRoot() || !existsSync('/usr/bin/apt-get')) {
+      say(`missing for the tests: ${missing.join(', ')} (as root: apt-get install -y ${missing.join(' ')}); the tests that need them will fail`)
+    } else {
+      say(`installing what the tests need from Debian (apt-get install -y ${missing.join(' ')})…`)
+      aptInstall(missing)
+    }
+  }
+  ensureMariaDb()
+}
+
+const mariaUp = () => has('mariadb-admin', ['--protocol=tcp', '-h', '127.0.0.1', '-uroot', 'ping'])
+
+/** MariaDB at 127.0.0.1:3306 with database `test`, started (as root) when it is down. */
+export function ensureMariaDb() {
+  if (!mariaUp() && isRoot() && existsSync('/usr/sbin/mariadbd')) {
+    say('starting MariaDB (the store tests run on it)…')
+    spawnSync('mkdir', ['-p', '/run/mysqld'])
+    spawnSync('chown', ['mysql:mysql', '/run/mysqld'])
+    spawnSync('start-stop-daemon', ['--start', '--oknodo', '--background', '--exec', '/usr/sbin/mariadbd', '--', '--user=mysql'], { stdio: 'inherit' })
+    for (let i = 0; i < 100 && !mariaUp(); i++) spawnSync('sleep', ['0.3'])
+  }
+  if (!mariaUp()) return say('MariaDB does not answer at 127.0.0.1:3306 (root, no password); the MariaDB tests will fail')
+  spawnSync('mariadb', ['--protocol=tcp', '-h', '127.0.0.1', '-uroot', '-e', 'CREATE DATABASE IF NOT EXISTS test'], { stdio: 'inherit' })
+}
+
 /** The worker page bundle and the dashboard the coordinator serves (`npm run build`). */
 export function buildWorkerPage() {
   run('npm', ['run', '--silent', 'build'])

@@ -1,9 +1,9 @@
-// `npm test`: build the worker page (the end-to-end tests load it in Chromium), then run every
+// `npm test`: install (as root) the system packages the tests need, build the worker page (the end-to-end tests load it in Chromium), then run every
 // *.test.ts with node's test runner, whose closing `# pass` / `# fail` lines CI reads.
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { ROOT, buildWorkerPage, ensureDependencies } from './bootstrap.mjs'
+import { ROOT, buildWorkerPage, ensureDependencies, ensureTestSystem } from './bootstrap.mjs'
 
 function testFiles(dir) {
   let out = []
@@ -22,6 +22,7 @@ function testFiles(dir) {
   return out
 }
 
+ensureTestSystem()
 ensureDependencies()
 buildWorkerPage()
 const filter = process.argv.slice(2)
