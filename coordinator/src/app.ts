@@ -37,7 +37,13 @@ import { LeaseSweeper } from './jobs/lease-sweeper.ts'
 import { UploadCommitter } from './jobs/upload-committer.ts'
 import { WorkerSessions } from './jobs/worker-sessions.ts'
 import { PrometheusMetrics } from './metrics/prometheus-metrics.ts'
-import { ModelFiles } from './model/model-files.ts'
+import { modelFilesRoutes } from './http/model-files.routes.ts'
+import { modelsRoutes } from './http/models.routes.ts'
+import { importBuiltInModel } from './models/model-import.ts'
+import { ModelRepository } from './models/model-repository.ts'
+import { SmokeTests } from './models/smoke-tests.ts'
+import { VersionRates } from './models/version-rates.ts'
+import { volunteerCapable } from './trust/volunteer-models.ts'
 import { importLegacyBlobs } from './storage/legacy-blob-import.ts'
 import { WorkerFigures } from './workers/worker-figures.ts'
 import { WorkerRegistry } from './workers/worker-registry.ts'
@@ -63,7 +69,7 @@ export interface Coordinator {
   signals: ClusterSignals
   registry: WorkerRegistry
   counters: DispatchCounters
-  model: ModelFiles
+  models: ModelRepository
   /** The clock every lease and liveness time comes from (the database's, on MariaDB). */
   clock: Clock
   /**
@@ -106,7 +112,6 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     }, handler),
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  const model = new ModelFiles(config.modelDir)
   // Times written by one coordinator are compared by others: on a shared database, use its clock.
   const host = skewedClock(config.clockSkewMs)
   const clock = deps.clock ?? (db.dialect === 'mariadb' ? new SyncedClock(host, () => databaseTimeMs(db)) : host)
@@ -120,21 +125,34 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   const metrics = new PrometheusMetrics(db, registry, figures, clock)
   const counters = newCounters()
   const signals = new ClusterSignals(db, app.log, { origin: config.coordinatorId, pollMs: config.eventPollMs })
+  const rates = new VersionRates()
+  const models = new ModelRepository(db, signals, clock, app.log, {
+    defaultModel: config.defaultModel, random: deps.random,
+    usage: (id) => ({ warmOn: registry.holding(id).map((w) => w.hello.name ?? w.id), imagesPerSecond: rates.perSecond(id, clock.now()) }),
+  })
+  // Set once the built-in model is in the repository (a job queued by an older coordinator runs on it).
+  let builtIn = ''
+  const accepted = (workerId: string, timings: { decodeMs: number; inferMs: number }, model: string) => {
+    figures.record(workerId, timings, clock.now())
+    rates.record(model, clock.now())
+    const ref = models.ref(model)
+    if (ref) metrics.modelAnswered(ref.name, ref.version, timings.inferMs)
+  }
   // The pump is created below; these callbacks run only once it exists.
   const recovery = new LeaseRecovery(db, signals, metrics, counters, { requeued: () => pump.jobsMayBeQueued(), finished: notify })
   const trust = createVolunteerTrust(db, registry, signals, clock, app.log, {
     policy: config.volunteerPolicy, spotChecks: config.spotChecks ? DEFAULT_SPOT_CHECKS : NO_SPOT_CHECKS, leaseMs: config.leaseMs,
-    model: model.name, maxPixels: config.maxImagePixels, random: deps.random,
+    models: () => [...models.readyVersions()].filter((v) => volunteerCapable(v.descriptor)).map((v) => v.id), maxPixels: config.maxImagePixels, random: deps.random,
     takeBack: (workerId) => recovery.takeBack({ workerIds: [workerId] }, clock.now()),
   }, {
     slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(),
-    resultAccepted: (workerId, timings) => figures.record(workerId, timings, clock.now()),
+    resultAccepted: accepted,
   })
-  const pump = new DispatchPump(new SqlDispatchStore(db), registry, recovery, clock, app.log, metrics, counters, { leaseMs: config.leaseMs, onFinished: notify, volunteers: trust.slots })
-  const answers = new AnswerRecorder(new SqlAnswerStore(db), model, registry, signals, clock, app.log, metrics, counters, {
-    slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(),
-    resultAccepted: (workerId, timings) => figures.record(workerId, timings, clock.now()),
+  const pump = new DispatchPump(new SqlDispatchStore(db, () => builtIn), registry, recovery, clock, app.log, metrics, counters, { leaseMs: config.leaseMs, onFinished: notify, volunteers: trust.slots })
+  const answers = new AnswerRecorder(new SqlAnswerStore(db), models, registry, signals, clock, app.log, metrics, counters, {
+    slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(), resultAccepted: accepted,
   }, trust.hooks)
+  const smoke = new SmokeTests(models, registry, app.log, { timeoutMs: 120_000, intervalMs: 2_000 })
   const sweepIntervalMs = Math.max(1_000, config.pingIntervalMs)
   // A worker (and its session) nobody has touched for three sweeps belongs to a coordinator that died.
   const staleAfterMs = 3 * sweepIntervalMs
@@ -143,9 +161,9 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     intervalMs: sweepIntervalMs, staleAfterMs, retentionMs: config.jobRetentionHours * 3600_000,
   })
   const uploads = new UploadCommitter(db, signals, clock, pump)
-  const jobs = new JournaledJobService(db, uploads, pump, signals, waiters, clock, app.log, { maxAttempts: config.maxAttempts }, metrics, (top) => model.toPredictions(top)).journalTo(journal)
+  const jobs = new JournaledJobService(db, uploads, pump, signals, waiters, clock, app.log, { maxAttempts: config.maxAttempts }, metrics, models).journalTo(journal)
   const events = new EventHub(db, clock, app.log, {
-    coordinatorId: config.coordinatorId, label: (top) => model.toPredictions(top), pollMs: 100, statsMs: 2_000,
+    coordinatorId: config.coordinatorId, label: models, pollMs: 100, statsMs: 2_000,
     eventsKeptMs: 60_000, maxStreams: 1_000, maxStreamsPerKey: 16,
   })
 
@@ -188,9 +206,15 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   }
   const links = config.joinToken ? new JoinLinkService(db, config.joinToken, clock, bar) : null
   await app.register(joinLinksRoutes, { authMode: config.authMode, verifier, links, publicUrl: config.publicUrl })
-  await app.register(healthRoutes, { db, model })
+  await app.register(modelsRoutes, {
+    models, authMode: config.authMode, verifier, maxModelBytes: config.maxModelBytes, maxModelClasses: config.maxModelClasses,
+    uploaded: () => void smoke.kick().catch((err: unknown) => app.log.warn({ err }, 'could not start a smoke test')),
+  })
+  await app.register(modelFilesRoutes, { models })
+  await app.register(healthRoutes, { db, models })
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })
-  await app.register(workerPageRoutes, { model })
+  // Pages load the default model before they join, so its first jobs do not wait for a load.
+  await app.register(workerPageRoutes, { preload: async () => models.find().then((v) => (v.state === 'ready' ? [v.id] : []), () => []) })
   await app.register(dashboardRoutes)
   attachWorkerSocket(app, {
     join: (hello, channel, remote, token, who) => sessions.join(hello, channel, remote, token, who),
@@ -201,6 +225,12 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     draining: (id) => sessions.draining(id),
     answer: (id, msg) => answers.record(id, msg),
     release: (id, msg) => answers.release(id, msg),
+    models: (id, msg) => {
+      registry.setModels(id, msg.held)
+      // A page that loaded a version may now be the best place for what waits on it.
+      pump.jobsMayBeQueued()
+    },
+    checked: (id, msg) => smoke.checked(id, msg),
   }, app.log, {
     path: '/ws/worker', pingIntervalMs: config.pingIntervalMs, helloTimeoutMs: 2_000,
     access: { mode: config.authMode, workerToken: config.workerToken, joinToken: config.joinToken },
@@ -212,10 +242,22 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   }
 
   let keyExpiry: NodeJS.Timeout | undefined
+  let importRetry: NodeJS.Timeout | undefined
+  // With the database down at start, the built-in model is imported once it is back.
+  const importModels = async (): Promise<void> => {
+    try {
+      builtIn = (await importBuiltInModel(models, db, config.modelDir, app.log)).id
+    } catch (err) {
+      app.log.warn({ err }, 'could not import the built-in model yet; retrying in 2 s')
+      importRetry = setTimeout(() => void importModels(), 2_000)
+      importRetry.unref()
+    }
+  }
   app.addHook('onReady', async () => {
     // Not fatal when the database is down at start: the sweep syncs again, the signals start reading once it is back.
     if (clock instanceof SyncedClock) await clock.sync().catch((err: unknown) => app.log.warn({ err }, 'could not read the database clock yet'))
     await importLegacyBlobs(db, join(config.dataDir, 'blobs'), app.log).catch((err: unknown) => app.log.error({ err }, 'could not move the images of DATA_DIR/blobs into the database; they stay there until the next start'))
+    await importModels()
     await sessions.start()
     await signals.start({
       queued: () => pump.jobsMayBeQueued(),
@@ -225,7 +267,9 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
       },
       finished: notify,
       barred: (identity, reason) => trust.quarantine.close(identity, reason),
+      modelsChanged: () => void models.refresh().then(() => smoke.kick()).catch((err: unknown) => app.log.warn({ err }, 'could not read the model repository')),
     })
+    smoke.start()
     sweeper.start()
     journal.start()
     keyExpiry = setInterval(() => void jobs.expireIdempotencyKeys().catch((err) => app.log.warn({ err }, 'could not expire idempotency keys')), 3600_000)
@@ -233,6 +277,8 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   })
   app.addHook('onClose', async () => {
     clearInterval(keyExpiry)
+    clearTimeout(importRetry)
+    smoke.stop()
     signals.stop()
     await sweeper.stop()
     await pump.stop()
@@ -246,5 +292,5 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     const end = performance.now() + graceMs
     while (registry.inFlight > 0 && performance.now() < end) await new Promise((r) => setTimeout(r, 50))
   }
-  return { app, jobs, pump, sweeper, signals, registry, counters, model, clock, drain }
+  return { app, jobs, pump, sweeper, signals, registry, counters, models, clock, drain }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { isAbsolute, resolve } from 'node:path'
+import { basename, isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** The repository root: relative defaults (data/, ../shared/models) are taken from here, not from the cwd. */
@@ -13,7 +13,13 @@ export interface Config {
   dataDir: string
   /** mysql://… selects MariaDB; null means the embedded SQLite file under dataDir. */
   databaseUrl: string | null
+  /** The built-in model, imported into the repository at first start as version 1 of basename(modelDir). */
   modelDir: string
+  /** The model a request without ?model= runs on (at its `default` label). */
+  defaultModel: string
+  /** Largest model upload (model.json + weights), and most classes. */
+  maxModelBytes: number
+  maxModelClasses: number
   maxImageBytes: number
   maxImagesPerRequest: number
   maxImagePixels: number
@@ -151,7 +157,7 @@ function processes(env: NodeJS.ProcessEnv, databaseUrl: string | null): number {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const modelDir = dir(env, 'MODEL_DIR', DEFAULT_MODEL_DIR)
   if (!existsSync(resolve(modelDir, 'model.json'))) {
-    throw new ConfigError(`no model at ${modelDir} (model.json missing). Set MODEL_DIR to a folder with a TF.js MobileNet V2 graph model (model.json, weight shards, labels.json): see "The model" in README.md`)
+    throw new ConfigError(`no model at ${modelDir} (model.json missing). Set MODEL_DIR to a folder with a TF.js MobileNet V2 graph model (model.json, weight shards, labels.json), the built-in model imported at first start: see "The model" in README.md`)
   }
   const port = int(env, 'PORT', 8080, 0, 65_535)
   const databaseUrl = env.DATABASE_URL ? env.DATABASE_URL : null
@@ -161,6 +167,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: dir(env, 'DATA_DIR', resolve(REPO_ROOT, 'data')),
     databaseUrl,
     modelDir,
+    defaultModel: env.DEFAULT_MODEL || basename(modelDir),
+    maxModelBytes: int(env, 'MAX_MODEL_BYTES', 100 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
+    maxModelClasses: int(env, 'MAX_MODEL_CLASSES', 22_000, 1, 99_999),
     // Images are stored in the database: one image is one packet, under MariaDB's max_allowed_packet (16 MiB by default).
     maxImageBytes: int(env, 'MAX_IMAGE_BYTES', 10 * 1024 * 1024, 1024, 15 * 1024 * 1024),
     maxImagesPerRequest: int(env, 'MAX_IMAGES_PER_REQUEST', 64, 1, 10_000),

@@ -24,11 +24,11 @@ async function main(): Promise<void> {
 async function serve(config: Config): Promise<void> {
   const db = config.databaseUrl ? createDb({ databaseUrl: config.databaseUrl }) : createDb({ sqliteFile: join(config.dataDir, 'hivesight.sqlite') })
   await migrateToLatest(db.kysely)
-  const { app, model, drain } = await buildApp({ config, db })
+  const { app, drain } = await buildApp({ config, db })
   await app.listen({ host: config.host, port: config.port })
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
-  app.log.info({ port, database: db.describe, model: model.name, dataDir: config.dataDir }, `coordinator listening on http://localhost:${port}`)
+  app.log.info({ port, database: db.describe, defaultModel: config.defaultModel, dataDir: config.dataDir }, `coordinator listening on http://localhost:${port}`)
 
   let closingSince = 0
   const shutdown = (signal: string) => {

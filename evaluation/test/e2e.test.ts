@@ -82,8 +82,8 @@ test('top-1 agrees with the ImageNet label for at least 75 % of these 24 images 
 test('the browser gives the same top-1 as an independent Node reference on at least 95 % of the images', async () => {
   // Independent of the page's code: sharp decodes, tfjs ops resize (the page uses its own JS crop-resize),
   // the logits are ranked here and named from labels.json directly (not by the coordinator's labelling).
-  const reference = await NodeClassifier.load(system.model.dir)
-  const labels = JSON.parse(await readFile(resolve(system.model.dir, 'labels.json'), 'utf8')) as { index: number; wnid: string | null }[]
+  const reference = await NodeClassifier.load(system.modelDir)
+  const labels = JSON.parse(await readFile(resolve(system.modelDir, 'labels.json'), 'utf8')) as { index: number; wnid: string | null }[]
   let same = 0
   const differ: string[] = []
   for (const [i, job] of jobs.entries()) {

@@ -17,8 +17,8 @@ const DATASET = process.env.DATASET_DIR ?? resolve(REPO_ROOT, '../shared/dataset
 
 const job = (id: string, filename: string, status: JobView['status'], wnid = 'n1'): JobView => ({
   id, status, filename, contentType: 'image/jpeg', bytes: 1, width: 1, height: 1, priority: 0, attempts: 1,
-  submittedAt: 1_000, startedAt: 1_500, finishedAt: status === 'succeeded' ? 3_000 : null, workerId: null,
-  result: status === 'succeeded' ? { predictions: [{ wnid, label: '', score: 1 }], model: 'm', decodeMs: 1, inferMs: 1 } : null, error: null,
+  submittedAt: 1_000, startedAt: 1_500, finishedAt: status === 'succeeded' ? 3_000 : null, workerId: null, model: { name: 'm', version: 1 },
+  result: status === 'succeeded' ? { predictions: [{ wnid, label: '', score: 1 }], model: { name: 'm', version: 1 }, decodeMs: 1, inferMs: 1 } : null, error: null,
 })
 
 test('a loss row counts lost (acknowledged, never final) and duplicated (a retry that made a second job) against the coordinator\'s jobs', () => {

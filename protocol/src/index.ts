@@ -8,6 +8,7 @@ import { ProtocolError } from './messages/protocol-error.ts'
 import { WorkerHello } from './messages/worker-hello.ts'
 import { JobRelease, WorkerDrain } from './messages/worker-drain.ts'
 import { WorkerWelcome } from './messages/worker-welcome.ts'
+import { ModelCheck, ModelChecked, WorkerModels } from './messages/model-messages.ts'
 
 export * from './messages/limits.ts'
 export * from './messages/worker-hello.ts'
@@ -19,19 +20,21 @@ export * from './messages/protocol-error.ts'
 export * from './messages/job-cancel.ts'
 export * from './messages/worker-drain.ts'
 export * from './messages/coordinator-draining.ts'
+export * from './messages/model-messages.ts'
 export * from './frames/assign-frame.ts'
 export * from './api/job-view.ts'
 export * from './api/worker-view.ts'
 export * from './api/problem.ts'
 export * from './api/join-link.ts'
 export * from './api/event-stream.ts'
+export * from './api/model.ts'
 
 /** Text frames a worker may send. */
-export const FromWorker = Type.Union([WorkerHello, JobResult, JobFailed, WorkerDrain, JobRelease])
+export const FromWorker = Type.Union([WorkerHello, JobResult, JobFailed, WorkerDrain, JobRelease, WorkerModels, ModelChecked])
 export type FromWorker = Static<typeof FromWorker>
 
 /** Text frames the coordinator sends (job.assign travels as a binary frame). */
-export const FromCoordinator = Type.Union([WorkerWelcome, ProtocolError, JobCancel, CoordinatorDraining, CoordinatorHeartbeat])
+export const FromCoordinator = Type.Union([WorkerWelcome, ProtocolError, JobCancel, CoordinatorDraining, CoordinatorHeartbeat, ModelCheck])
 export type FromCoordinator = Static<typeof FromCoordinator>
 
 export type Decoded<T> = { ok: true; msg: T } | { ok: false; reason: string }

@@ -38,7 +38,7 @@ function harness() {
       }))
     },
   })
-  const job = (id: string): JobAssign => ({ type: 'job.assign', jobId: id, leaseToken: Number(id.slice(1)) * 10, attempt: 1, contentType: 'image/jpeg' })
+  const job = (id: string): JobAssign => ({ type: 'job.assign', jobId: id, leaseToken: Number(id.slice(1)) * 10, attempt: 1, contentType: 'image/jpeg', model: 'a'.repeat(64) })
   const add = (id: string) => pipeline.add(job(id), new TextEncoder().encode(id))
   const tick = () => new Promise((r) => setImmediate(r))
   const finishPrepare = async (id: string, after = 3) => {

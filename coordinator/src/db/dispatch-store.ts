@@ -12,10 +12,15 @@ export interface ClaimedJob {
   availableAt: number
   /** Volunteers answered it before: its result is judged against theirs. */
   hasOpinions: boolean
+  /** The model version it runs on. */
+  model: string
 }
 
 /** Which claimed job goes to which worker (a pure plan, run inside the claim's transaction). */
-export type AssignmentPlan = (jobIds: string[]) => Map<string, string[]>
+export type AssignmentPlan = (jobs: { id: string; model: string }[]) => Map<string, string[]>
+
+/** Jobs queued before the model repository are adopted at start; one claimed in between runs on the built-in model. */
+export const modelOf = (q: { model_version_id: string | null }, fallback: string): string => q.model_version_id ?? fallback
 
 /** What the dispatch pump needs of storage; the pump's unit tests hand it a fake. */
 export interface DispatchStore {
@@ -27,12 +32,13 @@ export interface DispatchStore {
 }
 
 export class SqlDispatchStore implements DispatchStore {
-  constructor(private readonly db: Db) {}
+  /** `builtIn`: the version id of the imported model (for a job queued by an older coordinator). */
+  constructor(private readonly db: Db, private readonly builtIn: () => string) {}
 
   claim(wanted: number, plan: AssignmentPlan, now: number, expiresAt: number): Promise<{ workerId: string; jobs: ClaimedJob[] }[]> {
     return retryTransient(() => this.db.kysely.transaction().execute(async (trx) => {
       const queued = await jobsRepo.selectQueuedForUpdate(trx, this.db.dialect, wanted)
-      const planned = plan(queued.map((q) => q.id))
+      const planned = plan(queued.map((q) => ({ id: q.id, model: modelOf(q, this.builtIn()) })))
       const leases = [...planned].flatMap(([workerId, ids]) => ids.map((id) => ({ id, workerId })))
       await jobsRepo.leaseJobs(trx, this.db.dialect, leases, now, expiresAt)
       const byId = new Map(queued.map((q) => [q.id, q]))
@@ -40,7 +46,7 @@ export class SqlDispatchStore implements DispatchStore {
         workerId,
         jobs: ids.map((id) => {
           const q = byId.get(id)!
-          return { id, leaseToken: Number(q.lease_token) + 1, attempt: Number(q.attempts) + 1, contentType: q.content_type, submittedAt: Number(q.submitted_at), availableAt: Number(q.available_at), hasOpinions: Number(q.has_opinions) === 1 }
+          return { id, leaseToken: Number(q.lease_token) + 1, attempt: Number(q.attempts) + 1, contentType: q.content_type, submittedAt: Number(q.submitted_at), availableAt: Number(q.available_at), hasOpinions: Number(q.has_opinions) === 1, model: modelOf(q, this.builtIn()) }
         }),
       }))
     }))

@@ -47,7 +47,7 @@ export function listJobs(db: Conn, opts: { limit: number; before?: string; statu
   return q.execute()
 }
 
-export type QueuedJob = Pick<JobRow, 'id' | 'lease_token' | 'attempts' | 'content_type' | 'submitted_at' | 'available_at' | 'has_opinions'>
+export type QueuedJob = Pick<JobRow, 'id' | 'lease_token' | 'attempts' | 'content_type' | 'submitted_at' | 'available_at' | 'has_opinions' | 'model_version_id'>
 
 /** The highest priority waiting in the shared queue (undefined when none): the first entry of the claim index. */
 export async function highestQueuedPriority(db: Conn): Promise<number | undefined> {
@@ -63,7 +63,7 @@ const locks = (dialect: Dialect) => dialect === 'mariadb'
  * MariaDB the rows are locked, skipping rows another coordinator is claiming, so claims never wait.
  */
 export function selectQueuedForUpdate(trx: Transaction<Database>, dialect: Dialect, limit: number): Promise<QueuedJob[]> {
-  const q = trx.selectFrom('jobs').select(['id', 'lease_token', 'attempts', 'content_type', 'submitted_at', 'available_at', 'has_opinions'])
+  const q = trx.selectFrom('jobs').select(['id', 'lease_token', 'attempts', 'content_type', 'submitted_at', 'available_at', 'has_opinions', 'model_version_id'])
     .where('status', '=', 'queued')
     .orderBy('priority', 'desc').orderBy('id', 'asc').limit(limit)
   return (locks(dialect) ? q.forUpdate().skipLocked() : q).execute()

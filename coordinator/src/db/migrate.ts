@@ -7,6 +7,7 @@ import * as m005 from './migrations/2026-11-30-005-images-events-claim-index.ts'
 import * as m006 from './migrations/2026-11-30-006-worker-figures.ts'
 import * as m007 from './migrations/2026-11-30-007-volunteer-trust.ts'
 import * as m008 from './migrations/2026-11-30-008-worker-credentials.ts'
+import * as m009 from './migrations/2026-12-04-009-model-repository.ts'
 
 // Listed in code, not read from a folder: the same list under tsx, a bundle or compiled output.
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-30-006-worker-figures': m006,
   '2026-11-30-007-volunteer-trust': m007,
   '2026-11-30-008-worker-credentials': m008,
+  '2026-12-04-009-model-repository': m009,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

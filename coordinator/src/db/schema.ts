@@ -41,6 +41,8 @@ export interface JobTable {
   lease_untrusted: Generated<number>
   /** 1 once a volunteer's answer was kept for it: a trusted result then reads them (and only then). */
   has_opinions: Generated<number>
+  /** The exact model version (model_versions.id) it runs on; null for jobs from before the model repository. */
+  model_version_id: string | null
 }
 
 export interface WorkerTable {
@@ -125,6 +127,8 @@ export interface KnownAnswerTable {
   bytes: Buffer
   top1: number
   created_at: number
+  /** The version that answered (null: from before the model repository, the imported MobileNet). */
+  model_version_id: string | null
 }
 
 /** A volunteer identity's honesty record (speed is in `workers`, per connection). */
@@ -168,6 +172,50 @@ export interface WorkerCredentialTable {
   max_sessions: number
 }
 
+/** One immutable model version; only `state` (validating → ready | failed) and its timestamps change. */
+export interface ModelVersionTable {
+  id: string
+  model_name: string
+  version: number
+  state: 'validating' | 'ready' | 'failed'
+  failure_reason: string | null
+  /** ModelDescriptor (protocol/api/model.ts): what a worker page needs to run it. */
+  descriptor_json: string
+  /** ClassLabel[] in output order after the label offset. */
+  classes_json: string
+  byte_size: number
+  created_at: number
+  ready_at: number | null
+  smoke_json: string | null
+  label_on_ready: string | null
+}
+
+/** A version's files in load order (model.json, then the shards), by content hash. */
+export interface ModelFileTable {
+  version_id: string
+  seq: number
+  path: string
+  sha256: string
+  byte_size: number
+}
+
+/** File contents, content-addressed, in chunks (shared by versions that reuse a shard). */
+export interface ModelChunkTable {
+  sha256: string
+  seq: number
+  bytes: Buffer
+}
+
+/** A movable name for a version (`default`, `stable`, …), with an optional canary share. */
+export interface ModelLabelTable {
+  model_name: string
+  label: string
+  version_id: string
+  canary_version_id: string | null
+  canary_percent: Generated<number>
+  updated_at: number
+}
+
 export interface Database {
   jobs: JobTable
   workers: WorkerTable
@@ -181,6 +229,10 @@ export interface Database {
   volunteer_identities: VolunteerIdentityTable
   join_links: JoinLinkTable
   worker_credentials: WorkerCredentialTable
+  model_versions: ModelVersionTable
+  model_files: ModelFileTable
+  model_chunks: ModelChunkTable
+  model_labels: ModelLabelTable
 }
 
 export type JobRow = Selectable<JobTable>
@@ -188,3 +240,5 @@ export type NewJob = Insertable<JobTable>
 export type JobUpdate = Updateable<JobTable>
 export type WorkerRow = Selectable<WorkerTable>
 export type NewWorker = Insertable<WorkerTable>
+export type ModelVersionRow = Selectable<ModelVersionTable>
+export type ModelLabelRow = Selectable<ModelLabelTable>

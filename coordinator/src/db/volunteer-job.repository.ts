@@ -12,15 +12,17 @@ type Fence = { id: string; token: number; workerId: string }
  * for a trusted worker, and no earlier answer came from the same identity or network (the pure rule is
  * `mayAnswer` in trust/verification.ts). Locked, skipping rows others are claiming, on MariaDB.
  */
-export function selectQueuedForVolunteer(trx: Transaction<Database>, dialect: Dialect, limit: number, who: { identity: string; network: string | null }): Promise<QueuedJob[]> {
-  const q = trx.selectFrom('jobs').select(['id', 'lease_token', 'attempts', 'content_type', 'submitted_at', 'available_at', 'has_opinions'])
-    .where('status', '=', 'queued').where('volunteers_allowed', '=', 1).where('needs_trusted', '=', 0)
+export async function selectQueuedForVolunteer(trx: Transaction<Database>, dialect: Dialect, limit: number, who: { identity: string; network: string | null }, models: string[]): Promise<QueuedJob[]> {
+  // Only versions whose input the coordinator can prepare as volunteers receive it (trust/volunteer-models.ts).
+  if (models.length === 0) return []
+  const q = trx.selectFrom('jobs').select(['id', 'lease_token', 'attempts', 'content_type', 'submitted_at', 'available_at', 'has_opinions', 'model_version_id'])
+    .where('status', '=', 'queued').where('volunteers_allowed', '=', 1).where('needs_trusted', '=', 0).where('model_version_id', 'in', models)
     .where(({ not, exists, selectFrom }) => not(exists(selectFrom('job_opinions as o').select('o.job_id').whereRef('o.job_id', '=', 'jobs.id')
       .where((eb) => who.network === null
         ? eb.val(true)
         : eb.or([eb('o.identity', '=', who.identity), eb('o.network', '=', who.network), eb('o.network', 'is', null)])))))
     .orderBy('priority', 'desc').orderBy('id', 'asc').limit(limit)
-  return (dialect === 'mariadb' ? q.forUpdate().skipLocked() : q).execute()
+  return await (dialect === 'mariadb' ? q.forUpdate().skipLocked() : q).execute()
 }
 
 const fenced = (db: Conn, f: Fence) => db.updateTable('jobs')

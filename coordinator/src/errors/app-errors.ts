@@ -11,6 +11,12 @@ export const ERROR_STATUS = {
   ADMIN_KEY_REQUIRED: 403,
   JOIN_LINK_NOT_FOUND: 404,
   JOB_NOT_FOUND: 404,
+  MODEL_NOT_FOUND: 404,
+  MODEL_NOT_READY: 503,
+  MODEL_INVALID: 422,
+  MODEL_EXISTS: 409,
+  MODEL_IN_USE: 409,
+  VERSION_NOT_READY: 409,
   JOB_ALREADY_FINISHED: 409,
   JOB_NOT_DEAD: 409,
   JOINING_DISABLED: 409,
@@ -32,9 +38,12 @@ export class AppError extends Error {
   readonly status: number
   /** Seconds for a Retry-After header (503, 429). */
   readonly retryAfter: number | undefined
-  constructor(readonly code: ErrorCode, message: string, opts: { retryAfter?: number } = {}) {
+  /** Each thing wrong with a request that has several (a model upload): which file, which rule. */
+  readonly problems: { file: string; rule: string; message: string }[] | undefined
+  constructor(readonly code: ErrorCode, message: string, opts: { retryAfter?: number; problems?: { file: string; rule: string; message: string }[] } = {}) {
     super(message)
     this.status = ERROR_STATUS[code]
     this.retryAfter = opts.retryAfter
+    this.problems = opts.problems
   }
 }

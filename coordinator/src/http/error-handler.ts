@@ -23,7 +23,7 @@ const GENERIC_CODES: Record<number, string> = { 404: 'NOT_FOUND', 408: 'REQUEST_
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (err instanceof AppError) {
     if (err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter))
-    return reply.code(err.status).type('application/problem+json').send(problem(err.status, err.code, err.message))
+    return reply.code(err.status).type('application/problem+json').send(err.problems ? { ...problem(err.status, err.code, err.message), problems: err.problems } : problem(err.status, err.code, err.message))
   }
   if (err.validation) {
     return reply.code(400).type('application/problem+json').send(problem(400, 'VALIDATION_FAILED', `${err.validationContext ?? 'request'} ${err.message}`))

@@ -1,6 +1,6 @@
 import type { ClassScore, JobFailed, JobRelease, JobResult, JobTimings } from '@hivesight/protocol'
 import type { AnswerStore, FailureDecision, SettledOpinions } from '../db/answer-store.ts'
-import type { ModelFiles } from '../model/model-files.ts'
+import type { ResolvedVersion } from '../models/model-lookup.ts'
 import { usableAsKnownAnswer } from '../trust/spot-checks.ts'
 import type { HeldJob, LiveWorker, WorkerRegistry } from '../workers/worker-registry.ts'
 import type { Clock } from './clock.ts'
@@ -44,7 +44,7 @@ export interface AnswerEvents {
   /** A job is queued again. */
   requeued(): void
   /** A worker's result was accepted (its figures: images/s, inference and preparation times). */
-  resultAccepted(workerId: string, timings: JobTimings): void
+  resultAccepted(workerId: string, timings: JobTimings, model: string): void
 }
 
 /**
@@ -62,7 +62,7 @@ export class AnswerRecorder {
 
   constructor(
     private readonly store: AnswerStore,
-    private readonly model: ModelFiles,
+    private readonly models: { cached(id: string): ResolvedVersion | undefined },
     private readonly registry: WorkerRegistry,
     private readonly signals: ClusterSignals,
     private readonly clock: Clock,
@@ -84,8 +84,9 @@ export class AnswerRecorder {
   }
 
   /** A worker's answer: its slot is free at once; the answer is applied, or kept until it can be. */
-  async record(workerId: string, msg: Answer): Promise<void> {
+  async record(workerId: string, answer: Answer): Promise<void> {
     const w = this.registry.get(workerId)
+    const msg = answer.type === 'job.result' ? checkedResult(answer, w?.inFlight.get(answer.jobId), this.models) : answer
     if (w && !w.trust.trusted && this.trust) return this.trust.volunteerAnswer(w, msg)
     const held = this.registry.release(workerId, msg.jobId)
     this.events.slotFreed()
@@ -137,7 +138,7 @@ export class AnswerRecorder {
   /** `held`: what this coordinator knew of the lease (unknown after a take-back: then volunteers' answers are read). */
   private async applyResult(workerId: string, msg: JobResult, held?: HeldJob): Promise<void> {
     const submittedAt = held?.submittedAt
-    const resultJson = storedResult(msg.top, this.model.name, msg.timings)
+    const resultJson = storedResult(msg.top, msg.model, msg.timings)
     const accepted = await new Promise<boolean>((done, fail) => {
       const knownTop1 = this.trust?.wantsKnownAnswers() && usableAsKnownAnswer(msg.top) ? msg.top[0]!.index : undefined
       this.completions.push({ workerId, jobId: msg.jobId, token: msg.leaseToken, resultJson, top: msg.top, knownTop1, checkOpinions: held?.hasOpinions ?? true, done, fail })
@@ -146,7 +147,7 @@ export class AnswerRecorder {
     if (accepted) {
       this.counters.completed++
       this.registry.countJobDone(workerId)
-      this.events.resultAccepted(workerId, msg.timings)
+      this.events.resultAccepted(workerId, msg.timings, msg.model)
       this.metrics.finished('succeeded', submittedAt === undefined ? undefined : (this.clock.now() - submittedAt) / 1000)
       this.metrics.workerTimings(msg.timings.decodeMs, msg.timings.inferMs)
     } else {
@@ -226,4 +227,18 @@ export class AnswerRecorder {
     this.counters.staleResults++
     this.metrics.staleAnswer()
   }
+}
+
+/**
+ * A result that names another version than the job was assigned with, or an output index its version does
+ * not have, is not an answer: it becomes a retryable failure (another page runs the job again).
+ */
+export function checkedResult(msg: JobResult, held: HeldJob | undefined, models: { cached(id: string): ResolvedVersion | undefined }): Answer {
+  const fail = (message: string): JobFailed => ({ type: 'job.failed', jobId: msg.jobId, leaseToken: msg.leaseToken, code: 'INFERENCE_FAILED', message, retryable: true })
+  if (held?.model && held.model !== msg.model) return fail(`answered with model ${msg.model.slice(0, 12)}, assigned ${held.model.slice(0, 12)}`)
+  const v = models.cached(msg.model)
+  if (!v) return fail(`answered with a model version this coordinator does not know (${msg.model.slice(0, 12)})`)
+  const { labelOffset, outputs } = v.descriptor
+  const out = msg.top.find((c) => c.index < labelOffset || c.index >= outputs)
+  return out ? fail(`output index ${out.index} is outside ${v.name} v${v.version}'s classes (${labelOffset}..${outputs - 1})`) : msg
 }

@@ -9,6 +9,7 @@ export type Signal =
   | { kind: 'job.canceled'; jobId: string; workerId: string; token: number }
   | { kind: 'jobs.finished'; jobIds: string[] }
   | { kind: 'identity.barred'; identity: string; reason: string }
+  | { kind: 'models.changed'; versionId: string }
 
 export interface SignalHandlers {
   /** New or requeued work: wake idle workers. */
@@ -19,6 +20,8 @@ export interface SignalHandlers {
   finished(jobIds: string[]): void
   /** A volunteer identity was quarantined or its join link revoked: close its sessions here. */
   barred?(identity: string, reason: string): void
+  /** A model version was added, settled or removed, or a label moved: read the repository again. */
+  modelsChanged?(versionId: string): void
 }
 
 export type SignalRow = eventsRepo.NewEvent
@@ -123,6 +126,7 @@ export class ClusterSignals {
       else if (r.kind === 'job.canceled') h.canceled(String(p.jobId), String(p.workerId), Number(p.token))
       else if (r.kind === 'jobs.finished' && Array.isArray(p.jobIds)) h.finished(p.jobIds.map(String))
       else if (r.kind === 'identity.barred') h.barred?.(String(p.identity), String(p.reason))
+      else if (r.kind === 'models.changed') h.modelsChanged?.(String(p.versionId))
     } catch (err) {
       this.log.warn({ err, id: r.id, kind: r.kind }, 'ignored a signal that could not be read')
     }

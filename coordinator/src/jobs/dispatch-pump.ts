@@ -3,7 +3,7 @@ import type { ClaimedJob, DispatchStore } from '../db/dispatch-store.ts'
 import type { LiveWorker, WorkerRegistry } from '../workers/worker-registry.ts'
 import type { Clock } from './clock.ts'
 import type { DispatchCounters } from './counters.ts'
-import { planAssignments } from './dispatcher.ts'
+import { planAssignments, type FreeSlots } from './dispatcher.ts'
 import type { JobMetrics } from './job-metrics.ts'
 import type { LeaseRecovery } from './lease-recovery.ts'
 import type { Logger } from './logger.ts'
@@ -18,6 +18,8 @@ export interface VolunteerSlots {
 export interface DirectLease {
   /** One entry per slot. */
   workerIds: string[]
+  /** The model version each slot was planned for (its worker holds it, or the plan sends it there). */
+  models: string[]
   leaseMs: number
 }
 
@@ -27,6 +29,7 @@ export interface DirectJob {
   workerId: string
   contentType: string
   submittedAt: number
+  model: string
   image: Buffer
 }
 
@@ -96,11 +99,11 @@ export class DispatchPump {
    * Free slots for jobs leased in their upload's own commit, when nothing is known to wait here (the
    * commit still checks the shared queue, for priority). Skips a claim transaction and a read of the images.
    */
-  reserve(n: number): DirectLease | undefined {
-    if (n === 0 || this.draining || this.stopped || this.maybeQueued || this.pumping) return undefined
-    const plan = planAssignments(this.registry.freeSlots(), Array.from({ length: n }, (_, i) => String(i)))
-    const workerIds = [...plan].flatMap(([workerId, slots]) => slots.map(() => workerId)).filter((id) => this.registry.reserve(id))
-    return workerIds.length > 0 ? { workerIds, leaseMs: this.opts.leaseMs } : undefined
+  reserve(models: string[]): DirectLease | undefined {
+    if (models.length === 0 || this.draining || this.stopped || this.maybeQueued || this.pumping) return undefined
+    const plan = planAssignments(this.registry.freeSlots(), models.map((model, i) => ({ id: String(i), model })))
+    const slots = [...plan].flatMap(([workerId, ids]) => ids.map((i) => ({ workerId, model: models[Number(i)]! }))).filter((s) => this.registry.reserve(s.workerId))
+    return slots.length > 0 ? { workerIds: slots.map((s) => s.workerId), models: slots.map((s) => s.model), leaseMs: this.opts.leaseMs } : undefined
   }
 
   /** The upload's commit is over: jobs it leased go out now, unused slots are free again. */
@@ -110,11 +113,11 @@ export class DispatchPump {
     let sent = 0
     for (const job of leased) {
       const w = this.registry.get(job.workerId)
-      if (!w || !this.registry.hold(job.workerId, job.jobId, { token: 1, leaseExpiresAt: now + lease.leaseMs, submittedAt: job.submittedAt })) {
+      if (!w || !this.registry.hold(job.workerId, job.jobId, { token: 1, leaseExpiresAt: now + lease.leaseMs, submittedAt: job.submittedAt, model: job.model })) {
         gone.add(job.workerId)
         continue
       }
-      sendAssign(w, { id: job.jobId, leaseToken: 1, attempt: 1, contentType: job.contentType }, job.image)
+      sendAssign(w, { id: job.jobId, leaseToken: 1, attempt: 1, contentType: job.contentType, model: job.model }, job.image)
       sent++
     }
     this.counters.dispatched += sent
@@ -157,10 +160,10 @@ export class DispatchPump {
     } while (this.pumpAgain && !this.stopped)
   }
 
-  private async claimAndSend(free: { workerId: string; free: number }[], wanted: number): Promise<number> {
+  private async claimAndSend(free: FreeSlots[], wanted: number): Promise<number> {
     const now = this.clock.now()
     const expiresAt = now + this.opts.leaseMs
-    const claimed = await this.store.claim(wanted, (ids) => planAssignments(free, ids), now, expiresAt)
+    const claimed = await this.store.claim(wanted, (jobs) => planAssignments(free, jobs), now, expiresAt)
     let sent = 0
     const ready: { w: LiveWorker; jobs: ClaimedJob[] }[] = []
     for (const { workerId, jobs } of claimed) {
@@ -170,7 +173,7 @@ export class DispatchPump {
         await this.recovery.takeBack({ workerIds: [workerId] }, this.clock.now())
         continue
       }
-      for (const job of jobs) this.registry.hold(workerId, job.id, { token: job.leaseToken, leaseExpiresAt: expiresAt, submittedAt: job.submittedAt, hasOpinions: job.hasOpinions })
+      for (const job of jobs) this.registry.hold(workerId, job.id, { token: job.leaseToken, leaseExpiresAt: expiresAt, submittedAt: job.submittedAt, hasOpinions: job.hasOpinions, model: job.model })
       this.metrics.dispatched(jobs.map((j) => (now - Math.max(j.submittedAt, j.availableAt)) / 1000))
       sent += jobs.length
       ready.push({ w, jobs })
@@ -211,6 +214,6 @@ export class DispatchPump {
 }
 
 /** One job.assign frame, the image inside; a failed send means the socket is closing, and its close handler takes the job back. */
-function sendAssign(w: LiveWorker, job: Pick<ClaimedJob, 'id' | 'leaseToken' | 'attempt' | 'contentType'>, image: Buffer): void {
-  w.channel.sendFrame(encodeAssignFrame({ type: 'job.assign', jobId: job.id, leaseToken: job.leaseToken, attempt: job.attempt, contentType: job.contentType }, image))
+function sendAssign(w: LiveWorker, job: Pick<ClaimedJob, 'id' | 'leaseToken' | 'attempt' | 'contentType' | 'model'>, image: Buffer): void {
+  w.channel.sendFrame(encodeAssignFrame({ type: 'job.assign', jobId: job.id, leaseToken: job.leaseToken, attempt: job.attempt, contentType: job.contentType, model: job.model }, image))
 }

@@ -16,6 +16,7 @@ import type { JobMetrics } from './job-metrics.ts'
 import type { JobWaiters } from './job-waiters.ts'
 import type { Logger } from './logger.ts'
 import type { UploadCommitter, UploadOutcome } from './upload-committer.ts'
+import type { ResolvedVersion } from '../models/model-lookup.ts'
 
 export interface UploadedImage {
   bytes: Buffer
@@ -31,6 +32,15 @@ export interface SubmitRequest {
   owner: string | null
   /** Volunteer tabs may answer these jobs (the key, or the deployment, allows it). */
   volunteersAllowed?: boolean
+  /** NAME, NAME@VERSION or NAME@LABEL; absent: the default model at its `default` label. */
+  model?: string
+}
+
+/** What submitting and reading jobs need of the model repository. */
+export interface JobModels extends Labeller {
+  find(selector?: string): Promise<ResolvedVersion>
+  /** Reads the repository again if any of these versions is not known here yet. */
+  prime(ids: (string | null)[]): Promise<void>
 }
 
 /** Whose jobs a caller sees: one API key's, or (open mode) all. */
@@ -61,7 +71,7 @@ export class JobService {
     private readonly log: Logger,
     private readonly opts: { maxAttempts: number },
     private readonly metrics: JobMetrics,
-    private readonly label: Labeller,
+    private readonly label: JobModels,
   ) {}
 
   /** Shutdown: new uploads get 503 with Retry-After; nothing accepted is affected. */
@@ -75,6 +85,13 @@ export class JobService {
    */
   async submit(req: SubmitRequest): Promise<SubmitOutcome> {
     if (!this.accepting) throw new AppError('SHUTTING_DOWN', 'the coordinator is shutting down; retry in a few seconds', { retryAfter: 5 })
+    const version = await this.label.find(req.model)
+    if (version.state === 'validating') {
+      throw new AppError('MODEL_NOT_READY', `${version.name} version ${version.version} is still being validated on a worker; retry in a few seconds`, { retryAfter: 5 })
+    }
+    if (version.state === 'failed') {
+      throw new AppError('VERSION_NOT_READY', `${version.name} version ${version.version} failed validation (${version.failureReason ?? 'no reason given'}); it cannot run jobs`)
+    }
     const fingerprint = req.idempotencyKey ? fingerprintOf(req) : ''
     // Keys are per API key: two clients may pick the same key without seeing each other's jobs.
     const idemKey = req.idempotencyKey ? idempotencyScope(req.idempotencyKey, req.owner) : undefined
@@ -87,6 +104,7 @@ export class JobService {
       id: uuidv7(), status: 'queued', priority: req.priority, attempts: 0, max_attempts: this.opts.maxAttempts, lease_token: 0,
       submitted_at: now, available_at: now, filename: img.filename, content_type: img.info.contentType, byte_size: img.bytes.length,
       width: img.info.width, height: img.info.height, owner_key_id: req.owner, volunteers_allowed: req.volunteersAllowed ? 1 : 0,
+      model_version_id: version.id,
     }))
     const response: SubmitResponse = {
       jobs: rows.map((r) => ({ id: r.id, status: 'queued', filename: r.filename ?? null, url: `/api/v1/jobs/${r.id}` })),
@@ -140,7 +158,9 @@ export class JobService {
   }
 
   async get(id: string, scope: Scope): Promise<JobView> {
-    return toJobView(await this.find(id, scope), this.label)
+    const row = await this.find(id, scope)
+    await this.label.prime([row.model_version_id])
+    return toJobView(row, this.label)
   }
 
   /** The job now, or as soon as it is final, waiting at most `waitMs`. */
@@ -160,6 +180,7 @@ export class JobService {
     const owner = scope === 'all' ? undefined : scope.owner
     const rows = await jobsRepo.listJobs(this.db.kysely, { limit: opts.limit + 1, before: opts.cursor, status: opts.status, owner })
     const page = rows.slice(0, opts.limit)
+    await this.label.prime(page.map((r) => r.model_version_id))
     return { jobs: page.map((r) => toJobView(r, this.label)), nextCursor: rows.length > opts.limit ? page[page.length - 1]!.id : null }
   }
 
@@ -213,7 +234,8 @@ function idempotencyScope(key: string, owner: string | null): string {
 
 /** What makes two submits "the same content": priority, and each image's bytes and name, in order. */
 function fingerprintOf(req: SubmitRequest): string {
-  const h = createHash('sha256').update(`priority:${req.priority}\n`)
+  // The model only when named, so keys stored before models could be named still match their retries.
+  const h = createHash('sha256').update(`priority:${req.priority}\n${req.model ? `model:${req.model}\n` : ''}`)
   for (const img of req.images) {
     h.update(`${createHash('sha256').update(img.bytes).digest('hex')} ${img.filename ?? ''}\n`)
   }

@@ -1,4 +1,4 @@
-import type { ClassScore, JobResultView, JobView } from '@hivesight/protocol'
+import type { ClassScore, JobResultView, JobView, ModelRef } from '@hivesight/protocol'
 import type { JobRow } from '../db/schema.ts'
 
 /**
@@ -7,6 +7,7 @@ import type { JobRow } from '../db/schema.ts'
  */
 export interface StoredResult {
   top: [number, number][]
+  /** The version id that answered (rows from before the model repository hold the model's name). */
   model: string
   decodeMs: number
   inferMs: number
@@ -17,14 +18,21 @@ export function storedResult(top: ClassScore[], model: string, timings: { decode
   return JSON.stringify(r)
 }
 
-/** Labels for class indices (the model's labels.json). */
-export type Labeller = (top: ClassScore[]) => JobResultView['predictions']
+/** A version's labels for output indices, and its name and number (the model repository's cache). */
+export interface Labeller {
+  predictions(versionId: string, top: ClassScore[]): JobResultView['predictions']
+  ref(versionId: string): ModelRef | null
+}
 
-function resultView(json: string, label: Labeller): JobResultView {
-  const r = JSON.parse(json) as StoredResult | JobResultView
+const UNKNOWN_MODEL: ModelRef = { name: 'unknown', version: 0 }
+
+function resultView(json: string, versionId: string | null, label: Labeller): JobResultView {
+  const r = JSON.parse(json) as StoredResult | (Omit<JobResultView, 'model'> & { model: string | ModelRef })
+  const model = (versionId && label.ref(versionId)) || UNKNOWN_MODEL
   // Rows written before results were stored compactly hold the whole view.
-  if ('predictions' in r) return r
-  return { predictions: label(r.top.map(([index, score]) => ({ index, score }))), model: r.model, decodeMs: r.decodeMs, inferMs: r.inferMs }
+  if ('predictions' in r) return { ...r, model }
+  const top = r.top.map(([index, score]) => ({ index, score }))
+  return { predictions: versionId ? label.predictions(versionId, top) : [], model, decodeMs: r.decodeMs, inferMs: r.inferMs }
 }
 
 export function toJobView(row: JobRow, label: Labeller): JobView {
@@ -43,7 +51,8 @@ export function toJobView(row: JobRow, label: Labeller): JobView {
     startedAt: row.started_at === null ? null : Number(row.started_at),
     finishedAt: row.finished_at === null ? null : Number(row.finished_at),
     workerId: row.worker_id,
-    result: row.result_json ? resultView(row.result_json, label) : null,
+    model: row.model_version_id ? label.ref(row.model_version_id) : null,
+    result: row.result_json ? resultView(row.result_json, row.model_version_id, label) : null,
     // A queued job may carry the error of an earlier, retried attempt; show errors only once final.
     error: (row.status === 'failed' || row.status === 'dead') && row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
   }

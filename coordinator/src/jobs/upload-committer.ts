@@ -22,7 +22,7 @@ export type UploadOutcome = { stored: true; queued: number } | { stored: false; 
 
 /** How the committer leases jobs to free workers in their upload's own commit (the dispatch pump). */
 export interface DirectDispatch {
-  reserve(n: number): DirectLease | undefined
+  reserve(models: string[]): DirectLease | undefined
   sendDirect(lease: DirectLease, leased: DirectJob[], now: number): void
   release(lease: DirectLease): void
 }
@@ -97,7 +97,7 @@ export class UploadCommitter {
     const now = this.clock.now()
     const jobs = uploads.flatMap((u) => u.jobs)
     const images = uploads.flatMap((u) => u.images)
-    const lease = this.direct?.reserve(jobs.length)
+    const lease = this.direct?.reserve(jobs.map((j) => j.model_version_id ?? ''))
     let leased: DirectJob[] = []
     try {
       await durably(this.db, async (trx) => {
@@ -111,7 +111,7 @@ export class UploadCommitter {
         await idemRepo.insertKeys(trx, uploads.flatMap((u) => (u.idempotencyKey ? [u.idempotencyKey] : [])))
         if (direct.size < jobs.length) await eventsRepo.appendEvents(trx, [this.signals.row({ kind: 'jobs.queued' }, now)])
         const bytes = new Map(images.map((i) => [i.job_id, i.bytes]))
-        leased = rows.flatMap((r) => (r.worker_id ? [{ jobId: r.id, workerId: r.worker_id, contentType: r.content_type, submittedAt: now, image: bytes.get(r.id)! }] : []))
+        leased = rows.flatMap((r) => (r.worker_id ? [{ jobId: r.id, workerId: r.worker_id, contentType: r.content_type, submittedAt: now, model: r.model_version_id ?? '', image: bytes.get(r.id)! }] : []))
       })
     } catch (err) {
       if (lease) this.direct!.release(lease)
@@ -126,11 +126,20 @@ export class UploadCommitter {
 /**
  * Pure: which new jobs go straight to the reserved slots (job id → worker id). Only jobs of a higher
  * priority than anything already waiting in the shared queue may skip it; highest priority first, then in
- * upload order, as a claim would take them.
+ * upload order, as a claim would take them. A job takes a slot planned for its model version if one is
+ * left, else any slot (its page loads the version).
  */
-export function directLeases(jobs: { id: string; priority: number }[], lease: { workerIds: string[] }, highestQueued: number | undefined): Map<string, string> {
+export function directLeases(jobs: { id: string; priority: number; model_version_id?: string | null }[], lease: { workerIds: string[]; models?: string[] }, highestQueued: number | undefined): Map<string, string> {
   const eligible = jobs.filter((j) => highestQueued === undefined || j.priority > highestQueued)
     .map((j, order) => ({ j, order }))
     .sort((a, b) => b.j.priority - a.j.priority || a.order - b.order)
-  return new Map(eligible.slice(0, lease.workerIds.length).map(({ j }, i) => [j.id, lease.workerIds[i]!]))
+    .slice(0, lease.workerIds.length)
+  const free = lease.workerIds.map((workerId, i) => ({ workerId, model: lease.models?.[i] }))
+  const out = new Map<string, string>()
+  for (const { j } of eligible) {
+    let at = free.findIndex((s) => s.model === (j.model_version_id ?? undefined))
+    if (at < 0) at = 0
+    out.set(j.id, free.splice(at, 1)[0]!.workerId)
+  }
+  return out
 }

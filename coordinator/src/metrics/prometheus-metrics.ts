@@ -20,7 +20,15 @@ export class PrometheusMetrics implements JobMetrics {
   private readonly queueWait = new Histogram({ name: 'hivesight_dispatch_wait_seconds', help: 'Submit (or requeue) to lease', buckets: LATENCY_BUCKETS, registers: [this.registry] })
   private readonly endToEnd = new Histogram({ name: 'hivesight_job_seconds', help: 'Submit to result accepted', buckets: LATENCY_BUCKETS, registers: [this.registry] })
   private readonly inference = new Histogram({ name: 'hivesight_worker_inference_ms', help: 'Inference time reported by workers', buckets: WORKER_MS_BUCKETS, registers: [this.registry] })
+  private readonly perModel = new Counter({ name: 'hivesight_model_results_total', help: 'Results accepted, per model version', labelNames: ['model', 'version'], registers: [this.registry] })
+  private readonly perModelInference = new Histogram({ name: 'hivesight_model_inference_ms', help: 'Inference time per model version', labelNames: ['model', 'version'], buckets: WORKER_MS_BUCKETS, registers: [this.registry] })
   private readonly decode = new Histogram({ name: 'hivesight_worker_decode_ms', help: 'Image decode time reported by workers', buckets: WORKER_MS_BUCKETS, registers: [this.registry] })
+
+  /** A result of this version was accepted (per-version images/s and latency, e.g. for a canary). */
+  modelAnswered(model: string, version: number, inferMs: number): void {
+    this.perModel.inc({ model, version: String(version) })
+    this.perModelInference.observe({ model, version: String(version) }, inferMs)
+  }
 
   constructor(db: Db, workers: WorkerRegistry, figures: WorkerFigures, clock: Clock) {
     collectDefaultMetrics({ register: this.registry, prefix: 'hivesight_process_' })

@@ -12,6 +12,8 @@ export interface KnownAnswer {
   /** The model input (what a volunteer receives), made once per known answer. */
   input: Buffer
   top1: number
+  /** The version whose trusted answer it is: checks are only judged on the same version. */
+  model: string
 }
 
 /**
@@ -68,7 +70,7 @@ export class KnownAnswers {
         if (cached) next.push(cached)
         else {
           try {
-            next.push({ id: r.job_id, top1: r.top1, input: await this.makeInput(r.bytes) })
+            next.push({ id: r.job_id, top1: r.top1, model: r.model_version_id ?? '', input: await this.makeInput(r.bytes) })
           } catch (err) {
             this.log.warn({ err, jobId: r.job_id }, 'a known answer\'s image cannot be made a model input; skipped')
           }

@@ -18,7 +18,7 @@ export interface VolunteerAnswerEvents {
   finished(jobIds: string[]): void
   requeued(): void
   /** A volunteer's answer counted (its speed is measured like any worker's; honesty is kept apart). */
-  resultAccepted(workerId: string, timings: JobTimings): void
+  resultAccepted(workerId: string, timings: JobTimings, model: string): void
 }
 
 const asOpinion = (row: Pick<OpinionRow, 'identity' | 'network' | 'top1'>): Opinion => ({ identity: row.identity, network: row.network, trusted: false, top1: Number(row.top1) })
@@ -39,7 +39,7 @@ export class VolunteerAnswers {
     private readonly signals: ClusterSignals,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly opts: { policy: VolunteerPolicy; model: string },
+    private readonly opts: { policy: VolunteerPolicy },
     private readonly events: VolunteerAnswerEvents,
   ) {}
 
@@ -64,7 +64,7 @@ export class VolunteerAnswers {
     }
     const mine: OpinionRow = {
       job_id: msg.jobId, identity: w.trust.identity, network: w.trust.network, top1: msg.top[0]!.index,
-      result_json: storedResult(msg.top, this.opts.model, msg.timings), created_at: now,
+      result_json: storedResult(msg.top, msg.model, msg.timings), created_at: now,
     }
     const decide = (earlier: OpinionRow[]): OpinionDecision => {
       const rows = [...earlier.filter((o) => o.identity !== mine.identity), mine]
@@ -80,7 +80,7 @@ export class VolunteerAnswers {
     if (outcome.outcome === 'stale') return this.log.warn({ workerId: w.id, jobId: msg.jobId }, 'refused a stale answer from a volunteer')
     this.ledger.answered(w.trust.identity, now)
     this.registry.countJobDone(w.id)
-    this.events.resultAccepted(w.id, msg.timings)
+    this.events.resultAccepted(w.id, msg.timings, msg.model)
     if (outcome.outcome === 'final') {
       this.ledger.confirmed([outcome.accepted, ...outcome.agreed].filter((id, i, all) => all.indexOf(id) === i), now)
       this.events.finished([msg.jobId])

@@ -31,7 +31,7 @@ export class VolunteerDispatch {
     private readonly makeInput: (image: Buffer) => Promise<Buffer>,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly opts: { leaseMs: number; random: () => number; takeBack(workerId: string): Promise<unknown> },
+    private readonly opts: { leaseMs: number; random: () => number; takeBack(workerId: string): Promise<unknown>; models(): string[] },
   ) {}
 
   queueChanged(): void {
@@ -54,19 +54,20 @@ export class VolunteerDispatch {
     const now = this.clock.now()
     const expiresAt = now + this.opts.leaseMs
     let checks = 0
+    const models = this.opts.models()
     while (checks < free && this.desk.due(this.ledger.answersGiven(w.trust.identity))) {
       const known = this.known.pick(this.opts.random, now)
-      if (!known) break
+      if (!known || !models.includes(known.model)) break
       const jobId = this.desk.issue(w.id, w.trust.identity, known, uuidv7({ msecs: (this.shape.submittedAt || now) - Math.floor(this.opts.random() * 1_000) }))
-      this.registry.hold(w.id, jobId, { token: this.shape.leaseToken, leaseExpiresAt: expiresAt, submittedAt: now })
-      send(w, { type: 'job.assign', jobId, leaseToken: this.shape.leaseToken, attempt: this.shape.attempt, contentType: MODEL_INPUT_CONTENT_TYPE }, disguise(known.input, this.opts.random))
+      this.registry.hold(w.id, jobId, { token: this.shape.leaseToken, leaseExpiresAt: expiresAt, submittedAt: now, model: known.model })
+      send(w, { type: 'job.assign', jobId, leaseToken: this.shape.leaseToken, attempt: this.shape.attempt, contentType: MODEL_INPUT_CONTENT_TYPE, model: known.model }, disguise(known.input, this.opts.random))
       checks++
     }
     if (checks === free) return checks
-    const jobs = await this.store.claimFor({ workerId: w.id, identity: w.trust.identity, network: w.trust.network }, free - checks, now, expiresAt)
+    const jobs = await this.store.claimFor({ workerId: w.id, identity: w.trust.identity, network: w.trust.network }, free - checks, now, expiresAt, models)
     if (jobs.length < free - checks) this.starved.add(w.id)
     if (jobs.length === 0) return checks
-    const held = jobs.filter((j) => this.registry.hold(w.id, j.id, { token: j.leaseToken, leaseExpiresAt: expiresAt, submittedAt: j.submittedAt }))
+    const held = jobs.filter((j) => this.registry.hold(w.id, j.id, { token: j.leaseToken, leaseExpiresAt: expiresAt, submittedAt: j.submittedAt, model: j.model }))
     // It left while we claimed: its disconnect handler may have run before our commit.
     if (held.length < jobs.length) await this.opts.takeBack(w.id).catch((err: unknown) => this.log.warn({ err, workerId: w.id }, 'could not take back jobs of a volunteer that left'))
     const images = await this.store.images(held.map((j) => j.id))
@@ -75,7 +76,7 @@ export class VolunteerDispatch {
       const input = await this.inputOf(w, job, images.get(job.id))
       if (!input) continue
       this.shape = { leaseToken: job.leaseToken, attempt: job.attempt, submittedAt: job.submittedAt }
-      send(w, { type: 'job.assign', jobId: job.id, leaseToken: job.leaseToken, attempt: job.attempt, contentType: MODEL_INPUT_CONTENT_TYPE }, input)
+      send(w, { type: 'job.assign', jobId: job.id, leaseToken: job.leaseToken, attempt: job.attempt, contentType: MODEL_INPUT_CONTENT_TYPE, model: job.model }, input)
       sent++
     }
     return sent

@@ -21,8 +21,8 @@ export interface VolunteerTrustOptions {
   policy: VolunteerPolicy
   spotChecks: SpotCheckPolicy
   leaseMs: number
-  /** The model's name, written with every result. */
-  model: string
+  /** Versions volunteers may run: those whose input the coordinator prepares as model-input.ts does. */
+  models(): string[]
   /** Decoding bound for model inputs (the upload's own pixel limit). */
   maxPixels: number
   random?: () => number
@@ -46,8 +46,8 @@ export function createVolunteerTrust(db: Db, registry: WorkerRegistry, signals: 
   const desk = new SpotCheckDesk(opts.spotChecks, random)
   const ledger = new VolunteerLedger(db, log)
   const quarantine = new Quarantine(db, registry, signals, log, events)
-  const answers = new VolunteerAnswers(new SqlVolunteerAnswerStore(db), registry, desk, ledger, quarantine, signals, clock, log, { policy: opts.policy, model: opts.model }, events)
-  const dispatch = new VolunteerDispatch(new SqlVolunteerDispatchStore(db), registry, known, desk, ledger, makeInput, clock, log, { leaseMs: opts.leaseMs, random, takeBack: opts.takeBack })
+  const answers = new VolunteerAnswers(new SqlVolunteerAnswerStore(db), registry, desk, ledger, quarantine, signals, clock, log, { policy: opts.policy }, events)
+  const dispatch = new VolunteerDispatch(new SqlVolunteerDispatchStore(db), registry, known, desk, ledger, makeInput, clock, log, { leaseMs: opts.leaseMs, random, takeBack: opts.takeBack, models: opts.models })
   return {
     slots: dispatch,
     quarantine,

@@ -14,6 +14,8 @@ export interface HeldJob {
   submittedAt: number
   /** Volunteers answered this job before (their answers are read when its result comes). */
   hasOpinions?: boolean
+  /** The model version it was assigned with (its answer must name the same). */
+  model?: string
 }
 
 /** Who a worker is, as far as verification cares (see trust/verification.ts). */
@@ -37,6 +39,8 @@ export interface LiveWorker {
   channel: WorkerChannel
   /** Jobs finished since the last sweep wrote the count to the database. */
   jobsDoneUnsaved: number
+  /** Model versions the page holds loaded (its last worker.models). */
+  models: ReadonlySet<string>
 }
 
 /** Slots promised to jobs being committed with their upload (counted as taken until used or given back). */
@@ -52,8 +56,8 @@ export class WorkerRegistry {
   private held = 0
   private untrusted = 0
 
-  add(w: Omit<LiveWorker, 'inFlight' | 'jobsDoneUnsaved'>): LiveWorker {
-    const entry: Entry = { ...w, inFlight: new Map(), jobsDoneUnsaved: 0, reserved: 0 }
+  add(w: Omit<LiveWorker, 'inFlight' | 'jobsDoneUnsaved' | 'models'>): LiveWorker {
+    const entry: Entry = { ...w, inFlight: new Map(), jobsDoneUnsaved: 0, reserved: 0, models: new Set() }
     this.workers.set(w.id, entry)
     if (!w.trust.trusted) this.untrusted++
     this.refresh(entry)
@@ -129,11 +133,20 @@ export class WorkerRegistry {
     }
     return w
   }
-  /** Free slots of trusted workers, or of volunteers (each kind gets jobs its own way). */
-  freeSlots(trusted = true): { workerId: string; free: number }[] {
-    const out: { workerId: string; free: number }[] = []
-    for (const w of this.withFreeSlots) if (w.trust.trusted === trusted) out.push({ workerId: w.id, free: w.slots - w.inFlight.size - w.reserved })
+  /** Free slots of trusted workers, or of volunteers (each kind gets jobs its own way), with what each holds loaded. */
+  freeSlots(trusted = true): { workerId: string; free: number; warm: ReadonlySet<string> }[] {
+    const out: { workerId: string; free: number; warm: ReadonlySet<string> }[] = []
+    for (const w of this.withFreeSlots) if (w.trust.trusted === trusted) out.push({ workerId: w.id, free: w.slots - w.inFlight.size - w.reserved, warm: w.models })
     return out
+  }
+  /** The page's worker.models: what it holds loaded now. */
+  setModels(workerId: string, held: string[]): void {
+    const w = this.workers.get(workerId)
+    if (w) w.models = new Set(held)
+  }
+  /** Workers here holding this version loaded (for the Models screen and for label moves). */
+  holding(versionId: string): LiveWorker[] {
+    return [...this.workers.values()].filter((w) => w.models.has(versionId))
   }
   /** Live workers of one identity (to close them when it is quarantined, or its link or credential revoked). */
   ofIdentity(identity: string): LiveWorker[] {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { decodeFromWorker, type FromCoordinator, type FromWorker, type JobFailed, type JobRelease, type JobResult, type WorkerHello } from '@hivesight/protocol'
+import { decodeFromWorker, type FromCoordinator, type FromWorker, type JobFailed, type JobRelease, type JobResult, type ModelChecked, type WorkerHello, type WorkerModels } from '@hivesight/protocol'
 import type { FastifyInstance } from 'fastify'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { isUnresponsive } from '../jobs/lease.ts'
@@ -30,6 +30,10 @@ export interface WorkerLifecycle {
   draining(workerId: string): void
   answer(workerId: string, msg: JobResult | JobFailed): Promise<void>
   release(workerId: string, msg: JobRelease): Promise<void>
+  /** The page's loaded model versions changed. */
+  models(workerId: string, msg: WorkerModels): void
+  /** A smoke test this coordinator asked for is over. */
+  checked(workerId: string, msg: ModelChecked): Promise<void>
 }
 
 // Results are tiny; anything bigger is not a worker talking.
@@ -182,6 +186,14 @@ export function attachWorkerSocket(app: FastifyInstance, jobs: WorkerLifecycle, 
         case 'worker.drain': {
           const id = helloedId()
           return id && jobs.draining(id)
+        }
+        case 'worker.models': {
+          const id = helloedId()
+          return id && jobs.models(id, msg)
+        }
+        case 'model.checked': {
+          const id = helloedId()
+          return id && jobs.checked(id, msg)
         }
         default: {
           const unhandled: never = msg

@@ -111,7 +111,7 @@ for (const store of STORES) test(`[${store}] ?wait returns after the wait when t
 })
 
 for (const store of STORES) test(`[${store}] health, readiness, the worker page and the model files are served`, { timeout: 60_000 }, async (t) => {
-  const { app, model } = await buildTestApp(t, { store })
+  const { app, models } = await buildTestApp(t, { store })
   assert.equal((await app.inject({ url: '/healthz' })).statusCode, 200)
   const ready = await app.inject({ url: '/readyz' })
   assert.equal(ready.statusCode, 200)
@@ -119,10 +119,21 @@ for (const store of STORES) test(`[${store}] health, readiness, the worker page 
   const page = await app.inject({ url: '/worker' })
   assert.equal(page.statusCode, 200)
   assert.equal(page.headers['cross-origin-embedder-policy'], 'require-corp')
-  const modelJson = await app.inject({ url: model.modelUrl })
+  // The built-in model was imported as version 1 and is what pages preload.
+  const builtIn = await models.find()
+  assert.deepEqual([builtIn.name, builtIn.version, builtIn.state], ['mobilenet_v2_1.0_224', 1, 'ready'])
+  assert.deepEqual((await app.inject({ url: '/worker/config.json' })).json().preload, [builtIn.id])
+  const descriptor = await app.inject({ url: `/models/v/${builtIn.id}/descriptor.json` })
+  assert.equal(descriptor.json().outputs, 1001)
+  const modelJson = await app.inject({ url: `/models/v/${builtIn.id}/model.json` })
   assert.equal(modelJson.statusCode, 200)
   assert.match(String(modelJson.headers['cache-control']), /immutable/)
-  const secret = await app.inject({ url: `${model.urlPrefix}PROVENANCE.md` })
+  const etag = String(modelJson.headers.etag)
+  assert.equal((await app.inject({ url: `/models/v/${builtIn.id}/model.json`, headers: { 'if-none-match': etag } })).statusCode, 304)
+  const shard = descriptor.json().files[1]
+  const bytes = await app.inject({ url: `/models/v/${builtIn.id}/${shard.path}` })
+  assert.equal(bytes.rawPayload.length, shard.bytes, 'a shard comes back whole from its chunks')
+  const secret = await app.inject({ url: `/models/v/${builtIn.id}/PROVENANCE.md` })
   assert.equal(secret.statusCode, 404)
   const dashboard = await app.inject({ url: '/' })
   assert.equal(dashboard.statusCode, 200)

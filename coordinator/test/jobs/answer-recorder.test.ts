@@ -8,7 +8,7 @@ import { FakeClock } from '../../src/jobs/clock.ts'
 import type { ClusterSignals } from '../../src/jobs/cluster-signals.ts'
 import { newCounters } from '../../src/jobs/counters.ts'
 import { noMetrics } from '../../src/jobs/job-metrics.ts'
-import type { ModelFiles } from '../../src/model/model-files.ts'
+import type { ResolvedVersion } from '../../src/models/model-lookup.ts'
 import { WorkerRegistry } from '../../src/workers/worker-registry.ts'
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined }
@@ -54,7 +54,8 @@ function setup() {
   const finished: string[] = []
   const accepted: string[] = []
   const counters = newCounters()
-  const model = { name: 'm', toPredictions: () => [] } as unknown as ModelFiles
+  const version = { id: 'v'.repeat(64), name: 'm', version: 1, descriptor: { labelOffset: 1, outputs: 1001 } } as unknown as ResolvedVersion
+  const model = { cached: (id: string) => (id === version.id ? version : undefined) }
   const signals = { row: () => ({ kind: 'k', origin: 'o', payload: '{}', created_at: 0 }), publish: async () => undefined } as unknown as ClusterSignals
   const recorder = new AnswerRecorder(store, model, registry, signals, new FakeClock(1_000), silent, noMetrics, counters, {
     slotFreed: () => undefined, finished: (ids) => finished.push(...ids), requeued: () => undefined,
@@ -64,7 +65,7 @@ function setup() {
     store.leases.set(id, { id, status: 'running', lease_token: token, worker_id: 'w1', attempts, max_attempts: 3, lease_untrusted: 0 })
     registry.hold('w1', id, { token, leaseExpiresAt: 9_999, submittedAt: 0 })
   }
-  const result = (jobId: string, leaseToken = 1): JobResult => ({ type: 'job.result', jobId, leaseToken, top: [{ index: 1, score: 0.9 }], timings: { decodeMs: 1, inferMs: 2 } })
+  const result = (jobId: string, leaseToken = 1): JobResult => ({ type: 'job.result', jobId, leaseToken, model: 'v'.repeat(64), top: [{ index: 1, score: 0.9 }], timings: { decodeMs: 1, inferMs: 2 } })
   return { store, registry, finished, accepted, counters, recorder, lease, result }
 }
 

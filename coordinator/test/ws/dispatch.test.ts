@@ -64,7 +64,7 @@ for (const dialect of DIALECTS) {
     const w = await app.worker()
     const [id] = await submit(app, 1)
     const a = await w.assignment(0)
-    w.send({ type: 'job.result', jobId: a.job.jobId, leaseToken: a.job.leaseToken + 1, top: [{ index: 9, score: 0.9 }], timings: { decodeMs: 1, inferMs: 1 } })
+    w.send({ type: 'job.result', jobId: a.job.jobId, leaseToken: a.job.leaseToken + 1, model: a.job.model, top: [{ index: 9, score: 0.9 }], timings: { decodeMs: 1, inferMs: 1 } })
     await eventually(async () => app.counters.staleResults === 1, 'stale result counted')
     assert.equal((await job(app, id!)).status, 'running')
     w.succeed(a, [5])

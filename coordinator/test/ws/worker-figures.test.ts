@@ -42,7 +42,7 @@ for (const dialect of DIALECTS) {
     for (const [i, timings] of sent.entries()) {
       const a = await fast.assignment(i)
       app.clock.advance(500)
-      fast.send({ type: 'job.result', jobId: a.job.jobId, leaseToken: a.job.leaseToken, top: [{ index: 1, score: 0.9 }], timings })
+      fast.send({ type: 'job.result', jobId: a.job.jobId, leaseToken: a.job.leaseToken, model: a.job.model, top: [{ index: 1, score: 0.9 }], timings })
       await eventually(() => app.counters.completed === i + 1, `result ${i + 1} accepted`)
     }
     app.clock.advance(500)

@@ -60,7 +60,7 @@ export class RecordingWorker {
         }
         const frame = decodeAssignFrame(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength))
         if (!frame.ok) return
-        const { jobId, leaseToken } = frame.header
+        const { jobId, leaseToken, model } = frame.header
         const at = performance.now()
         this.log.assigned.push({ worker: this.name, jobId, coordinator: url, at })
         const entry: { from: number; timer?: NodeJS.Timeout } = { from: at }
@@ -69,7 +69,7 @@ export class RecordingWorker {
         entry.timer = setTimeout(() => {
           if (this.ws !== ws || this.open.get(jobId) !== entry) return
           this.end(jobId)
-          this.send(ws, { type: 'job.result', jobId, leaseToken, top: [{ index: 1, score: 0.9 }], timings: { decodeMs: 0, inferMs: 0 } })
+          this.send(ws, { type: 'job.result', jobId, leaseToken, model, top: [{ index: 1, score: 0.9 }], timings: { decodeMs: 0, inferMs: 0 } })
         }, this.opts.latencyMs())
       })
       ws.on('close', () => {

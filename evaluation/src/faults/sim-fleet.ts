@@ -20,8 +20,8 @@ export class AutoWorker {
   private stopped = false
   private frozen = false
   private draining = false
-  private held: { jobId: string; leaseToken: number; attempt: number }[] = []
-  private late: { jobId: string; leaseToken: number; attempt: number }[] = []
+  private held: { jobId: string; leaseToken: number; attempt: number; model: string }[] = []
+  private late: { jobId: string; leaseToken: number; attempt: number; model: string }[] = []
 
   constructor(private readonly wsUrl: string, readonly name: string, private readonly events: FleetEvents, private readonly opts: { slots: number; latencyMs: number; token?: string }) {}
 
@@ -51,9 +51,9 @@ export class AutoWorker {
       }
       const frame = decodeAssignFrame(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength))
       if (!frame.ok) return
-      const { jobId, leaseToken, attempt } = frame.header
+      const { jobId, leaseToken, attempt, model } = frame.header
       this.events.assigned.push({ worker: this.name, jobId, attempt, at: Date.now() })
-      const held = { jobId, leaseToken, attempt }
+      const held = { jobId, leaseToken, attempt, model }
       this.held.push(held)
       const poison = Buffer.from(frame.image).includes(POISON_MARKER)
       setTimeout(() => {
@@ -71,11 +71,11 @@ export class AutoWorker {
     ws.on('error', () => undefined)
   }
 
-  private answer(h: { jobId: string; leaseToken: number; attempt: number }, poison: boolean): void {
+  private answer(h: { jobId: string; leaseToken: number; attempt: number; model: string }, poison: boolean): void {
     if (poison) {
       this.send({ type: 'job.failed', jobId: h.jobId, leaseToken: h.leaseToken, code: 'IMAGE_DECODE_FAILED', message: 'simulated: truncated image', retryable: false })
     } else {
-      this.send({ type: 'job.result', jobId: h.jobId, leaseToken: h.leaseToken, top: [{ index: Math.min(1000, h.attempt), score: 0.9 }], timings: { decodeMs: 1, inferMs: this.opts.latencyMs } })
+      this.send({ type: 'job.result', jobId: h.jobId, leaseToken: h.leaseToken, model: h.model, top: [{ index: Math.min(1000, h.attempt), score: 0.9 }], timings: { decodeMs: 1, inferMs: this.opts.latencyMs } })
     }
   }
 

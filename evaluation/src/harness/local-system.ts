@@ -8,6 +8,8 @@ import { PagePool } from '@hivesight/worker-runtime/page-pool'
 export interface LocalCoordinator extends Coordinator {
   url: string
   dataDir: string
+  /** The built-in model's folder (imported as its version 1). */
+  modelDir: string
   /** A new API key for this coordinator (keys mode), with rights (admin: join links; volunteers: its jobs may go to tabs). */
   apiKey(name: string, rights?: { admin?: boolean; volunteers?: boolean }): Promise<string>
   close(): Promise<void>
@@ -29,6 +31,7 @@ export async function startLocalCoordinator(env: Record<string, string> = {}): P
     ...coordinator,
     url: `http://127.0.0.1:${address.port}`,
     dataDir,
+    modelDir: config.modelDir,
     apiKey: async (name, rights) => (await createApiKey(db, name, Date.now(), rights)).key,
     close: async () => {
       await coordinator.app.close()

@@ -6,6 +6,9 @@ import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter'
 import type { ClassScore } from '@hivesight/protocol'
 import { pageAssets } from '@hivesight/worker-runtime'
 import { classifyInput } from '@hivesight/worker-runtime/classify'
+
+/** MobileNet V2's outputs: 1001 logits, index 0 = background (never an answer). */
+const MOBILENET_OUTPUTS = { labelOffset: 1, softmax: true }
 import { toModelInput } from '@hivesight/worker-runtime/preprocess'
 import sharp from 'sharp'
 
@@ -48,7 +51,7 @@ export class NodeClassifier {
   async classify(bytes: Uint8Array): Promise<ClassScore[]> {
     const input = await this.modelInput(bytes)
     try {
-      return await classifyInput(this.model, input)
+      return await classifyInput(this.model, input, MOBILENET_OUTPUTS)
     } finally {
       input.dispose()
     }
@@ -58,7 +61,7 @@ export class NodeClassifier {
   async classifyPrepared(input: Float32Array): Promise<ClassScore[]> {
     const t = tf.tensor4d(input, [1, 224, 224, 3])
     try {
-      return await classifyInput(this.model, t)
+      return await classifyInput(this.model, t, MOBILENET_OUTPUTS)
     } finally {
       t.dispose()
     }

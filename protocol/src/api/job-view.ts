@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import { ModelRef } from './model.ts'
 
 export const JobStatus = Type.Union([
   Type.Literal('queued'),
@@ -12,15 +13,15 @@ export type JobStatus = Static<typeof JobStatus>
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'canceled', 'dead']
 
 export const Prediction = Type.Object({
-  wnid: Type.String({ description: 'WordNet id of the ImageNet class, e.g. n02123045' }),
+  wnid: Type.String({ description: 'Class id: the WordNet id for ImageNet models (e.g. n02123045), else the label' }),
   label: Type.String({ description: 'Human-readable class name(s)' }),
-  score: Type.Number({ description: 'Softmax probability over the 1000 ImageNet classes and background' }),
+  score: Type.Number({ description: "Probability over the model's outputs" }),
 })
 export type Prediction = Static<typeof Prediction>
 
 export const JobResultView = Type.Object({
   predictions: Type.Array(Prediction),
-  model: Type.String(),
+  model: ModelRef,
   decodeMs: Type.Number(),
   inferMs: Type.Number(),
 })
@@ -44,6 +45,8 @@ export const JobView = Type.Object({
   startedAt: Nullable(Type.Integer()),
   finishedAt: Nullable(Type.Integer()),
   workerId: Nullable(Type.String()),
+  /** The model version the job runs on (chosen at submit: ?model=NAME[@VERSION|@LABEL]). */
+  model: Nullable(ModelRef),
   result: Nullable(JobResultView),
   error: Nullable(JobErrorView),
 })

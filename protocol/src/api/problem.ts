@@ -7,5 +7,7 @@ export const Problem = Type.Object({
   status: Type.Integer(),
   code: Type.String(),
   detail: Type.String(),
+  /** Several things wrong at once (a model upload): which file, which rule, in words. */
+  problems: Type.Optional(Type.Array(Type.Object({ file: Type.String(), rule: Type.String(), message: Type.String() }))),
 })
 export type Problem = Static<typeof Problem>

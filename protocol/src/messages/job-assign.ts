@@ -10,12 +10,15 @@ export const JobAssign = Type.Object({
   leaseToken: Type.Integer({ minimum: 1 }),
   attempt: Type.Integer({ minimum: 1 }),
   contentType: Type.String(),
+  /** The model version to run (ModelDescriptor id): the page loads it on first use. */
+  model: Type.String({ pattern: '^[0-9a-f]{64}$' }),
 })
 export type JobAssign = Static<typeof JobAssign>
 
 /**
- * What a volunteer tab receives instead of the photo: the model's input itself, 224 × 224 RGB bytes
- * (row-major), prepared by the coordinator exactly as a worker page prepares a photo (crop-resize.ts).
+ * What a volunteer tab receives instead of the photo: the model's input pixels, 224 × 224 RGB bytes
+ * (row-major), prepared by the coordinator as a worker page prepares a photo (crop-resize.ts); the page
+ * normalises them as the model's descriptor says.
  */
 export const MODEL_INPUT_CONTENT_TYPE = 'application/x.hivesight.rgb224'
 export const MODEL_INPUT_BYTES = 224 * 224 * 3

@@ -1,12 +1,12 @@
 import { Type, type Static } from 'typebox'
-import { NUM_CLASSES, TOP_K } from './limits.ts'
+import { MAX_MODEL_OUTPUTS, TOP_K } from './limits.ts'
 
 /**
- * Top-k class indices with softmax scores. The worker sends indices, not label strings: the coordinator
- * owns the label table, checks the range, and a volunteer tab cannot invent label text.
+ * Top-k output indices with scores. The worker sends indices, not label strings: the coordinator owns each
+ * model version's label table, checks the range against it, and a volunteer tab cannot invent label text.
  */
 export const ClassScore = Type.Object({
-  index: Type.Integer({ minimum: 1, maximum: NUM_CLASSES - 1 }),
+  index: Type.Integer({ minimum: 0, maximum: MAX_MODEL_OUTPUTS - 1 }),
   score: Type.Number({ minimum: 0, maximum: 1 }),
 }, { additionalProperties: false })
 export type ClassScore = Static<typeof ClassScore>
@@ -21,6 +21,8 @@ export const JobResult = Type.Object({
   type: Type.Literal('job.result'),
   jobId: Type.String({ maxLength: 36 }),
   leaseToken: Type.Integer({ minimum: 1 }),
+  /** The model version that answered: the one the job was assigned with. */
+  model: Type.String({ maxLength: 64 }),
   top: Type.Array(ClassScore, { minItems: 1, maxItems: TOP_K }),
   timings: JobTimings,
 }, { additionalProperties: false })

@@ -5,6 +5,8 @@ export interface ConnectionEvents {
   onAssign(job: JobAssign, image: Uint8Array): void
   onCancel(jobId: string, reason: string): void
   onCoordinatorDraining(): void
+  /** The coordinator asks this (trusted) page to smoke-test a new model version. */
+  onModelCheck(versionId: string): void
   onDisconnect(reason: string): void
   onProblem(message: string): void
 }
@@ -56,6 +58,8 @@ export class CoordinatorConnection {
           return this.events.onCancel(msg.jobId, msg.reason)
         case 'coordinator.draining':
           return this.events.onCoordinatorDraining()
+        case 'model.check':
+          return this.events.onModelCheck(msg.model)
         default: {
           const unhandled: never = msg
           return unhandled

@@ -1,17 +1,16 @@
 /// <reference lib="webworker" />
 import * as tf from '@tensorflow/tfjs-core'
-import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter'
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
 import { workerFlavour } from '@hivesight/protocol'
-import { classifyInput, warmUp } from './classify.ts'
-import { INPUT_SIZE } from './crop-resize.ts'
+import { classifyInput, runOnZeros } from './classify.ts'
 import type { BackendInfo, FromInference, ToInference } from './inference-messages.ts'
+import { ModelStore } from './model-store.ts'
 
 // The page's inference thread: tfjs, its wasm memory and the model weights live here and only here, so the
 // page's own thread (socket, decoding the next image, the status line) is never blocked by a prediction.
 declare const self: DedicatedWorkerGlobalScope
 const post = (msg: FromInference) => self.postMessage(msg)
-let model: GraphModel | undefined
+let store: ModelStore | undefined
 
 /** tfjs on the wasm backend, asserted: a failed wasm set-up would silently fall back to a slow backend. */
 async function initBackend(wasmPath: string, threads: number): Promise<BackendInfo> {
@@ -32,22 +31,25 @@ async function initBackend(wasmPath: string, threads: number): Promise<BackendIn
 
 async function handle(msg: ToInference): Promise<void> {
   if (msg.type === 'init') {
-    const t0 = performance.now()
     const info = await initBackend(msg.wasmPath, msg.threads)
-    model = await loadGraphModel(msg.modelUrl)
-    // The graph keeps what it loaded (for save()); the weights now live in wasm memory, so the 14 MB JS
-    // copy would only be a second one.
-    const artifacts = (model as unknown as { artifacts?: { weightData?: unknown } }).artifacts
-    if (artifacts) artifacts.weightData = undefined
-    await warmUp(model)
-    return post({ type: 'ready', loadMs: performance.now() - t0, ...info })
+    store = new ModelStore({ modelsPath: msg.modelsPath, maxModels: msg.maxModels, maxModelBytes: msg.maxModelBytes, onChange: (held) => post({ type: 'models', held }) })
+    return post({ type: 'ready', ...info })
   }
-  if (!model) return post({ type: 'error', id: msg.id, message: 'the model is not loaded yet' })
+  if (!store) return post({ type: 'error', id: msg.id, message: 'the inference worker is not started yet' })
+  const { inputSize, channels } = msg.model.preprocessing
+  if (msg.type === 'check') {
+    const { value, loadMs } = await store.use(msg.model, async (model) => {
+      const t0 = performance.now()
+      const zeros = await runOnZeros(model, msg.model)
+      return { ...zeros, inferMs: performance.now() - t0 }
+    })
+    return post({ type: 'checked', id: msg.id, loadMs, ...value })
+  }
   const t0 = performance.now()
-  const input = tf.tensor4d(msg.input, [1, INPUT_SIZE, INPUT_SIZE, 3], 'float32')
+  const input = tf.tensor4d(msg.input, [1, inputSize, inputSize, channels], 'float32')
   try {
-    const top = await classifyInput(model, input)
-    post({ type: 'result', id: msg.id, top, inferMs: performance.now() - t0 })
+    const { value: top, loadMs } = await store.use(msg.model, (model) => classifyInput(model, input, msg.model))
+    post({ type: 'result', id: msg.id, top, inferMs: performance.now() - t0 - loadMs })
   } finally {
     input.dispose()
   }
@@ -58,6 +60,6 @@ let chain = Promise.resolve()
 self.onmessage = (ev: MessageEvent<ToInference>) => {
   const msg = ev.data
   chain = chain.then(() => handle(msg)).catch((err: unknown) => {
-    post({ type: 'error', id: msg.type === 'infer' ? msg.id : undefined, message: err instanceof Error ? err.message : String(err) })
+    post({ type: 'error', id: msg.type === 'init' ? undefined : msg.id, message: err instanceof Error ? err.message : String(err) })
   })
 }

@@ -3,9 +3,9 @@ import type { ClassScore, JobAssign, JobFailed, JobResult } from '@hivesight/pro
 export type Outcome = JobResult | JobFailed
 
 export interface PipelineStages {
-  /** Image bytes → model input; throws a `decodeError` (see below) for a picture that cannot be read. */
-  prepare(image: Uint8Array, contentType: string): Promise<Float32Array>
-  infer(input: Float32Array): Promise<{ top: ClassScore[]; inferMs: number }>
+  /** Image bytes → the input of the job's model; throws a `decodeError` (see below) for a picture that cannot be read. */
+  prepare(image: Uint8Array, job: JobAssign): Promise<Float32Array>
+  infer(input: Float32Array, job: JobAssign): Promise<{ top: ClassScore[]; inferMs: number }>
   isDecodeError(err: unknown): boolean
   send(outcome: Outcome): void
   now(): number
@@ -98,7 +98,7 @@ export class JobPipeline {
     this.preparingJob = job
     const t0 = this.stages.now()
     try {
-      const input = await this.stages.prepare(image, job.contentType)
+      const input = await this.stages.prepare(image, job)
       if (this.wanted(job, generation)) this.ready.push({ job, input, prepareMs: this.stages.now() - t0 })
     } catch (err) {
       if (this.wanted(job, generation)) this.stages.send(failure(job, err, this.stages.isDecodeError(err)))
@@ -114,9 +114,9 @@ export class JobPipeline {
     const generation = this.generation
     this.running = job.jobId
     try {
-      const { top, inferMs } = await this.stages.infer(input)
+      const { top, inferMs } = await this.stages.infer(input, job)
       if (generation === this.generation) {
-        this.stages.send({ type: 'job.result', jobId: job.jobId, leaseToken: job.leaseToken, top, timings: { decodeMs: prepareMs, inferMs } })
+        this.stages.send({ type: 'job.result', jobId: job.jobId, leaseToken: job.leaseToken, model: job.model, top, timings: { decodeMs: prepareMs, inferMs } })
       }
     } catch (err) {
       if (generation === this.generation) this.stages.send(failure(job, err, false))

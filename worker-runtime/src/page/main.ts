@@ -2,12 +2,13 @@ import { PROTOCOL_VERSION, type JobAssign } from '@hivesight/protocol'
 import { CoordinatorConnection } from './connection.ts'
 import { InferenceClient } from './inference-client.ts'
 import { JobPipeline } from './job-pipeline.ts'
+import { ModelCatalog } from './model-catalog.ts'
 import { ImageDecodeError, prepareImage } from './prepare.ts'
 import { StatusLine } from './status-line.ts'
 import { chooseThreads } from './thread-choice.ts'
 
 // The worker page: the headless runtime opens it, and so can any browser tab that wants to volunteer.
-interface PageConfig { modelUrl: string; wasmPath: string; socketPath: string }
+interface PageConfig { modelsPath: string; preload: string[]; wasmPath: string; socketPath: string }
 
 declare global {
   interface Window {
@@ -23,17 +24,24 @@ async function main(status: StatusLine): Promise<void> {
   if (!inferenceScript) throw new Error('the page has no inference script (rebuild it: npm run build)')
   status.update({ phase: 'loading model' })
   const inference = new InferenceClient(inferenceScript)
+  const catalog = new ModelCatalog(new URL(config.modelsPath, location.href).toString())
   const threads = chooseThreads(params.get('threads'), globalThis.crossOriginIsolated === true, navigator.hardwareConcurrency || 1)
-  const backend = await inference.start({ wasmPath: config.wasmPath, modelUrl: new URL(config.modelUrl, location.href).toString(), threads })
-  status.update({ phase: 'ready', backend: `${backend.backend} ${backend.flavour}, ${backend.threads} thread${backend.threads > 1 ? 's' : ''}, model in ${Math.round(backend.loadMs)} ms` })
+  // Several models fit a page (MobileNet V2 is 14 MB of weights); ?models=N and ?modelMb=M change the budget.
+  const maxModels = Math.min(16, Math.max(1, Number(params.get('models')) || 4))
+  const maxModelBytes = Math.max(1, Number(params.get('modelMb')) || 400) * 1024 * 1024
+  const backend = await inference.start({ wasmPath: config.wasmPath, modelsPath: new URL(config.modelsPath, location.href).toString(), threads, maxModels, maxModelBytes })
+  const t0 = performance.now()
+  // The default model before joining, so the first jobs do not wait for it (others load on first use).
+  for (const id of config.preload) await inference.check(await catalog.get(id))
+  status.update({ phase: 'ready', backend: `${backend.backend} ${backend.flavour}, ${backend.threads} thread${backend.threads > 1 ? 's' : ''}, model in ${Math.round(performance.now() - t0)} ms` })
 
   // Two slots by default: one image is predicted while the next is decoded (and a third, if asked, is on its way).
   const slots = Math.min(16, Math.max(1, Number(params.get('slots')) || 2))
   let draining = false
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${config.socketPath}`
   const pipeline = new JobPipeline({
-    prepare: prepareImage,
-    infer: (input) => inference.infer(input),
+    prepare: async (image, job) => prepareImage(image, job.contentType, (await catalog.get(job.model)).preprocessing),
+    infer: async (input, job) => inference.infer(input, await catalog.get(job.model)),
     isDecodeError: (err) => err instanceof ImageDecodeError,
     now: () => performance.now(),
     send: (outcome) => {
@@ -41,6 +49,11 @@ async function main(status: StatusLine): Promise<void> {
       connection.send(outcome)
     },
   })
+  let held: string[] = []
+  inference.onModels = (now) => {
+    held = now
+    connection.send({ type: 'worker.models', held })
+  }
   const connection = new CoordinatorConnection(url, {
     type: 'worker.hello', protocol: PROTOCOL_VERSION, kind: params.get('kind') === 'headless' ? 'headless' : 'browser', slots,
     name: params.get('name')?.slice(0, 100) || undefined, userAgent: navigator.userAgent.slice(0, 400),
@@ -51,6 +64,13 @@ async function main(status: StatusLine): Promise<void> {
     onWelcome: (workerId) => {
       status.update({ connected: true, workerId, phase: draining ? 'draining' : 'ready' })
       if (draining) connection.send({ type: 'worker.drain' })
+      else connection.send({ type: 'worker.models', held })
+    },
+    onModelCheck: (id) => {
+      void catalog.get(id).then((d) => inference.check(d)).then(
+        (r) => connection.send({ type: 'model.checked', model: id, ok: r.finite, reason: r.finite ? undefined : 'the model gave NaN or infinite outputs for a black image', loadMs: r.loadMs, inferMs: r.inferMs, outputs: r.outputs }),
+        (err: unknown) => connection.send({ type: 'model.checked', model: id, ok: false, reason: String(err instanceof Error ? err.message : err).slice(0, 1000), loadMs: 0, inferMs: 0, outputs: 0 }),
+      )
     },
     onAssign: (job: JobAssign, image) => {
       // Sent before the coordinator read our worker.drain: hand it back unstarted instead of running it,

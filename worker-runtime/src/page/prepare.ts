@@ -1,5 +1,5 @@
-import { MODEL_INPUT_BYTES, MODEL_INPUT_CONTENT_TYPE } from '@hivesight/protocol'
-import { cropResize, INPUT_LENGTH, planCrop } from './crop-resize.ts'
+import { MODEL_INPUT_BYTES, MODEL_INPUT_CONTENT_TYPE, type Preprocessing } from '@hivesight/protocol'
+import { cropResize, INPUT_LENGTH, MOBILENET_PREPROCESSING, planCrop } from './crop-resize.ts'
 
 export class ImageDecodeError extends Error {}
 
@@ -23,12 +23,12 @@ function canvasOf(width: number, height: number): Canvas2D {
 }
 
 /**
- * Image bytes → the model input [224, 224, 3] as float32 in [0, 1], with the browser's own decoder.
+ * Image bytes → the model input as its version's preprocessing says (MobileNet: [224, 224, 3] in [0, 1]), with the browser's own decoder.
  * `colorSpaceConversion: 'none'` keeps the stored pixel values (as the Node reference reads them); EXIF
  * orientation is applied, as a viewer would. Only the window the centre crop reads leaves the decoder.
  */
-export async function prepareImage(bytes: Uint8Array, contentType: string): Promise<Float32Array> {
-  if (contentType === MODEL_INPUT_CONTENT_TYPE) return fromModelInput(bytes)
+export async function prepareImage(bytes: Uint8Array, contentType: string, p: Preprocessing = MOBILENET_PREPROCESSING): Promise<Float32Array> {
+  if (contentType === MODEL_INPUT_CONTENT_TYPE) return fromModelInput(bytes, p)
   let bitmap: ImageBitmap
   try {
     bitmap = await createImageBitmap(new Blob([bytes as BlobPart], { type: contentType }), {
@@ -40,7 +40,7 @@ export async function prepareImage(bytes: Uint8Array, contentType: string): Prom
     throw new ImageDecodeError(`the browser could not decode this ${contentType} image (${err instanceof Error ? err.message : String(err)})`)
   }
   try {
-    const plan = planCrop(bitmap.width, bitmap.height)
+    const plan = planCrop(bitmap.width, bitmap.height, p)
     const { x, y, width, height } = plan.window
     const ctx = canvasOf(width, height)
     ctx.clearRect(0, 0, width, height)
@@ -51,10 +51,11 @@ export async function prepareImage(bytes: Uint8Array, contentType: string): Prom
   }
 }
 
-/** A volunteer's job: the coordinator sent the model input itself (RGB bytes), not a photo. */
-export function fromModelInput(bytes: Uint8Array): Float32Array {
+/** A volunteer's job: the coordinator sent the model's input pixels (224 × 224 RGB bytes), not a photo; normalised here. */
+export function fromModelInput(bytes: Uint8Array, p: Preprocessing = MOBILENET_PREPROCESSING): Float32Array {
   if (bytes.length !== MODEL_INPUT_BYTES) throw new ImageDecodeError(`a model input has ${MODEL_INPUT_BYTES} bytes, not ${bytes.length}`)
+  if (p.channels !== 3 || p.inputSize * p.inputSize * 3 !== INPUT_LENGTH) throw new ImageDecodeError('this model does not take the 224 × 224 RGB input volunteers are sent')
   const out = new Float32Array(INPUT_LENGTH)
-  for (let i = 0; i < INPUT_LENGTH; i++) out[i] = bytes[i]! / 255
+  for (let i = 0; i < INPUT_LENGTH; i++) out[i] = (bytes[i]! - p.mean[i % 3]!) / p.std[i % 3]!
   return out
 }

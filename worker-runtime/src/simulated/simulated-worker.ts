@@ -67,7 +67,7 @@ export class SimulatedWorker {
   /** Answers an assignment with the given class indices (best first). */
   succeed(a: Assignment, indices: number[] = [1, 2, 3, 4, 5]): void {
     const top = indices.map((index, i) => ({ index, score: 0.5 / (i + 1) }))
-    this.send({ type: 'job.result', jobId: a.job.jobId, leaseToken: a.job.leaseToken, top, timings: { decodeMs: 1, inferMs: 2 } })
+    this.send({ type: 'job.result', jobId: a.job.jobId, leaseToken: a.job.leaseToken, model: a.job.model, top, timings: { decodeMs: 1, inferMs: 2 } })
   }
 
   fail(a: Assignment, retryable: boolean): void {

@@ -94,7 +94,7 @@ class Uploads {
 function provisional(id: string, file: File): JobView {
   return {
     id, status: 'queued', filename: file.name, contentType: file.type, bytes: file.size, width: 0, height: 0, priority: 0, attempts: 0,
-    submittedAt: Date.now(), startedAt: null, finishedAt: null, workerId: null, result: null, error: null,
+    submittedAt: Date.now(), startedAt: null, finishedAt: null, workerId: null, model: null, result: null, error: null,
   }
 }
 
