@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { decodeAssignFrame, decodeFromWorker, encodeAssignFrame } from '../src/index.ts'
 
-const header = { type: 'job.assign' as const, jobId: 'j1', leaseToken: 3, attempt: 2, contentType: 'image/jpeg' }
+const header = { type: 'job.assign' as const, jobId: 'j1', leaseToken: 3, attempt: 2, contentType: 'image/jpeg', model: 'a'.repeat(64) }
 
 test('a job.assign frame carries its header and the image bytes intact', () => {
   const image = new Uint8Array([0xff, 0xd8, 0xff, 0, 1, 2])
@@ -22,13 +22,16 @@ test('truncated or forged frames are refused, not thrown', () => {
 })
 
 test('worker messages are checked against the one schema: ranges, extra fields, unknown types', () => {
-  const ok = decodeFromWorker(JSON.stringify({ type: 'job.result', jobId: 'j', leaseToken: 1, top: [{ index: 1, score: 0.5 }], timings: { decodeMs: 1, inferMs: 2 } }))
+  const result = { type: 'job.result', jobId: 'j', leaseToken: 1, model: 'a'.repeat(64), top: [{ index: 1, score: 0.5 }], timings: { decodeMs: 1, inferMs: 2 } }
+  const ok = decodeFromWorker(JSON.stringify(result))
   assert.equal(ok.ok, true)
   for (const bad of [
     '{',
-    JSON.stringify({ type: 'job.result', jobId: 'j', leaseToken: 1, top: [{ index: 0, score: 0.5 }], timings: { decodeMs: 1, inferMs: 2 } }),
-    JSON.stringify({ type: 'job.result', jobId: 'j', leaseToken: 1, top: [], timings: { decodeMs: 1, inferMs: 2 } }),
-    JSON.stringify({ type: 'job.result', jobId: 'j', leaseToken: 1, top: [{ index: 1, score: 0.5 }], timings: { decodeMs: 1, inferMs: 2 }, extra: 1 }),
+    JSON.stringify({ ...result, top: [{ index: -1, score: 0.5 }] }),
+    JSON.stringify({ ...result, top: [{ index: 1, score: 1.5 }] }),
+    JSON.stringify({ ...result, top: [] }),
+    JSON.stringify({ ...result, extra: 1 }),
+    JSON.stringify({ ...result, model: undefined }),
     JSON.stringify({ type: 'worker.hello', protocol: 1, kind: 'headless', slots: 99, backend: 'wasm', threads: 1, simd: true }),
     JSON.stringify({ type: 'nope' }),
   ]) {

@@ -6,7 +6,7 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { AppError } from '../errors/app-errors.ts'
 import type { PixelLimits } from '../images/image-inspector.ts'
-import { PRIORITY, readUpload, type UploadLimits } from './upload-reader.ts'
+import { MODEL_SELECTOR, PRIORITY, readUpload, type UploadLimits } from './upload-reader.ts'
 import type { ApiKeyVerifier } from '../auth/api-keys.ts'
 import type { JobService, Scope } from '../jobs/job-service.ts'
 import { requireApiKey, type AuthMode } from './auth.ts'
@@ -52,12 +52,12 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
    * link the first copy can sit half-received on a dead connection for a minute, and a retry must not wait
    * for it. The first copy to commit makes the jobs; the others are answered with them (see submit).
    */
-  async function submitFrom(req: FastifyRequest, queryPriority: number | undefined, idempotencyKey: string | undefined, onlyOne = false) {
+  async function submitFrom(req: FastifyRequest, query: { priority?: number; model?: string }, idempotencyKey: string | undefined, onlyOne = false) {
     const owner = req.principal?.keyId ?? null
-    const { images, priority } = await readUpload(req, queryPriority, limits)
+    const { images, priority, model } = await readUpload(req, query.priority, limits, query.model)
     if (onlyOne && images.length !== 1) throw new AppError('BAD_REQUEST', 'classify takes exactly one image; use POST /api/v1/jobs for several')
     const volunteersAllowed = volunteerJobs === 'all' || (volunteerJobs === 'per-key' && req.principal?.volunteers === true)
-    return jobs.submit({ images, priority, idempotencyKey, owner, volunteersAllowed })
+    return jobs.submit({ images, priority, idempotencyKey, owner, volunteersAllowed, model })
   }
 
   app.post('/api/v1/jobs', {
@@ -66,11 +66,11 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
       tags: ['jobs'], summary: 'Submit images for classification (one job per image): multipart/form-data, or JSON with base64 images',
       consumes: ['multipart/form-data', 'application/json'],
       headers: idempotencyHeader,
-      querystring: Type.Object({ priority: Type.Optional(Type.Integer(PRIORITY)) }),
-      response: { 202: SubmitResponse, 400: Problem, 413: Problem, 415: Problem, 422: Problem, 503: Problem },
+      querystring: Type.Object({ priority: Type.Optional(Type.Integer(PRIORITY)), model: Type.Optional(Type.String(MODEL_SELECTOR)) }),
+      response: { 202: SubmitResponse, 400: Problem, 404: Problem, 409: Problem, 413: Problem, 415: Problem, 422: Problem, 503: Problem },
     },
   }, async (req, reply) => {
-    const { response, replayed } = await submitFrom(req, req.query.priority, req.headers['idempotency-key'])
+    const { response, replayed } = await submitFrom(req, req.query, req.headers['idempotency-key'])
     if (response.jobs.length === 1) reply.header('location', response.jobs[0]!.url)
     if (replayed) reply.header('idempotent-replayed', 'true')
     return reply.code(202).send(response)
@@ -85,11 +85,12 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
       querystring: Type.Object({
         timeout: Type.Number({ minimum: 0, maximum: maxWaitSeconds, default: Math.min(30, maxWaitSeconds) }),
         priority: Type.Optional(Type.Integer(PRIORITY)),
+        model: Type.Optional(Type.String(MODEL_SELECTOR)),
       }),
-      response: { 200: JobView, 202: JobView, 400: Problem, 413: Problem, 415: Problem, 422: Problem, 503: Problem },
+      response: { 200: JobView, 202: JobView, 400: Problem, 404: Problem, 409: Problem, 413: Problem, 415: Problem, 422: Problem, 503: Problem },
     },
   }, async (req, reply) => {
-    const { response } = await submitFrom(req, req.query.priority, req.headers['idempotency-key'], true)
+    const { response } = await submitFrom(req, req.query, req.headers['idempotency-key'], true)
     const id = response.jobs[0]!.id
     const abort = new AbortController()
     reply.raw.once('close', () => abort.abort())

@@ -6,6 +6,8 @@ import { inspectImage, type PixelLimits } from '../images/image-inspector.ts'
 import type { UploadedImage } from '../jobs/job-service.ts'
 
 export const PRIORITY = { minimum: -1000, maximum: 1000 }
+/** NAME, NAME@VERSION or NAME@LABEL (models/model-selection.ts reads it). */
+export const MODEL_SELECTOR = { maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(@[A-Za-z0-9_-]{1,32})?$', description: 'NAME, NAME@VERSION or NAME@LABEL; absent: the default model at its default label' }
 
 /**
  * The JSON form of a submit. Images travel inline as base64; fetching a `url` for the client is left out
@@ -17,6 +19,7 @@ export const JsonSubmit = Type.Object({
     filename: Type.Optional(Type.String({ maxLength: 10_000 })),
   }, { additionalProperties: false }), { minItems: 1 }),
   priority: Type.Optional(Type.Integer(PRIORITY)),
+  model: Type.Optional(Type.String(MODEL_SELECTOR)),
 }, { additionalProperties: false })
 const checkJson = Compile(JsonSubmit)
 
@@ -53,19 +56,21 @@ function parsePriority(raw: unknown): number {
 }
 
 /** Images and priority from a multipart/form-data or an application/json request; every image checked. */
-export async function readUpload(req: FastifyRequest, queryPriority: number | undefined, limits: UploadLimits): Promise<{ images: UploadedImage[]; priority: number }> {
+export async function readUpload(req: FastifyRequest, queryPriority: number | undefined, limits: UploadLimits, queryModel?: string): Promise<{ images: UploadedImage[]; priority: number; model: string | undefined }> {
   const images: UploadedImage[] = []
   let priority = queryPriority ?? 0
+  let model = queryModel
   if (req.isMultipart()) {
     for await (const part of req.parts()) {
       if (part.type === 'file') accept(images, await part.toBuffer(), part.filename, limits)
       else if (part.fieldname === 'priority') priority = parsePriority(part.value)
+      else if (part.fieldname === 'model') model = parseModel(part.value, queryModel)
     }
   } else if (req.headers['content-type']?.startsWith('application/json')) {
     const body: unknown = req.body
     if (!checkJson.Check(body)) {
       const first = [...checkJson.Errors(body)][0]
-      throw new AppError('BAD_REQUEST', `the JSON body must be {"images":[{"data":"<base64>","filename"?:…}],"priority"?:n}: ${first ? `${first.instancePath} ${first.message}` : 'invalid'}`)
+      throw new AppError('BAD_REQUEST', `the JSON body must be {"images":[{"data":"<base64>","filename"?:…}],"priority"?:n,"model"?:"NAME[@VERSION|@LABEL]"}: ${first ? `${first.instancePath} ${first.message}` : 'invalid'}`)
     }
     if (body.images.length > limits.maxImages) throw new AppError('TOO_MANY_IMAGES', `at most ${limits.maxImages} images per request`)
     for (const img of body.images) {
@@ -74,9 +79,19 @@ export async function readUpload(req: FastifyRequest, queryPriority: number | un
       accept(images, bytes, img.filename, limits)
     }
     if (body.priority !== undefined) priority = body.priority
+    if (body.model !== undefined) model = parseModel(body.model, queryModel)
   } else {
     throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'send the images as multipart/form-data (curl -F image=@cat.jpg) or as JSON {"images":[{"data":"<base64>"}]}')
   }
   if (images.length === 0) throw new AppError('NO_IMAGE', 'the request holds no image: send at least one file part, e.g. curl -F image=@cat.jpg')
-  return { images, priority }
+  return { images, priority, model }
+}
+
+const SELECTOR = new RegExp(MODEL_SELECTOR.pattern)
+
+function parseModel(raw: unknown, fromQuery: string | undefined): string {
+  const value = String(raw)
+  if (!SELECTOR.test(value)) throw new AppError('BAD_REQUEST', `model must be NAME, NAME@VERSION or NAME@LABEL, not "${value.slice(0, 100)}"`)
+  if (fromQuery !== undefined && fromQuery !== value) throw new AppError('BAD_REQUEST', `the query names model ${fromQuery} and the body ${value}: name it once`)
+  return value
 }

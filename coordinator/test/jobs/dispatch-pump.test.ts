@@ -30,9 +30,9 @@ class FakeStore implements DispatchStore {
     this.claims.push(wanted)
     await this.gate
     const ids = this.queue.splice(0, wanted)
-    const job = (id: string): ClaimedJob => ({ id, leaseToken: 1, attempt: 1, contentType: 'image/png', submittedAt: now - 5, availableAt: now - 5, hasOpinions: false, model: 'm' })
+    const job = (id: string): ClaimedJob => ({ id, leaseToken: 1, attempt: 1, contentType: 'image/png', submittedAt: now - 5, availableAt: now - 5, hasOpinions: false, model: 'a'.repeat(64) })
     assert.ok(expiresAt > now)
-    return [...plan(ids.map((id) => ({ id, model: 'm' })))].map(([workerId, jobIds]) => ({ workerId, jobs: jobIds.map(job) }))
+    return [...plan(ids.map((id) => ({ id, model: 'a'.repeat(64) })))].map(([workerId, jobIds]) => ({ workerId, jobs: jobIds.map(job) }))
   }
   async images(ids: string[]) {
     return new Map(ids.filter((id) => !this.missing.has(id)).map((id) => [id, Buffer.from(id)]))
