@@ -37,10 +37,7 @@ import { LeaseSweeper } from './jobs/lease-sweeper.ts'
 import { UploadCommitter } from './jobs/upload-committer.ts'
 import { WorkerSessions } from './jobs/worker-sessions.ts'
 import { PrometheusMetrics } from './metrics/prometheus-metrics.ts'
-import { hfRoutes } from './http/hf.routes.ts'
-import { modelFilesRoutes } from './http/model-files.routes.ts'
-import { oipRoutes } from './http/oip.routes.ts'
-import { modelsRoutes } from './http/models.routes.ts'
+import { registerModelApis } from './http/model-apis.ts'
 import { importBuiltInModel } from './models/model-import.ts'
 import { ModelRepository } from './models/model-repository.ts'
 import { SmokeTests } from './models/smoke-tests.ts'
@@ -208,20 +205,8 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   }
   const links = config.joinToken ? new JoinLinkService(db, config.joinToken, clock, bar) : null
   await app.register(joinLinksRoutes, { authMode: config.authMode, verifier, links, publicUrl: config.publicUrl })
-  await app.register(modelsRoutes, {
-    models, authMode: config.authMode, verifier, maxModelBytes: config.maxModelBytes, maxModelClasses: config.maxModelClasses,
-    uploaded: () => void smoke.kick().catch((err: unknown) => app.log.warn({ err }, 'could not start a smoke test')),
-  })
-  await app.register(modelFilesRoutes, { models })
-  // The interfaces clients of other serving systems already speak: Hugging Face's and KServe/Triton's.
-  const compat = {
-    jobs, pixelLimits: { maxPixels: config.maxImagePixels, maxSide: config.maxImageSide }, maxImageBytes: config.maxImageBytes,
-    maxWaitSeconds: Math.min(30, config.maxWaitSeconds), authMode: config.authMode, verifier, rateLimitPerMinute: config.rateLimitPerMinute, volunteerJobs: config.volunteerJobs,
-  }
-  await app.register(hfRoutes, compat)
-  await app.register(oipRoutes, {
-    ...compat, models, maxImages: config.maxImagesPerRequest,
-    ready: async () => models.find().then((v) => v.state === 'ready', () => false),
+  await registerModelApis(app, {
+    config, models, jobs, verifier, uploaded: () => void smoke.kick().catch((err: unknown) => app.log.warn({ err }, 'could not start a smoke test')),
   })
   await app.register(healthRoutes, { db, models })
   await app.register(metricsRoutes, { metrics, token: config.metricsToken })
