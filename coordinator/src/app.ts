@@ -41,6 +41,7 @@ import { registerModelApis } from './http/model-apis.ts'
 import { importBuiltInModel } from './models/model-import.ts'
 import { ModelRepository } from './models/model-repository.ts'
 import { SmokeTests } from './models/smoke-tests.ts'
+import { Prewarm } from './models/prewarm.ts'
 import { VersionRates } from './models/version-rates.ts'
 import { volunteerCapable } from './trust/volunteer-models.ts'
 import { importLegacyBlobs } from './storage/legacy-blob-import.ts'
@@ -152,6 +153,8 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(), resultAccepted: accepted,
   }, trust.hooks)
   const smoke = new SmokeTests(models, registry, app.log, { timeoutMs: 120_000, intervalMs: 2_000 })
+  const prewarm = new Prewarm(models, registry)
+  models.onChange = () => prewarm.run()
   const sweepIntervalMs = Math.max(1_000, config.pingIntervalMs)
   // A worker (and its session) nobody has touched for three sweeps belongs to a coordinator that died.
   const staleAfterMs = 3 * sweepIntervalMs
@@ -224,8 +227,9 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     release: (id, msg) => answers.release(id, msg),
     models: (id, msg) => {
       registry.setModels(id, msg.held)
-      // A page that loaded a version may now be the best place for what waits on it.
+      // A page that loaded a version may now be the best place for what waits on it; a new page loads what labels point at.
       pump.jobsMayBeQueued()
+      prewarm.run()
     },
     checked: (id, msg) => smoke.checked(id, msg),
   }, app.log, {
@@ -264,7 +268,10 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
       },
       finished: notify,
       barred: (identity, reason) => trust.quarantine.close(identity, reason),
-      modelsChanged: () => void models.refresh().then(() => smoke.kick()).catch((err: unknown) => app.log.warn({ err }, 'could not read the model repository')),
+      modelsChanged: () => void models.refresh().then(() => {
+        prewarm.run()
+        return smoke.kick()
+      }).catch((err: unknown) => app.log.warn({ err }, 'could not read the model repository')),
     })
     smoke.start()
     sweeper.start()

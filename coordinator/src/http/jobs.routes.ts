@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type {} from '@fastify/multipart' // request.parts() and isMultipart()
 import { JobPage, JobStatus, JobView, Problem, SubmitResponse } from '@hivesight/protocol'
-import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { AppError } from '../errors/app-errors.ts'
@@ -10,6 +9,7 @@ import { MODEL_SELECTOR, PRIORITY, readUpload, type UploadLimits } from './uploa
 import type { ApiKeyVerifier } from '../auth/api-keys.ts'
 import type { JobService, Scope } from '../jobs/job-service.ts'
 import { requireApiKey, type AuthMode } from './auth.ts'
+import { limitPerKey } from './compat-common.ts'
 
 export interface JobsRoutesOptions {
   jobs: JobService
@@ -29,16 +29,7 @@ const scopeOf = (req: FastifyRequest): Scope => (req.principal ? { owner: req.pr
 
 export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, maxWaitSeconds, pixelLimits, maxImageBytes, maxImages, authMode, verifier, rateLimitPerMinute, volunteerJobs }) => {
   requireApiKey(app, authMode, verifier)
-  if (authMode === 'keys') {
-    // Per key, after authentication (preHandler), so an unknown key cannot use up someone else's budget.
-    await app.register(rateLimit, {
-      hook: 'preHandler',
-      max: rateLimitPerMinute,
-      timeWindow: 60_000,
-      keyGenerator: (req) => req.principal?.keyId ?? req.ip,
-      errorResponseBuilder: (_req, ctx) => new AppError('RATE_LIMITED', `more than ${ctx.max} requests a minute for this API key; retry in ${Math.ceil(ctx.ttl / 1000)} s`, { retryAfter: Math.ceil(ctx.ttl / 1000) }),
-    })
-  }
+  await limitPerKey(app, authMode, rateLimitPerMinute)
 
   const limits: UploadLimits = { pixelLimits, maxImageBytes, maxImages }
   const idempotencyHeader = Type.Object({

@@ -112,6 +112,12 @@ export class ModelRepository implements ModelLookup, Labeller {
     return [...this.catalog.versions.values()].filter((v) => v.state === 'ready')
   }
 
+  /** Ready versions some label points at (they take traffic; pages should hold them). */
+  labelledReady(): string[] {
+    const ids = new Set(this.catalog.labels.flatMap((l) => (l.canaryVersionId ? [l.versionId, l.canaryVersionId] : [l.versionId])))
+    return [...ids].filter((id) => this.catalog.versions.get(id)?.state === 'ready')
+  }
+
   /** Versions still waiting for their smoke test. */
   async validating(): Promise<ResolvedVersion[]> {
     return [...(await this.fresh()).versions.values()].filter((v) => v.state === 'validating')

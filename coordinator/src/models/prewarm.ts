@@ -1,0 +1,29 @@
+import type { WorkerRegistry } from '../workers/worker-registry.ts'
+import type { ModelRepository } from './model-repository.ts'
+
+/**
+ * When a label moves, the version it points at gets traffic at once: each trusted page here is asked to
+ * load it now (a model.check, whose answer nobody waits for) instead of at its first job. Asked once per
+ * page and version; a page that has it already is skipped.
+ */
+export class Prewarm {
+  private readonly asked = new Set<string>()
+
+  constructor(private readonly models: ModelRepository, private readonly registry: WorkerRegistry) {}
+
+  /** Labelled, ready versions to every trusted page that does not hold them. */
+  run(): number {
+    let sent = 0
+    const wanted = this.models.labelledReady()
+    for (const w of this.registry.all()) {
+      if (!w.trust.trusted || w.draining) continue
+      for (const id of wanted) {
+        const key = `${w.id} ${id}`
+        if (w.models.has(id) || this.asked.has(key)) continue
+        if (w.channel.sendMessage({ type: 'model.check', model: id })) sent++
+        this.asked.add(key)
+      }
+    }
+    return sent
+  }
+}
