@@ -6,6 +6,14 @@ import type { ModelRepository } from '../models/model-repository.ts'
 const IMMUTABLE = 'public, max-age=31536000, immutable'
 const Params = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{64}$' }), file: Type.String({ pattern: '^[A-Za-z0-9._-]{1,100}$' }) })
 
+/** If-None-Match by weak comparison (RFC 9110 §13.1.2): `*`, or any listed tag, W/ or not (proxies weaken tags). */
+function notModified(header: string | undefined, etag: string): boolean {
+  return (header ?? '').split(',').some((t) => {
+    const tag = t.trim()
+    return tag === '*' || tag.replace(/^W\//, '') === etag
+  })
+}
+
 /**
  * A version's files for worker pages, from any coordinator (they live in the shared database). A version
  * never changes, so its URLs are immutable and each file's ETag is its sha256 (the page checks it too).
@@ -24,7 +32,7 @@ export const modelFilesRoutes: FastifyPluginAsyncTypebox<{ models: ModelReposito
     if (!f) throw new AppError('MODEL_NOT_FOUND', `model version ${req.params.id} has no file ${req.params.file}`)
     const etag = `"${f.sha256}"`
     reply.header('cache-control', IMMUTABLE).header('etag', etag)
-    if (req.headers['if-none-match'] === etag) return reply.code(304).send()
+    if (notModified(req.headers['if-none-match'], etag)) return reply.code(304).send()
     const type = req.params.file.endsWith('.json') ? 'application/json' : 'application/octet-stream'
     return reply.type(type).send(f.bytes)
   })

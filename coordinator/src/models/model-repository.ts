@@ -8,6 +8,7 @@ import type { ClusterSignals } from '../jobs/cluster-signals.ts'
 import type { Labeller } from '../jobs/job-view.ts'
 import type { Logger } from '../jobs/logger.ts'
 import { descriptorOf, versionId, type VersionContent } from './model-identity.ts'
+import { ModelFileCache } from './model-file-cache.ts'
 import type { ClassLabel, ModelLookup, ResolvedVersion } from './model-lookup.ts'
 import { selectVersion, type Catalog, type LabelPointer } from './model-selection.ts'
 
@@ -19,13 +20,25 @@ export interface SmokeVerdict { ok: boolean; reason: string | null; loadMs: numb
 
 // A peer's label move reaches us by signal; this bounds how long a lost signal could keep an old label.
 const STALE_MS = 2_000
-const FILE_CACHE_BYTES = 256 * 1024 * 1024
+
+/** label_on_ready of a model's first upload: `default` only if no other version has taken it meanwhile. */
+const FIRST_DEFAULT = '=default'
+const labelAsked = (stored: string) => (stored === FIRST_DEFAULT ? DEFAULT_LABEL : stored)
 
 function resolved(row: ModelVersionRow): ResolvedVersion {
   return {
     id: row.id, name: row.model_name, version: Number(row.version), state: row.state, failureReason: row.failure_reason,
     descriptor: JSON.parse(row.descriptor_json) as ModelDescriptor, classes: JSON.parse(row.classes_json) as ClassLabel[],
   }
+}
+
+/**
+ * MariaDB compares names without case (its default collation), SQLite with: `Flowers` beside `flowers`
+ * would be one model's rows there (its numbers, its labels) and two models here. Refused on both.
+ */
+function refuseCaseTwin(catalog: Catalog, name: string): void {
+  const twin = [...catalog.versions.values()].find((v) => v.name !== name && v.name.toLowerCase() === name.toLowerCase())
+  if (twin) throw new AppError('MODEL_EXISTS', `a model named ${twin.name} exists; names differing only in case are one model: upload to ${twin.name}, or choose another name`)
 }
 
 /**
@@ -37,8 +50,7 @@ export class ModelRepository implements ModelLookup, Labeller {
   private rows = new Map<string, ModelVersionRow>()
   private loadedAt = -Infinity
   private loading: Promise<void> | undefined
-  private readonly files = new Map<string, { sha256: string; bytes: Buffer }>()
-  private fileBytes = 0
+  private readonly files = new ModelFileCache()
   /** Called when a version settles or a label moves (dispatch, smoke tests and caches react). */
   onChange: (versionId: string) => void = () => undefined
 
@@ -58,7 +70,9 @@ export class ModelRepository implements ModelLookup, Labeller {
       this.catalog = {
         versions: new Map(versions.map((v) => [v.id, resolved(v)])),
         labels: labels.map((l): LabelPointer => ({ model: l.model_name, label: l.label, versionId: l.version_id, canaryVersionId: l.canary_version_id, canaryPercent: Number(l.canary_percent) })),
+        pending: versions.flatMap((v) => (v.state === 'validating' && v.label_on_ready ? [{ model: v.model_name, label: labelAsked(v.label_on_ready), versionId: v.id }] : [])),
       }
+      this.files.keepOnly((id) => this.catalog.versions.has(id))
       this.loadedAt = performance.now()
     })().finally(() => {
       this.loading = undefined
@@ -167,8 +181,10 @@ export class ModelRepository implements ModelLookup, Labeller {
     const existing = await this.byId(id)
     if (existing) throw new AppError('MODEL_EXISTS', `this upload is already ${existing.name} version ${existing.version} (same manifest and weights)`)
     const now = this.clock.now()
-    const hasDefault = (await this.fresh()).labels.some((l) => l.model === name && l.label === DEFAULT_LABEL)
-    const label = opts.labelOnReady ?? (hasDefault ? null : DEFAULT_LABEL)
+    const catalog = await this.fresh()
+    refuseCaseTwin(catalog, name)
+    const hasDefault = catalog.labels.some((l) => l.model === name && l.label === DEFAULT_LABEL)
+    const label = opts.labelOnReady ?? (hasDefault ? null : FIRST_DEFAULT)
     for (let tries = 0; ; tries++) {
       try {
         await durably(this.db, async (trx) => {
@@ -179,13 +195,14 @@ export class ModelRepository implements ModelLookup, Labeller {
             created_at: now, ready_at: opts.state === 'ready' ? now : null, smoke_json: null, label_on_ready: label,
           }, content.files)
           await trx.updateTable('model_versions').set({ descriptor_json: JSON.stringify(descriptorOf(content, id, name, version)) }).where('id', '=', id).execute()
-          if (opts.state === 'ready' && label) await repo.setLabel(trx, { model_name: name, label, version_id: id, canary_version_id: null, canary_percent: 0, updated_at: now })
+          if (opts.state === 'ready' && label) await repo.setLabel(trx, { model_name: name, label: labelAsked(label), version_id: id, canary_version_id: null, canary_percent: 0, updated_at: now })
         })
         break
       } catch (err) {
         // Two uploads of one model at once took the same number: the later one takes the next.
         if (!isUniqueViolation(err) || tries >= 3) throw err
         if (await this.byId(id)) throw new AppError('MODEL_EXISTS', `this upload was just stored by another request`)
+        refuseCaseTwin(this.catalog, name)
       }
     }
     await this.changed(id)
@@ -199,9 +216,13 @@ export class ModelRepository implements ModelLookup, Labeller {
     const settled = await durably(this.db, async (trx) => {
       if (!(await repo.settleVersion(trx, id, { state: verdict.ok ? 'ready' : 'failed', reason: verdict.ok ? null : verdict.reason, smokeJson, now }))) return false
       const row = await repo.findVersion(trx, id)
-      if (verdict.ok && row?.label_on_ready) {
-        await repo.setLabel(trx, { model_name: row.model_name, label: row.label_on_ready, version_id: id, canary_version_id: null, canary_percent: 0, updated_at: now })
-      }
+      if (!verdict.ok || !row) return true
+      const point = (label: string) => repo.setLabel(trx, { model_name: row.model_name, label, version_id: id, canary_version_id: null, canary_percent: 0, updated_at: now })
+      if (row.label_on_ready && row.label_on_ready !== FIRST_DEFAULT) await point(row.label_on_ready)
+      // A model's first ready version is its default, whatever else it was labelled; a later one never takes it by itself
+      // (two first uploads validating at once: the first to be ready gets it).
+      const labels = await repo.listLabels(trx)
+      if (!labels.some((l) => l.model_name === row.model_name && l.label === DEFAULT_LABEL)) await point(DEFAULT_LABEL)
       return true
     })
     if (settled) {
@@ -250,20 +271,10 @@ export class ModelRepository implements ModelLookup, Labeller {
 
   /** One file of a version, for worker pages (cached: every page of the cluster loads the same files). */
   async file(id: string, path: string): Promise<{ sha256: string; bytes: Buffer } | undefined> {
-    const key = `${id}/${path}`
-    const hit = this.files.get(key)
+    const hit = this.files.get(id, path)
     if (hit) return hit
     const f = await repo.readFile(this.db.kysely, id, path)
-    if (!f) return undefined
-    if (f.bytes.length < FILE_CACHE_BYTES / 4) {
-      while (this.fileBytes + f.bytes.length > FILE_CACHE_BYTES && this.files.size > 0) {
-        const [oldest, entry] = this.files.entries().next().value as [string, { bytes: Buffer }]
-        this.files.delete(oldest)
-        this.fileBytes -= entry.bytes.length
-      }
-      this.files.set(key, f)
-      this.fileBytes += f.bytes.length
-    }
+    if (f) this.files.put(id, path, f)
     return f
   }
 

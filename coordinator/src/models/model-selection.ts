@@ -4,9 +4,13 @@ import type { ResolvedVersion } from './model-lookup.ts'
 /** A label as the selection reads it (ids, not numbers: versions are found by id). */
 export interface LabelPointer { model: string; label: string; versionId: string; canaryVersionId: string | null; canaryPercent: number }
 
+/** A validating version that takes `label` once ready (asked for at upload, or `default` for a model's first). */
+export interface PendingLabel { model: string; label: string; versionId: string }
+
 export interface Catalog {
   versions: ReadonlyMap<string, ResolvedVersion>
   labels: readonly LabelPointer[]
+  pending?: readonly PendingLabel[]
 }
 
 export type Selection = { ok: true; version: ResolvedVersion } | { ok: false; message: string }
@@ -15,7 +19,8 @@ const SELECTOR = /^([A-Za-z0-9][A-Za-z0-9._-]{0,63})(?:@([A-Za-z0-9_-]{1,32}))?$
 
 /**
  * Pure: `NAME`, `NAME@VERSION` or `NAME@LABEL` (no selector: the deployment's default model) → one version.
- * A label with a canary sends `canaryPercent` % of draws to the canary (`draw` in [0, 1)).
+ * A label with a canary sends `canaryPercent` % of draws to the canary (`draw` in [0, 1)). A label no
+ * version holds yet is the newest validating version that will take it (the caller says "not ready").
  */
 export function selectVersion(catalog: Catalog, selector: string | undefined, defaultModel: string, draw: number): Selection {
   const m = SELECTOR.exec(selector?.trim() || defaultModel)
@@ -29,7 +34,15 @@ export function selectVersion(catalog: Catalog, selector: string | undefined, de
     return v ? { ok: true, version: v } : { ok: false, message: `model ${name} has no version ${ref} (it has ${versions.map((x) => x.version).join(', ')})` }
   }
   const label = catalog.labels.find((l) => l.model === name && l.label === ref)
-  if (!label) return { ok: false, message: `model ${name} has no label "${ref}"${ref === DEFAULT_LABEL ? ' yet (its first version is not ready); name a version: ' + name + '@' + versions[versions.length - 1]!.version : ''}` }
+  // A label still waiting for its version's smoke test names that version, so callers answer "not ready,
+  // retry" (503) rather than "no such label" (404) to a client that uploaded a model and used it at once.
+  const waiting = label ? undefined : (catalog.pending ?? [])
+    .filter((p) => p.model === name && p.label === ref)
+    .map((p) => catalog.versions.get(p.versionId))
+    .filter((v): v is ResolvedVersion => v?.state === 'validating')
+    .sort((a, b) => b.version - a.version)[0]
+  if (waiting) return { ok: true, version: waiting }
+  if (!label) return { ok: false, message: `model ${name} has no label "${ref}"${ref === DEFAULT_LABEL ? ' (no version of it is ready and labelled so); name a version: ' + name + '@' + versions[versions.length - 1]!.version : ''}` }
   const canary = label.canaryVersionId && draw * 100 < label.canaryPercent ? catalog.versions.get(label.canaryVersionId) : undefined
   const chosen = canary ?? catalog.versions.get(label.versionId)
   return chosen ? { ok: true, version: chosen } : { ok: false, message: `label ${name}@${ref} points at a version that is gone` }

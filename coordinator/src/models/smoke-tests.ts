@@ -54,7 +54,10 @@ export class SmokeTests {
   /** Sends each version still validating to a page, and gives up on pages that did not answer. */
   async kick(): Promise<void> {
     const now = performance.now()
-    for (const v of await this.models.validating()) {
+    const validating = await this.models.validating()
+    // Settled by another coordinator's page, or removed: nothing to wait for (and a late answer is ignored).
+    for (const id of this.pending.keys()) if (!validating.some((v) => v.id === id)) this.pending.delete(id)
+    for (const v of validating) {
       const p = this.pending.get(v.id)
       if (p && now - p.sentAt < this.opts.timeoutMs && this.registry.get(p.workerId)) continue
       if (p) p.tried.add(p.workerId)

@@ -68,7 +68,7 @@ async function main(status: StatusLine): Promise<void> {
     },
     onModelCheck: (id) => {
       void catalog.get(id).then((d) => inference.check(d)).then(
-        (r) => connection.send({ type: 'model.checked', model: id, ok: r.finite, reason: r.finite ? undefined : 'the model gave NaN or infinite outputs for a black image', loadMs: r.loadMs, inferMs: r.inferMs, outputs: r.outputs }),
+        (r) => connection.send({ type: 'model.checked', model: id, ok: r.finite, reason: r.finite ? undefined : 'the model gave NaN or infinite outputs for an all-zero input', loadMs: r.loadMs, inferMs: r.inferMs, outputs: r.outputs }),
         (err: unknown) => connection.send({ type: 'model.checked', model: id, ok: false, reason: String(err instanceof Error ? err.message : err).slice(0, 1000), loadMs: 0, inferMs: 0, outputs: 0 }),
       )
     },
