@@ -10,6 +10,7 @@ import { Progress } from '../report/progress.ts'
 import { bullmqLatencyAtRate, bullmqThroughput, DEFAULT_REDIS_URL, redisReachable } from './bullmq-yardstick.ts'
 import { BenchCluster, dispatchLatencyAtRate, dispatchThroughput, type Storage } from './coordinator-throughput.ts'
 import { endToEnd } from './endtoend.ts'
+import { modelRepositoryBench, type ModelBenchFigures } from './model-repository.ts'
 import type { RuntimeFlags } from './e2e-system.ts'
 import { multipartBody, uploadsAtConcurrency } from './upload-load.ts'
 
@@ -27,7 +28,10 @@ const { values } = parseArgs({
     pages: { type: 'string' },
     threads: { type: 'string' },
     profile: { type: 'string' },
-    only: { type: 'string', description: 'uploads,dispatch,latency,bullmq,endtoend (classification: the same as endtoend)' },
+    only: { type: 'string', description: 'uploads,dispatch,latency,bullmq,endtoend,models (classification: the same as endtoend)' },
+    'model-photos': { type: 'string', description: 'models: photos per pass, each classified twice (default 150; --quick 12)' },
+    'model-rounds': { type: 'string', description: 'models: rounds of one-model then two-model passes (default 3; --quick 2)' },
+    quick: { type: 'boolean', default: false, description: 'models: small sizes for tests, and no page build (npm test has built it)' },
     dispatch: { type: 'string', default: 'mariadb:1,mariadb:2,mariadb:3,sqlite:1', description: 'storage:coordinators, comma-separated' },
   },
 })
@@ -144,14 +148,33 @@ async function endtoend(): Promise<string[]> {
   }, { report, rate: (metric, system, perSecond) => rates.push({ metric, system, perSecond }) })
 }
 
+/** Second model on the same pages (issue #20): throughput two/one, POST → ready, Chromium memory. */
+async function models(): Promise<ModelBenchFigures | undefined> {
+  const o = {
+    photos: positive('model-photos', values['model-photos']) ?? (values.quick ? 12 : 150),
+    rounds: positive('model-rounds', values['model-rounds']) ?? (values.quick ? 2 : 3),
+    concurrency: 8, dataset: DATASET, modelDir: process.env.MODEL_DIR ?? DEFAULT_MODEL_DIR, quick: values.quick,
+  }
+  try {
+    const f = await modelRepositoryBench(o, { report, rate: (metric, system, perSecond) => rates.push({ metric, system, perSecond }) })
+    if (f.problems.length > 0) failed.push('models')
+    return f
+  } catch (err) {
+    failed.push('models')
+    report('models', `FAILED: ${err instanceof Error ? err.message : String(err)}`)
+    return undefined
+  }
+}
+
 console.log(`Hivesight bench on ${process.env.HOSTNAME ?? 'this machine'} (${new Date().toISOString()})`)
-const parts = (values.only?.split(',') ?? ['bullmq', 'dispatch', 'latency', 'uploads', 'endtoend']).map((p) => (p === 'classification' ? 'endtoend' : p))
+const parts = (values.only?.split(',') ?? ['bullmq', 'dispatch', 'latency', 'uploads', 'endtoend', 'models']).map((p) => (p === 'classification' ? 'endtoend' : p))
 const failed: string[] = []
 if (parts.includes('bullmq')) await bullmqYardstick()
 if (parts.includes('dispatch')) await dispatch()
 if (parts.includes('latency')) await latency()
 if (parts.includes('uploads')) await uploads()
 if (parts.includes('endtoend')) failed.push(...await endtoend())
+const modelFigures = parts.includes('models') ? await models() : undefined
 console.log('\nsummary')
 for (const [what, figure, ratio] of rows) console.log(`  ${what.padEnd(58)} ${figure}${ratio ? `  [${ratio}]` : ''}`)
 if (rates.length > 0) {
@@ -191,5 +214,5 @@ if (latencies.length > 0) {
   })}`)
 }
 if (failed.length > 0) console.log(`\nfailed: ${failed.join(', ')}`)
-console.log(`results: ${saveResults('bench', 'bench', { summary: rows.map(([what, figure, ratio]) => ({ what, figure, ratio })), rates, latencies, failed })}`)
+console.log(`results: ${saveResults('bench', 'bench', { summary: rows.map(([what, figure, ratio]) => ({ what, figure, ratio })), rates, latencies, models: modelFigures, failed })}`)
 process.exit(failed.length > 0 ? 1 : 0)
