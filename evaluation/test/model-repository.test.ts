@@ -58,7 +58,9 @@ after(async () => {
 test('a Teachable Machine export is uploaded, smoke-tested on a page, READY, and answers with its own labels', { timeout: 120_000 }, async () => {
   const t0 = performance.now()
   const { files } = await makeTeachableModel({ labels: ['red', 'green', 'blue'] })
-  const up = await uploadModel(system.url, 'colours', files)
+  // Golden images ride along: the smoke test checks their top-1 on the page.
+  const golden = [{ name: 'golden-red.png', bytes: RED }, { name: 'golden-blue.png', bytes: BLUE }]
+  const up = await uploadModel(system.url, 'colours', [...files, ...golden])
   assert.equal(up.status, 202, JSON.stringify(up.body))
   assert.equal((up.body as ModelVersionView).state, 'validating')
   const v1 = await waitForState(system.url, 'colours', 1)
@@ -114,20 +116,27 @@ test('a version whose smoke test fails is FAILED with the page\'s reason, and re
   assert.equal(refused.body.code, 'VERSION_NOT_READY')
   const moved = await api<{ code: string }>('/api/v1/models/colours/labels/default', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: 2 }) })
   assert.equal(moved.status, 409, 'a label never points at a version that is not ready')
+
+  // A golden image the model gets wrong (a red picture sold as green) fails the version, saying which.
+  const wrong = await uploadModel(system.url, 'colours', [...files, { name: 'golden-green.png', bytes: RED }])
+  assert.equal(wrong.status, 202, JSON.stringify(wrong.body))
+  const v3 = await waitForState(system.url, 'colours', 3)
+  assert.equal(v3.state, 'failed')
+  assert.match(v3.failureReason ?? '', /golden-green\.png/)
 })
 
-test('default moved v1 → v3 during a 500-job run: 0 failed, every job names the version it ran on, and v3 never became default by itself', { timeout: 240_000 }, async () => {
+test('default moved v1 → v4 during a 500-job run: 0 failed, every job names the version it ran on, and v4 never became default by itself', { timeout: 240_000 }, async () => {
   const { files } = await makeTeachableModel({ labels: ['rot', 'grün', 'blau'] })
   assert.equal((await uploadModel(system.url, 'colours', files)).status, 202)
-  const v3 = await waitForState(system.url, 'colours', 3)
-  assert.equal(v3.state, 'ready')
+  const v4 = await waitForState(system.url, 'colours', 4)
+  assert.equal(v4.state, 'ready')
   assert.deepEqual((await api<ModelView>('/api/v1/models/colours')).body.labels.map((l) => [l.label, l.version]), [['default', 1]])
 
   const N = 500
   let moveAt = -1
   const ids = await mapLimit(Array.from({ length: N }, (_, i) => i), 16, async (i) => {
     if (i === N / 2) {
-      const moved = await api('/api/v1/models/colours/labels/default', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: 3 }) })
+      const moved = await api('/api/v1/models/colours/labels/default', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: 4 }) })
       assert.equal(moved.status, 200)
       moveAt = i
     }
@@ -145,21 +154,21 @@ test('default moved v1 → v3 during a 500-job run: 0 failed, every job names th
     assert.equal(job.result!.predictions[0]!.label, want[i % 3], `job ${i} on v${v}`)
   }
   console.log(`# hot swap at job ${moveAt}: ${JSON.stringify(Object.fromEntries(byVersion))} (version: jobs), 0 failed`)
-  assert.ok((byVersion.get(1) ?? 0) >= N / 2 - 16 && (byVersion.get(3) ?? 0) >= N / 2 - 16, 'both halves ran, each on its own version')
-  assert.equal(byVersion.get(2), undefined, 'the failed version ran nothing')
+  assert.ok((byVersion.get(1) ?? 0) >= N / 2 - 16 && (byVersion.get(4) ?? 0) >= N / 2 - 16, 'both halves ran, each on its own version')
+  assert.equal(byVersion.get(2) ?? byVersion.get(3), undefined, 'the failed versions ran nothing')
 })
 
 test('a canary share splits the label\'s traffic; rolling back is moving the label back; per-version figures in /metrics', { timeout: 120_000 }, async () => {
-  const canary = await api('/api/v1/models/colours/labels/default', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: 1, canary: { version: 3, percent: 50 } }) })
+  const canary = await api('/api/v1/models/colours/labels/default', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: 1, canary: { version: 4, percent: 50 } }) })
   assert.equal(canary.status, 200)
   const split = await mapLimit(Array.from({ length: 40 }, () => RED), 8, async (img) => (await classify(img, 'colours')).result!.model.version)
-  const threes = split.filter((v) => v === 3).length
-  assert.ok(threes >= 8 && threes <= 32, `50 % canary sent ${threes}/40 to v3`)
+  const fours = split.filter((v) => v === 4).length
+  assert.ok(fours >= 8 && fours <= 32, `50 % canary sent ${fours}/40 to v4`)
   const back = await api<ModelView>('/api/v1/models/colours/labels/default', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: 1 }) })
   assert.deepEqual(back.body.labels.find((l) => l.label === 'default'), { label: 'default', version: 1, canary: null })
   assert.deepEqual((await classify(RED, 'colours')).result!.model, { name: 'colours', version: 1 })
   const metrics = await (await fetch(`${system.url}/metrics`)).text()
-  assert.match(metrics, /hivesight_model_results_total\{model="colours",version="3"\} \d+/)
+  assert.match(metrics, /hivesight_model_results_total\{model="colours",version="4"\} \d+/)
   assert.match(metrics, /hivesight_model_results_total\{model="mobilenet_v2_1.0_224",version="1"\} \d+/)
   const unknown = await api<{ code: string }>('/api/v1/jobs?model=nope', { method: 'POST', body: (() => { const f = new FormData(); f.append('image', new Blob([new Uint8Array(RED)], { type: 'image/png' }), 'x.png'); return f })() })
   assert.equal(unknown.status, 404)

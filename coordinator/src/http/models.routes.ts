@@ -96,7 +96,7 @@ export const modelsRoutes: FastifyPluginAsyncTypebox<ModelsRoutesOptions> = asyn
       throw new AppError('MODEL_INVALID', `the model was refused: ${first.message}${checked.problems.length > 1 ? ` (and ${checked.problems.length - 1} more problem${checked.problems.length > 2 ? 's' : ''})` : ''}`, { problems: checked.problems })
     }
     const m = checked.model
-    const version = await models.add(name, contentOf(m.format, m.manifest, m.modelJson, m.shards), { labelOnReady: label })
+    const version = await models.add(name, contentOf(m.format, m.manifest, m.modelJson, m.shards, m.golden), { labelOnReady: label })
     opts.uploaded()
     const view = (await models.view(name)).versions.find((v) => v.id === version.id)!
     return reply.code(202).header('location', `/api/v1/models/${name}`).send(view)

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { ModelDescriptor, ModelFormat } from '@hivesight/protocol'
 import type { StoredFile } from '../db/model.repository.ts'
-import type { ModelManifest } from './model-validator.ts'
+import type { GoldenImage, ModelManifest } from './model-validator.ts'
 
 export const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')
 
@@ -9,13 +9,14 @@ export const sha256 = (b: Buffer | string): string => createHash('sha256').updat
 export interface VersionContent {
   format: ModelFormat
   manifest: ModelManifest
-  /** model.json first, then the shards in manifest order. */
+  /** model.json first, then the shards in manifest order, then any golden images. */
   files: StoredFile[]
+  golden: Omit<GoldenImage, 'bytes'>[]
 }
 
-export function contentOf(format: ModelFormat, manifest: ModelManifest, modelJson: Buffer, shards: { path: string; bytes: Buffer }[]): VersionContent {
-  const files = [{ path: 'model.json', bytes: modelJson }, ...shards].map((f) => ({ path: f.path, bytes: f.bytes, sha256: sha256(f.bytes) }))
-  return { format, manifest, files }
+export function contentOf(format: ModelFormat, manifest: ModelManifest, modelJson: Buffer, shards: { path: string; bytes: Buffer }[], golden: GoldenImage[] = []): VersionContent {
+  const files = [{ path: 'model.json', bytes: modelJson }, ...shards, ...golden].map((f) => ({ path: f.path, bytes: f.bytes, sha256: sha256(f.bytes) }))
+  return { format, manifest, files, golden: golden.map(({ bytes: _bytes, ...g }) => g) }
 }
 
 /** The version's id: sha256 of its manifest and of every file, so the same upload twice is the same version. */
@@ -26,9 +27,13 @@ export function versionId(c: VersionContent): string {
 }
 
 export function descriptorOf(c: VersionContent, id: string, name: string, version: number): ModelDescriptor {
+  const goldenPaths = new Set(c.golden.map((g) => g.path))
+  const ref = (f: StoredFile) => ({ path: f.path, sha256: f.sha256, bytes: f.bytes.length })
   return {
     id, name, version, format: c.format,
-    files: c.files.map((f) => ({ path: f.path, sha256: f.sha256, bytes: f.bytes.length })),
+    // What the page loads: model.json and the weights only.
+    files: c.files.filter((f) => !goldenPaths.has(f.path)).map(ref),
     preprocessing: c.manifest.preprocessing, outputs: c.manifest.outputs, labelOffset: c.manifest.labelOffset, softmax: c.manifest.softmax,
+    ...(c.golden.length > 0 ? { golden: c.golden.map((g) => ({ ...ref(c.files.find((f) => f.path === g.path)!), contentType: g.contentType, label: g.label, expected: g.expected })) } : {}),
   }
 }

@@ -1,4 +1,6 @@
 import type { ModelFormat, Preprocessing } from '@hivesight/protocol'
+import { AppError } from '../errors/app-errors.ts'
+import { inspectImage } from '../images/image-inspector.ts'
 import type { ClassLabel } from './model-lookup.ts'
 import { parseHivesightManifest, parseTeachableMetadata } from './model-manifest.ts'
 import { checkGraph, checkLayers, detectFormat } from './model-topology.ts'
@@ -12,7 +14,7 @@ export { manifestFromImageNetLabels } from './model-manifest.ts'
 
 export interface UploadedModelFile { name: string; bytes: Buffer }
 export interface ValidationLimits { maxModelBytes: number; maxClasses: number }
-export type ModelRule = 'missing-file' | 'bad-json' | 'unknown-format' | 'shard-path' | 'shard-size' | 'string-weights' | 'input-shape' | 'output-size' | 'unsupported-op' | 'too-large' | 'code' | 'manifest' | 'unexpected-file'
+export type ModelRule = 'missing-file' | 'bad-json' | 'unknown-format' | 'shard-path' | 'shard-size' | 'string-weights' | 'input-shape' | 'output-size' | 'unsupported-op' | 'too-large' | 'code' | 'manifest' | 'unexpected-file' | 'golden'
 /** `message` is a sentence for the uploader. */
 export interface ModelProblem { file: string; rule: ModelRule; message: string }
 export interface ModelManifest { labels: ClassLabel[]; labelOffset: number; softmax: boolean; preprocessing: Preprocessing; outputs: number }
@@ -26,6 +28,36 @@ export interface ValidModel {
   manifestSource: 'hivesight.json' | 'metadata.json'
   /** model.json plus the shards. */
   totalBytes: number
+  /** Images whose top-1 the smoke test checks (`golden-<label>.<jpg|png|webp>`). */
+  golden: GoldenImage[]
+}
+
+export interface GoldenImage { path: string; bytes: Buffer; contentType: string; label: string; expected: number }
+
+const GOLDEN = /^golden-(.+)\.(jpe?g|png|webp)$/i
+const MAX_GOLDEN = 16
+
+/** Golden images name a class of the manifest and are images: each becomes the output index it must win. */
+function readGolden(files: ReadonlyMap<string, UploadedModelFile>, manifest: ModelManifest | null, problems: ModelProblem[]): GoldenImage[] {
+  const out: GoldenImage[] = []
+  const named = [...files.values()].filter((f) => GOLDEN.test(f.name))
+  if (named.length > MAX_GOLDEN) problems.push({ file: named[MAX_GOLDEN]!.name, rule: 'golden', message: `At most ${MAX_GOLDEN} golden images may come with a model; this upload has ${named.length}.` })
+  for (const f of named.slice(0, MAX_GOLDEN)) {
+    const label = GOLDEN.exec(f.name)![1]!
+    if (!/^[A-Za-z0-9._-]{1,100}$/.test(f.name)) {
+      problems.push({ file: f.name, rule: 'golden', message: `${f.name}: a golden image's name may hold only letters, digits, ".", "_" and "-" (name it by the class id if its label has spaces).` })
+      continue
+    }
+    const at = manifest?.labels.findIndex((c) => c.name === label || c.id === label) ?? -1
+    if (manifest && at < 0) problems.push({ file: f.name, rule: 'golden', message: `${f.name} names the class "${label}", which the manifest does not list.` })
+    try {
+      const info = inspectImage(f.bytes)
+      if (manifest && at >= 0) out.push({ path: f.name, bytes: f.bytes, contentType: info.contentType, label, expected: manifest.labelOffset + at })
+    } catch (err) {
+      problems.push({ file: f.name, rule: 'golden', message: `${f.name} is not an image a page can decode (${err instanceof AppError ? err.message : String(err)}).` })
+    }
+  }
+  return out
 }
 
 const CODE_EXTENSIONS = /\.(js|mjs|cjs|html|htm|wasm|py)$/i
@@ -108,13 +140,14 @@ export function validateModelUpload(files: UploadedModelFile[], limits: Validati
     }
   }
 
+  const golden = readGolden(byName, manifest?.manifest ?? null, problems)
   for (const f of byName.values()) {
-    const isShard = shards?.listed.has(f.name) ?? false
+    const isShard = (shards?.listed.has(f.name) ?? false) || GOLDEN.test(f.name)
     if (CODE_EXTENSIONS.test(f.name) || looksLikeCode(f.bytes, isShard)) {
       problems.push({ file: f.name, rule: 'code', message: `${f.name} looks like code or markup (by its name or first bytes); uploads may hold only model.json, weight files and the manifest.` })
     }
     // Without a readable weightsManifest nobody knows which files are shards: not reported as unexpected then.
-    const known = f.name === 'model.json' || f.name === 'hivesight.json' || f.name === 'metadata.json' || isShard
+    const known = f.name === 'model.json' || f.name === 'hivesight.json' || f.name === 'metadata.json' || isShard || GOLDEN.test(f.name)
     if (shards && !known) {
       problems.push({ file: f.name, rule: 'unexpected-file', message: `${f.name} is not model.json, the manifest, or a weight file model.json lists; remove it from the upload.` })
     }
@@ -130,6 +163,7 @@ export function validateModelUpload(files: UploadedModelFile[], limits: Validati
       manifest: manifest.manifest,
       manifestSource: manifest.source,
       totalBytes: modelFile.bytes.length + shards.shards.reduce((n, s) => n + s.bytes.length, 0),
+      golden,
     },
   }
 }

@@ -59,6 +59,12 @@ export const ModelDescriptor = Type.Object({
   labelOffset: Type.Integer({ minimum: 0 }),
   /** true: the model outputs logits, the page applies softmax; false: it outputs probabilities already. */
   softmax: Type.Boolean(),
+  /** Images sent with the upload whose top-1 the smoke test checks (files beside the model's). */
+  golden: Type.Optional(Type.Array(Type.Object({
+    path: Type.String(), sha256: Type.String(), bytes: Type.Integer(), contentType: Type.String(), label: Type.String(),
+    /** The output index that must come first. */
+    expected: Type.Integer({ minimum: 0 }),
+  }))),
 }, { additionalProperties: false })
 export type ModelDescriptor = Static<typeof ModelDescriptor>
 

@@ -3,6 +3,7 @@ import { CoordinatorConnection } from './connection.ts'
 import { InferenceClient } from './inference-client.ts'
 import { JobPipeline } from './job-pipeline.ts'
 import { ModelCatalog } from './model-catalog.ts'
+import { checkGolden } from './golden-check.ts'
 import { ImageDecodeError, prepareImage } from './prepare.ts'
 import { StatusLine } from './status-line.ts'
 import { chooseThreads } from './thread-choice.ts'
@@ -24,7 +25,8 @@ async function main(status: StatusLine): Promise<void> {
   if (!inferenceScript) throw new Error('the page has no inference script (rebuild it: npm run build)')
   status.update({ phase: 'loading model' })
   const inference = new InferenceClient(inferenceScript)
-  const catalog = new ModelCatalog(new URL(config.modelsPath, location.href).toString())
+  const modelsBase = new URL(config.modelsPath, location.href).toString()
+  const catalog = new ModelCatalog(modelsBase)
   const threads = chooseThreads(params.get('threads'), globalThis.crossOriginIsolated === true, navigator.hardwareConcurrency || 1)
   // Several models fit a page (MobileNet V2 is 14 MB of weights); ?models=N and ?modelMb=M change the budget.
   const maxModels = Math.min(16, Math.max(1, Number(params.get('models')) || 4))
@@ -67,10 +69,16 @@ async function main(status: StatusLine): Promise<void> {
       else connection.send({ type: 'worker.models', held })
     },
     onModelCheck: (id) => {
-      void catalog.get(id).then((d) => inference.check(d)).then(
-        (r) => connection.send({ type: 'model.checked', model: id, ok: r.finite, reason: r.finite ? undefined : 'the model gave NaN or infinite outputs for an all-zero input', loadMs: r.loadMs, inferMs: r.inferMs, outputs: r.outputs }),
-        (err: unknown) => connection.send({ type: 'model.checked', model: id, ok: false, reason: String(err instanceof Error ? err.message : err).slice(0, 1000), loadMs: 0, inferMs: 0, outputs: 0 }),
-      )
+      // Field by field: the coordinator refuses a message with anything else in it.
+      const reply = (r: { ok: boolean; reason?: string; loadMs: number; inferMs: number; outputs: number }) =>
+        connection.send({ type: 'model.checked', model: id, ok: r.ok, reason: r.reason, loadMs: r.loadMs, inferMs: r.inferMs, outputs: r.outputs })
+      void (async () => {
+        const d = await catalog.get(id)
+        const r = await inference.check(d)
+        if (!r.finite) return reply({ ...r, ok: false, reason: 'the model gave NaN or infinite outputs for an all-zero input' })
+        const golden = await checkGolden(d, modelsBase, async (bytes, type) => (await inference.infer(await prepareImage(bytes, type, d.preprocessing), d)).top)
+        reply({ ...r, ok: golden === undefined, reason: golden })
+      })().catch((err: unknown) => reply({ ok: false, reason: String(err instanceof Error ? err.message : err).slice(0, 1000), loadMs: 0, inferMs: 0, outputs: 0 }))
     },
     onAssign: (job: JobAssign, image) => {
       // Sent before the coordinator read our worker.drain: hand it back unstarted instead of running it,
