@@ -56,6 +56,9 @@ after(async () => {
 })
 
 test('a Teachable Machine export is uploaded, smoke-tested on a page, READY, and answers with its own labels', { timeout: 120_000 }, async () => {
+  // Pages preload the default model before they join, and say so.
+  const builtIn = (await api<ModelView>('/api/v1/models/mobilenet_v2_1.0_224')).body.versions[0]!.id
+  await until(() => system.registry.holding(builtIn).length === 2, 10_000, 'both pages to report the preloaded default model')
   const t0 = performance.now()
   const { files } = await makeTeachableModel({ labels: ['red', 'green', 'blue'] })
   // Golden images ride along: the smoke test checks their top-1 on the page.

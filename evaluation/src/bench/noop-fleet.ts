@@ -34,7 +34,7 @@ export class NoopFleet {
         const frame = decodeAssignFrame(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength))
         if (!frame.ok) return
         if (this.recordArrivals) this.arrivedAt.set(frame.header.jobId, performance.now())
-        ws.send(`{"type":"job.result","jobId":"${frame.header.jobId}","leaseToken":${frame.header.leaseToken},"top":[{"index":1,"score":0.9}],"timings":{"decodeMs":0,"inferMs":0}}`)
+        ws.send(`{"type":"job.result","jobId":"${frame.header.jobId}","leaseToken":${frame.header.leaseToken},"model":"${frame.header.model}","top":[{"index":1,"score":0.9}],"timings":{"decodeMs":0,"inferMs":0}}`)
         this.answered++
         this.onEach?.()
         this.onAnswer?.()

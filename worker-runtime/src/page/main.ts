@@ -32,6 +32,13 @@ async function main(status: StatusLine): Promise<void> {
   const maxModels = Math.min(16, Math.max(1, Number(params.get('models')) || 4))
   const maxModelBytes = Math.max(1, Number(params.get('modelMb')) || 400) * 1024 * 1024
   const backend = await inference.start({ wasmPath: config.wasmPath, modelsPath: new URL(config.modelsPath, location.href).toString(), threads, maxModels, maxModelBytes })
+  // What the inference worker holds, told to the coordinator once connected (and on every change).
+  let held: string[] = []
+  let tell: (held: string[]) => void = () => undefined
+  inference.onModels = (now) => {
+    held = now
+    tell(held)
+  }
   const t0 = performance.now()
   // The default model before joining, so the first jobs do not wait for it (others load on first use).
   for (const id of config.preload) await inference.check(await catalog.get(id))
@@ -51,11 +58,6 @@ async function main(status: StatusLine): Promise<void> {
       connection.send(outcome)
     },
   })
-  let held: string[] = []
-  inference.onModels = (now) => {
-    held = now
-    connection.send({ type: 'worker.models', held })
-  }
   const connection = new CoordinatorConnection(url, {
     type: 'worker.hello', protocol: PROTOCOL_VERSION, kind: params.get('kind') === 'headless' ? 'headless' : 'browser', slots,
     name: params.get('name')?.slice(0, 100) || undefined, userAgent: navigator.userAgent.slice(0, 400),
@@ -97,6 +99,8 @@ async function main(status: StatusLine): Promise<void> {
     },
     onProblem: (message) => console.warn('coordinator:', message),
   })
+
+  tell = (now) => connection.send({ type: 'worker.models', held: now })
 
   window.hivesightDrain = async () => {
     draining = true
