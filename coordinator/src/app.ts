@@ -127,16 +127,22 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   const signals = new ClusterSignals(db, app.log, { origin: config.coordinatorId, pollMs: config.eventPollMs })
   const rates = new VersionRates()
   const models = new ModelRepository(db, signals, clock, app.log, {
-    defaultModel: config.defaultModel, random: deps.random,
-    usage: (id) => ({ warmOn: registry.holding(id).map((w) => w.hello.name ?? w.id), imagesPerSecond: rates.perSecond(id, clock.now()) }),
+    defaultModel: config.defaultModel, random: deps.random, shadowShare: config.modelShadowShare,
+    usage: (id) => ({ warmOn: registry.holding(id).map((w) => w.hello.name ?? w.id), imagesPerSecond: rates.perSecond(id, clock.now()), agreement: rates.agreementOf(id) }),
   })
   // Set once the built-in model is in the repository (a job queued by an older coordinator runs on it).
   let builtIn = ''
-  const accepted = (workerId: string, timings: { decodeMs: number; inferMs: number }, model: string) => {
+  const accepted = (workerId: string, timings: { decodeMs: number; inferMs: number }, model: string, shadow?: { version: string; top1: number; top1Here: number }) => {
     figures.record(workerId, timings, clock.now())
     rates.record(model, clock.now())
     const ref = models.ref(model)
     if (ref) metrics.modelAnswered(ref.name, ref.version, timings.inferMs)
+    const agreed = shadow && models.sameClass({ version: model, index: shadow.top1Here }, { version: shadow.version, index: shadow.top1 })
+    const other = shadow && models.ref(shadow.version)
+    if (ref && other && agreed !== undefined) {
+      rates.compared(model, shadow.version, agreed)
+      metrics.modelsCompared(ref.name, ref.version, other.version, agreed)
+    }
   }
   // The pump is created below; these callbacks run only once it exists.
   const recovery = new LeaseRecovery(db, signals, metrics, counters, { requeued: () => pump.jobsMayBeQueued(), finished: notify })
@@ -148,7 +154,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(),
     resultAccepted: accepted,
   })
-  const pump = new DispatchPump(new SqlDispatchStore(db, () => builtIn), registry, recovery, clock, app.log, metrics, counters, { leaseMs: config.leaseMs, onFinished: notify, volunteers: trust.slots })
+  const pump = new DispatchPump(new SqlDispatchStore(db, () => builtIn), registry, recovery, clock, app.log, metrics, counters, { leaseMs: config.leaseMs, onFinished: notify, volunteers: trust.slots, shadow: (id) => models.shadowFor(id) })
   const answers = new AnswerRecorder(new SqlAnswerStore(db), models, registry, signals, clock, app.log, metrics, counters, {
     slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(), resultAccepted: accepted,
   }, trust.hooks)

@@ -20,6 +20,8 @@ export interface Config {
   /** Largest model upload (model.json + weights), and most classes. */
   maxModelBytes: number
   maxModelClasses: number
+  /** Share of a split label's jobs also run on the other version, for the versions' top-1 agreement. */
+  modelShadowShare: number
   maxImageBytes: number
   maxImagesPerRequest: number
   maxImagePixels: number
@@ -170,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultModel: env.DEFAULT_MODEL || basename(modelDir),
     maxModelBytes: int(env, 'MAX_MODEL_BYTES', 100 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
     maxModelClasses: int(env, 'MAX_MODEL_CLASSES', 22_000, 1, 99_999),
+    modelShadowShare: int(env, 'MODEL_SHADOW_PERCENT', 10, 0, 100) / 100,
     // Images are stored in the database: one image is one packet, under MariaDB's max_allowed_packet (16 MiB by default).
     maxImageBytes: int(env, 'MAX_IMAGE_BYTES', 10 * 1024 * 1024, 1024, 15 * 1024 * 1024),
     maxImagesPerRequest: int(env, 'MAX_IMAGES_PER_REQUEST', 64, 1, 10_000),

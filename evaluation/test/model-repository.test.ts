@@ -45,7 +45,8 @@ const GREEN = await colourPicture([30, 200, 40])
 const BLUE = await colourPicture([20, 40, 230])
 
 before(async () => {
-  system = await startLocalCoordinator()
+  // Every job of a split label also runs on the other version (10 % by default), so agreement is counted.
+  system = await startLocalCoordinator({ MODEL_SHADOW_PERCENT: '100' })
   workers = await startHeadlessWorkers(system.url, 2)
   await until(() => system.registry.size === 2, 60_000, 'two worker pages to connect')
 })
@@ -167,12 +168,18 @@ test('a canary share splits the label\'s traffic; rolling back is moving the lab
   const split = await mapLimit(Array.from({ length: 40 }, () => RED), 8, async (img) => (await classify(img, 'colours')).result!.model.version)
   const fours = split.filter((v) => v === 4).length
   assert.ok(fours >= 8 && fours <= 32, `50 % canary sent ${fours}/40 to v4`)
+  // Shadow runs compared the two versions on the same pictures: v4 renamed every class, so they never agree.
+  const during = (await api<ModelView>('/api/v1/models/colours')).body.versions
+  const v1agree = during.find((v) => v.version === 1)!.agreement.find((a) => a.version === 4)
+  assert.ok(v1agree && v1agree.compared >= 30, `v1 and v4 compared on ${v1agree?.compared} of 40 jobs`)
+  assert.equal(v1agree.agreed, 0, 'a renamed class is another answer')
   const back = await api<ModelView>('/api/v1/models/colours/labels/default', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: 1 }) })
   assert.deepEqual(back.body.labels.find((l) => l.label === 'default'), { label: 'default', version: 1, canary: null })
   assert.deepEqual((await classify(RED, 'colours')).result!.model, { name: 'colours', version: 1 })
   const metrics = await (await fetch(`${system.url}/metrics`)).text()
   assert.match(metrics, /hivesight_model_results_total\{model="colours",version="4"\} \d+/)
   assert.match(metrics, /hivesight_model_results_total\{model="mobilenet_v2_1.0_224",version="1"\} \d+/)
+  assert.match(metrics, /hivesight_model_agreement_total\{model="colours",version="(1|4)",other="(4|1)",agreed="false"\} \d+/)
   const unknown = await api<{ code: string }>('/api/v1/jobs?model=nope', { method: 'POST', body: (() => { const f = new FormData(); f.append('image', new Blob([new Uint8Array(RED)], { type: 'image/png' }), 'x.png'); return f })() })
   assert.equal(unknown.status, 404)
   assert.equal(unknown.body.code, 'MODEL_NOT_FOUND')

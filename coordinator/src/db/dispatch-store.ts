@@ -14,6 +14,8 @@ export interface ClaimedJob {
   hasOpinions: boolean
   /** The model version it runs on. */
   model: string
+  /** Set at dispatch: another version it also runs on (shadow-runs.ts). */
+  shadow?: string
 }
 
 /** Which claimed job goes to which worker (a pure plan, run inside the claim's transaction). */

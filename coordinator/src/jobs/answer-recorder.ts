@@ -44,7 +44,7 @@ export interface AnswerEvents {
   /** A job is queued again. */
   requeued(): void
   /** A worker's result was accepted (its figures: images/s, inference and preparation times). */
-  resultAccepted(workerId: string, timings: JobTimings, model: string): void
+  resultAccepted(workerId: string, timings: JobTimings, model: string, shadow?: { version: string; top1: number; top1Here: number }): void
 }
 
 /**
@@ -147,7 +147,7 @@ export class AnswerRecorder {
     if (accepted) {
       this.counters.completed++
       this.registry.countJobDone(workerId)
-      this.events.resultAccepted(workerId, msg.timings, msg.model)
+      this.events.resultAccepted(workerId, msg.timings, msg.model, held?.shadow && msg.shadowTop1 !== undefined ? { version: held.shadow, top1: msg.shadowTop1, top1Here: msg.top[0]!.index } : undefined)
       this.metrics.finished('succeeded', submittedAt === undefined ? undefined : (this.clock.now() - submittedAt) / 1000)
       this.metrics.workerTimings(msg.timings.decodeMs, msg.timings.inferMs)
     } else {

@@ -58,7 +58,7 @@ export class DispatchPump {
     private readonly log: Logger,
     private readonly metrics: JobMetrics,
     private readonly counters: DispatchCounters,
-    private readonly opts: { leaseMs: number; onFinished(jobIds: string[]): void; volunteers?: VolunteerSlots },
+    private readonly opts: { leaseMs: number; onFinished(jobIds: string[]): void; volunteers?: VolunteerSlots; shadow?(model: string): string | undefined },
   ) {}
 
   /** Work may be waiting (an upload, a requeue, a peer's signal). */
@@ -113,11 +113,12 @@ export class DispatchPump {
     let sent = 0
     for (const job of leased) {
       const w = this.registry.get(job.workerId)
-      if (!w || !this.registry.hold(job.workerId, job.jobId, { token: 1, leaseExpiresAt: now + lease.leaseMs, submittedAt: job.submittedAt, model: job.model })) {
+      const shadow = this.opts.shadow?.(job.model)
+      if (!w || !this.registry.hold(job.workerId, job.jobId, { token: 1, leaseExpiresAt: now + lease.leaseMs, submittedAt: job.submittedAt, model: job.model, shadow })) {
         gone.add(job.workerId)
         continue
       }
-      sendAssign(w, { id: job.jobId, leaseToken: 1, attempt: 1, contentType: job.contentType, model: job.model }, job.image)
+      sendAssign(w, { id: job.jobId, leaseToken: 1, attempt: 1, contentType: job.contentType, model: job.model, shadow }, job.image)
       sent++
     }
     this.counters.dispatched += sent
@@ -173,7 +174,10 @@ export class DispatchPump {
         await this.recovery.takeBack({ workerIds: [workerId] }, this.clock.now())
         continue
       }
-      for (const job of jobs) this.registry.hold(workerId, job.id, { token: job.leaseToken, leaseExpiresAt: expiresAt, submittedAt: job.submittedAt, hasOpinions: job.hasOpinions, model: job.model })
+      for (const job of jobs) {
+        job.shadow = this.opts.shadow?.(job.model)
+        this.registry.hold(workerId, job.id, { token: job.leaseToken, leaseExpiresAt: expiresAt, submittedAt: job.submittedAt, hasOpinions: job.hasOpinions, model: job.model, shadow: job.shadow })
+      }
       this.metrics.dispatched(jobs.map((j) => (now - Math.max(j.submittedAt, j.availableAt)) / 1000))
       sent += jobs.length
       ready.push({ w, jobs })
@@ -214,6 +218,7 @@ export class DispatchPump {
 }
 
 /** One job.assign frame, the image inside; a failed send means the socket is closing, and its close handler takes the job back. */
-function sendAssign(w: LiveWorker, job: Pick<ClaimedJob, 'id' | 'leaseToken' | 'attempt' | 'contentType' | 'model'>, image: Buffer): void {
-  w.channel.sendFrame(encodeAssignFrame({ type: 'job.assign', jobId: job.id, leaseToken: job.leaseToken, attempt: job.attempt, contentType: job.contentType, model: job.model }, image))
+function sendAssign(w: LiveWorker, job: Pick<ClaimedJob, 'id' | 'leaseToken' | 'attempt' | 'contentType' | 'model' | 'shadow'>, image: Buffer): void {
+  const header = { type: 'job.assign' as const, jobId: job.id, leaseToken: job.leaseToken, attempt: job.attempt, contentType: job.contentType, model: job.model }
+  w.channel.sendFrame(encodeAssignFrame(job.shadow ? { ...header, shadow: job.shadow } : header, image))
 }

@@ -22,12 +22,17 @@ export class PrometheusMetrics implements JobMetrics {
   private readonly inference = new Histogram({ name: 'hivesight_worker_inference_ms', help: 'Inference time reported by workers', buckets: WORKER_MS_BUCKETS, registers: [this.registry] })
   private readonly perModel = new Counter({ name: 'hivesight_model_results_total', help: 'Results accepted, per model version', labelNames: ['model', 'version'], registers: [this.registry] })
   private readonly perModelInference = new Histogram({ name: 'hivesight_model_inference_ms', help: 'Inference time per model version', labelNames: ['model', 'version'], buckets: WORKER_MS_BUCKETS, registers: [this.registry] })
+  private readonly agreement = new Counter({ name: 'hivesight_model_agreement_total', help: 'Shadow runs while a label splits traffic: jobs of a version also run on another, by whether their top-1 agreed', labelNames: ['model', 'version', 'other', 'agreed'], registers: [this.registry] })
   private readonly decode = new Histogram({ name: 'hivesight_worker_decode_ms', help: 'Image decode time reported by workers', buckets: WORKER_MS_BUCKETS, registers: [this.registry] })
 
   /** A result of this version was accepted (per-version images/s and latency, e.g. for a canary). */
   modelAnswered(model: string, version: number, inferMs: number): void {
     this.perModel.inc({ model, version: String(version) })
     this.perModelInference.observe({ model, version: String(version) }, inferMs)
+  }
+
+  modelsCompared(model: string, version: number, other: number, agreed: boolean): void {
+    this.agreement.inc({ model, version: String(version), other: String(other), agreed: String(agreed) })
   }
 
   constructor(db: Db, workers: WorkerRegistry, figures: WorkerFigures, clock: Clock) {

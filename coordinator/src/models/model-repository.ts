@@ -9,11 +9,12 @@ import type { Labeller } from '../jobs/job-view.ts'
 import type { Logger } from '../jobs/logger.ts'
 import { descriptorOf, versionId, type VersionContent } from './model-identity.ts'
 import { ModelFileCache } from './model-file-cache.ts'
+import { sameClass, shadowFor } from './shadow-runs.ts'
 import type { ClassLabel, ModelLookup, ResolvedVersion } from './model-lookup.ts'
 import { selectVersion, type Catalog, type LabelPointer } from './model-selection.ts'
 
 /** What this coordinator sees of a version's use (its workers, its answers). */
-export type VersionUsage = (versionId: string) => { warmOn: string[]; imagesPerSecond: number }
+export type VersionUsage = (versionId: string) => { warmOn: string[]; imagesPerSecond: number; agreement: { other: string; agreed: number; compared: number }[] }
 
 /** A version leaves `validating` with this (the smoke test's verdict). */
 export interface SmokeVerdict { ok: boolean; reason: string | null; loadMs: number; inferMs: number; worker: string }
@@ -59,7 +60,7 @@ export class ModelRepository implements ModelLookup, Labeller {
     private readonly signals: ClusterSignals,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly opts: { defaultModel: string; random?: () => number; usage?: VersionUsage },
+    private readonly opts: { defaultModel: string; random?: () => number; usage?: VersionUsage; shadowShare?: number },
   ) {}
 
   /** Reads the catalogue again now (a peer changed it). */
@@ -121,6 +122,16 @@ export class ModelRepository implements ModelLookup, Labeller {
     return v ? { name: v.name, version: v.version } : null
   }
 
+  /** The version a job of this one should also run on (a shadow run while a label splits traffic), if any. */
+  shadowFor(versionId: string): string | undefined {
+    return shadowFor(this.catalog, versionId, (this.opts.random ?? Math.random)(), this.opts.shadowShare)
+  }
+
+  /** Whether two versions' top-1 answers are the same class. */
+  sameClass(a: { version: string; index: number }, b: { version: string; index: number }): boolean | undefined {
+    return sameClass(this.catalog, a, b)
+  }
+
   /** Ready versions as last read (synchronous, for dispatch). */
   readyVersions(): ResolvedVersion[] {
     return [...this.catalog.versions.values()].filter((v) => v.state === 'ready')
@@ -160,13 +171,14 @@ export class ModelRepository implements ModelLookup, Labeller {
       })),
       versions: versions.map((v) => {
         const row = this.rows.get(v.id)!
-        const usage = this.opts.usage?.(v.id) ?? { warmOn: [], imagesPerSecond: 0 }
+        const { agreement, ...usage } = this.opts.usage?.(v.id) ?? { warmOn: [], imagesPerSecond: 0, agreement: [] }
         return {
           id: v.id, version: v.version, state: v.state, failureReason: v.failureReason, format: v.descriptor.format,
           classes: v.classes.length, inputSize: v.descriptor.preprocessing.inputSize, bytes: Number(row.byte_size),
           createdAt: Number(row.created_at), readyAt: row.ready_at === null ? null : Number(row.ready_at),
           smoke: row.smoke_json ? (JSON.parse(row.smoke_json) as { loadMs: number; inferMs: number; worker: string }) : null,
           ...usage,
+          agreement: agreement.map((a) => ({ version: number(a.other), agreed: a.agreed, compared: a.compared })),
         }
       }),
     }

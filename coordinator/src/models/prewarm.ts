@@ -16,7 +16,8 @@ export class Prewarm {
     let sent = 0
     const wanted = this.models.labelledReady()
     for (const w of this.registry.all()) {
-      if (!w.trust.trusted || w.draining) continue
+      // A worker that never said what it holds is not a page that loads versions on request.
+      if (!w.trust.trusted || w.draining || !w.models) continue
       for (const id of wanted) {
         const key = `${w.id} ${id}`
         if (w.models.has(id) || this.asked.has(key)) continue

@@ -16,6 +16,8 @@ export interface HeldJob {
   hasOpinions?: boolean
   /** The model version it was assigned with (its answer must name the same). */
   model?: string
+  /** The version it also runs on for an agreement figure (a shadow run), if any. */
+  shadow?: string
 }
 
 /** Who a worker is, as far as verification cares (see trust/verification.ts). */
@@ -39,8 +41,8 @@ export interface LiveWorker {
   channel: WorkerChannel
   /** Jobs finished since the last sweep wrote the count to the database. */
   jobsDoneUnsaved: number
-  /** Model versions the page holds loaded (its last worker.models). */
-  models: ReadonlySet<string>
+  /** Model versions the page holds loaded (its last worker.models); undefined until it says (dispatch then assumes any). */
+  models: ReadonlySet<string> | undefined
 }
 
 /** Slots promised to jobs being committed with their upload (counted as taken until used or given back). */
@@ -57,7 +59,7 @@ export class WorkerRegistry {
   private untrusted = 0
 
   add(w: Omit<LiveWorker, 'inFlight' | 'jobsDoneUnsaved' | 'models'>): LiveWorker {
-    const entry: Entry = { ...w, inFlight: new Map(), jobsDoneUnsaved: 0, reserved: 0, models: new Set() }
+    const entry: Entry = { ...w, inFlight: new Map(), jobsDoneUnsaved: 0, reserved: 0, models: undefined }
     this.workers.set(w.id, entry)
     if (!w.trust.trusted) this.untrusted++
     this.refresh(entry)
@@ -134,8 +136,8 @@ export class WorkerRegistry {
     return w
   }
   /** Free slots of trusted workers, or of volunteers (each kind gets jobs its own way), with what each holds loaded. */
-  freeSlots(trusted = true): { workerId: string; free: number; warm: ReadonlySet<string> }[] {
-    const out: { workerId: string; free: number; warm: ReadonlySet<string> }[] = []
+  freeSlots(trusted = true): { workerId: string; free: number; warm: ReadonlySet<string> | undefined }[] {
+    const out: { workerId: string; free: number; warm: ReadonlySet<string> | undefined }[] = []
     for (const w of this.withFreeSlots) if (w.trust.trusted === trusted) out.push({ workerId: w.id, free: w.slots - w.inFlight.size - w.reserved, warm: w.models })
     return out
   }
@@ -146,7 +148,7 @@ export class WorkerRegistry {
   }
   /** Workers here holding this version loaded (for the Models screen and for label moves). */
   holding(versionId: string): LiveWorker[] {
-    return [...this.workers.values()].filter((w) => w.models.has(versionId))
+    return [...this.workers.values()].filter((w) => w.models?.has(versionId) === true)
   }
   /** Live workers of one identity (to close them when it is quarantined, or its link or credential revoked). */
   ofIdentity(identity: string): LiveWorker[] {

@@ -15,7 +15,7 @@ function version(over: Partial<ModelVersionView> = {}): ModelVersionView {
   return {
     id: 'a'.repeat(64), version: 1, state: 'ready', failureReason: null, format: 'layers', classes: 3, inputSize: 224, bytes: 2_500_000,
     createdAt: Date.UTC(2025, 0, 2, 3, 4), readyAt: Date.UTC(2025, 0, 2, 3, 4, 7), smoke: { loadMs: 412.4, inferMs: 31.6, worker: 'tab-1' },
-    warmOn: ['w1', 'w2'], imagesPerSecond: 12.345, ...over,
+    warmOn: ['w1', 'w2'], imagesPerSecond: 12.345, agreement: [], ...over,
   }
 }
 

@@ -43,7 +43,7 @@ test('a worker\'s loaded model versions come with its free slots, and who holds 
   r.add({ id: 'b', hello, trust, slots: 2, draining: false, channel })
   r.setModels('a', ['v1', 'v2'])
   r.setModels('b', ['v1'])
-  assert.deepEqual(r.freeSlots().map((f) => [f.workerId, [...f.warm]]), [['a', ['v1', 'v2']], ['b', ['v1']]])
+  assert.deepEqual(r.freeSlots().map((f) => [f.workerId, [...(f.warm ?? [])]]), [['a', ['v1', 'v2']], ['b', ['v1']]])
   assert.deepEqual(r.holding('v2').map((w) => w.id), ['a'])
   r.setModels('a', ['v1'])
   assert.deepEqual(r.holding('v2'), [])

@@ -14,6 +14,7 @@ test('a labelled version is loaded ahead on every trusted page that lacks it, on
     sent.set(id, [])
     registry.add({ id, hello, trust: { trusted, identity: id, network: null }, slots: 2, draining: false, channel: { sendFrame: () => true, sendMessage: (m) => (sent.get(id)!.push(m), true), close: () => undefined } })
   }
+  registry.setModels('a', [])
   registry.setModels('b', ['v2'])
   const models = { labelledReady: () => ['v1', 'v2'] } as unknown as ModelRepository
   const prewarm = new Prewarm(models, registry)

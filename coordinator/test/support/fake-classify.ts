@@ -49,7 +49,7 @@ export class FakeModels implements ModelLookup {
       labels: Object.entries(this.labels[name]!).map(([label, v]) => ({ label, version: v, canary: null })),
       versions: this.versions.filter((v) => v.name === name).map((v) => ({
         id: v.id, version: v.version, state: v.state, failureReason: null, format: 'graph' as const, classes: v.classes.length, inputSize: 224,
-        bytes: 1, createdAt: 1, readyAt: v.state === 'ready' ? 2 : null, smoke: null, warmOn: [], imagesPerSecond: 0,
+        bytes: 1, createdAt: 1, readyAt: v.state === 'ready' ? 2 : null, smoke: null, warmOn: [], imagesPerSecond: 0, agreement: [],
       })),
     }))
   }

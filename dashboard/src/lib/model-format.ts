@@ -41,8 +41,14 @@ export function failureWords(reason: string | null): string {
 /** One line of a refused upload: "weights.bin — shard-size: …". */
 export const problemLine = (p: ProblemItem) => `${p.file || '(upload)'} — ${p.rule}: ${p.message}`
 
-export function labelText(l: LabelView): string {
-  return `${l.label} → v${l.version}${l.canary ? ` (canary v${l.canary.version} at ${l.canary.percent} %)` : ''}`
+export function labelText(l: LabelView, m?: ModelView): string {
+  return `${l.label} → v${l.version}${l.canary ? ` (canary v${l.canary.version} at ${l.canary.percent} %${agreementText(m, l.version, l.canary.version)})` : ''}`
+}
+
+/** Top-1 agreement of two versions from shadow runs: ", top-1 agrees 93 % of 120", or nothing before any. */
+export function agreementText(m: ModelView | undefined, version: number, other: number): string {
+  const a = m?.versions.find((v) => v.version === version)?.agreement?.find((x) => x.version === other)
+  return a && a.compared > 0 ? `, top-1 agrees ${Math.round((100 * a.agreed) / a.compared)} % of ${a.compared}` : ''
 }
 
 /** Labels and canaries pointing at a version: such a version cannot be deleted. */

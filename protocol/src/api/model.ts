@@ -94,6 +94,8 @@ export const ModelVersionView = Type.Object({
   warmOn: Type.Array(Type.String()),
   /** Images per second answered by this version over the last minute (this coordinator). */
   imagesPerSecond: Type.Number(),
+  /** Top-1 agreement with other versions, from shadow runs while a label split traffic between them (this coordinator, since it started). */
+  agreement: Type.Array(Type.Object({ version: Type.Integer(), agreed: Type.Integer(), compared: Type.Integer() })),
 })
 export type ModelVersionView = Static<typeof ModelVersionView>
 

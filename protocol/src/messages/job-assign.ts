@@ -12,6 +12,11 @@ export const JobAssign = Type.Object({
   contentType: Type.String(),
   /** The model version to run (ModelDescriptor id): the page loads it on first use. */
   model: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  /**
+   * While a label splits traffic between two versions, a sample of its jobs is also run on the other one
+   * (same input): the answer's `shadowTop1` gives the versions' top-1 agreement.
+   */
+  shadow: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
 })
 export type JobAssign = Static<typeof JobAssign>
 

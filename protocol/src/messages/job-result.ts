@@ -25,5 +25,7 @@ export const JobResult = Type.Object({
   model: Type.String({ maxLength: 64 }),
   top: Type.Array(ClassScore, { minItems: 1, maxItems: TOP_K }),
   timings: JobTimings,
+  /** The shadow version's top-1 output index, when the job was assigned with one. */
+  shadowTop1: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_MODEL_OUTPUTS - 1 })),
 }, { additionalProperties: false })
 export type JobResult = Static<typeof JobResult>

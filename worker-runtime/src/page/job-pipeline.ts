@@ -5,7 +5,7 @@ export type Outcome = JobResult | JobFailed
 export interface PipelineStages {
   /** Image bytes → the input of the job's model; throws a `decodeError` (see below) for a picture that cannot be read. */
   prepare(image: Uint8Array, job: JobAssign): Promise<Float32Array>
-  infer(input: Float32Array, job: JobAssign): Promise<{ top: ClassScore[]; inferMs: number }>
+  infer(input: Float32Array, job: JobAssign): Promise<{ top: ClassScore[]; inferMs: number; shadowTop1?: number }>
   isDecodeError(err: unknown): boolean
   send(outcome: Outcome): void
   now(): number
@@ -114,9 +114,9 @@ export class JobPipeline {
     const generation = this.generation
     this.running = job.jobId
     try {
-      const { top, inferMs } = await this.stages.infer(input, job)
+      const { top, inferMs, shadowTop1 } = await this.stages.infer(input, job)
       if (generation === this.generation) {
-        this.stages.send({ type: 'job.result', jobId: job.jobId, leaseToken: job.leaseToken, model: job.model, top, timings: { decodeMs: prepareMs, inferMs } })
+        this.stages.send({ type: 'job.result', jobId: job.jobId, leaseToken: job.leaseToken, model: job.model, top, timings: { decodeMs: prepareMs, inferMs }, ...(shadowTop1 === undefined ? {} : { shadowTop1 }) })
       }
     } catch (err) {
       if (generation === this.generation) this.stages.send(failure(job, err, false))

@@ -50,7 +50,14 @@ async function main(status: StatusLine): Promise<void> {
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${config.socketPath}`
   const pipeline = new JobPipeline({
     prepare: async (image, job) => prepareImage(image, job.contentType, (await catalog.get(job.model)).preprocessing),
-    infer: async (input, job) => inference.infer(input, await catalog.get(job.model)),
+    infer: async (input, job) => {
+      // A shadow run takes the same input (the coordinator pairs only versions that prepare it alike); the input is transferred, so copied first.
+      const copy = job.shadow ? input.slice() : undefined
+      const main = await inference.infer(input, await catalog.get(job.model))
+      if (!copy || !job.shadow) return main
+      const shadow = await inference.infer(copy, await catalog.get(job.shadow)).catch(() => undefined)
+      return shadow?.top[0] ? { ...main, shadowTop1: shadow.top[0].index } : main
+    },
     isDecodeError: (err) => err instanceof ImageDecodeError,
     now: () => performance.now(),
     send: (outcome) => {

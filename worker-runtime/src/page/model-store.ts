@@ -2,11 +2,21 @@ import * as tf from '@tensorflow/tfjs-core'
 import { loadGraphModel } from '@tensorflow/tfjs-converter'
 import { loadLayersModel } from '@tensorflow/tfjs-layers'
 import type { ModelDescriptor } from '@hivesight/protocol'
+import { sha256 } from '@noble/hashes/sha2.js'
 import { runOnZeros, type Predictor } from './classify.ts'
 
 interface Loaded { model: Predictor & { dispose(): void }; bytes: number; lastUsed: number; busy: number }
 
-const hex = (buf: ArrayBuffer) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('')
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+
+/**
+ * WebCrypto where the page has it; a volunteer tab opened over plain http on a LAN address is not a secure
+ * context and has no crypto.subtle, so there the digest is computed in JavaScript (~10 ms per MB).
+ */
+async function digest(body: ArrayBuffer): Promise<string> {
+  if (globalThis.crypto?.subtle) return hex(new Uint8Array(await crypto.subtle.digest('SHA-256', body)))
+  return hex(sha256(new Uint8Array(body)))
+}
 
 /** A version's file, refused unless its sha256 is the descriptor's (a proxy or a cache cannot swap weights). */
 async function fetchChecked(url: string, sha256: string, bytes: number): Promise<ArrayBuffer> {
@@ -14,7 +24,7 @@ async function fetchChecked(url: string, sha256: string, bytes: number): Promise
   if (!res.ok) throw new Error(`could not fetch ${url}: HTTP ${res.status}`)
   const body = await res.arrayBuffer()
   if (body.byteLength !== bytes) throw new Error(`${url} has ${body.byteLength} bytes, the descriptor says ${bytes}`)
-  const got = hex(await crypto.subtle.digest('SHA-256', body))
+  const got = await digest(body)
   if (got !== sha256) throw new Error(`${url} does not match its sha256 (got ${got.slice(0, 12)}…, want ${sha256.slice(0, 12)}…)`)
   return body
 }
