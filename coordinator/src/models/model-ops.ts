@@ -31,6 +31,30 @@ export function graphOpNames(): ReadonlySet<string> {
   return graphOps
 }
 
+let wasmMissing: ReadonlySet<string> | undefined
+/** Graph ops that reach a kernel of another name (the rest use their own name). */
+const KERNEL_OF: Record<string, string> = { RFFT: 'FFT', IRFFT: 'IFFT' }
+
+/**
+ * Kernels TensorFlow.js has (its cpu backend registers them) that the wasm backend the pages run does not:
+ * a graph op of that name would load and then fail on the first prediction. Read from the backends' own
+ * registries (importing them registers their kernels; no wasm is started), once, in ~50 ms.
+ */
+export function opsWasmCannotRun(): ReadonlySet<string> {
+  if (wasmMissing) return wasmMissing
+  const require = createRequire(import.meta.url)
+  const core = require('@tensorflow/tfjs-core') as { getKernelsForBackend(b: string): { kernelName: string }[] }
+  require('@tensorflow/tfjs-backend-wasm')
+  require('@tensorflow/tfjs-backend-cpu')
+  const wasm = new Set(core.getKernelsForBackend('wasm').map((k) => k.kernelName))
+  const all = core.getKernelsForBackend('cpu').map((k) => k.kernelName)
+  if (wasm.size < 100) throw new Error(`the tfjs wasm backend registered only ${wasm.size} kernels: has its layout changed?`)
+  wasmMissing = new Set(all.filter((k) => !wasm.has(k)))
+  return wasmMissing
+}
+
+export const kernelOf = (op: string): string => KERNEL_OF[op] ?? op
+
 /**
  * The layer classes @tensorflow/tfjs-layers 4.22 registers for deserialization (containers included).
  * Curated rather than read at run time so the coordinator does not load tfjs to check an upload; a test

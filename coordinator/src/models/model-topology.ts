@@ -1,5 +1,5 @@
 import type { ModelFormat } from '@hivesight/protocol'
-import { CODE_LAYER_CLASSES, graphOpNames, LAYER_CLASSES, SHAPE_PRESERVING_LAYERS } from './model-ops.ts'
+import { CODE_LAYER_CLASSES, graphOpNames, kernelOf, LAYER_CLASSES, opsWasmCannotRun, SHAPE_PRESERVING_LAYERS } from './model-ops.ts'
 import type { ModelManifest, ModelProblem } from './model-validator.ts'
 
 // What model.json's modelTopology says about the network: its format, its input and output shapes, and
@@ -68,13 +68,19 @@ export function checkGraph(model: Json, manifest: ModelManifest | null, manifest
   const topo = model.modelTopology as Json
   const problems: ModelProblem[] = []
   const known = graphOpNames()
+  const noWasm = opsWasmCannotRun()
   const unknown = new Map<string, number>()
+  const notOnWasm = new Map<string, number>()
   for (const node of graphNodes(topo)) {
     const op = typeof node.op === 'string' ? node.op : '(none)'
     if (!known.has(op)) unknown.set(op, (unknown.get(op) ?? 0) + 1)
+    else if (noWasm.has(kernelOf(op))) notOnWasm.set(op, (notOnWasm.get(op) ?? 0) + 1)
   }
   for (const [op, n] of unknown) {
     problems.push({ file: 'model.json', rule: 'unsupported-op', message: `model.json uses the op ${JSON.stringify(op)} (${n} node${n === 1 ? '' : 's'}), which TensorFlow.js cannot run.` })
+  }
+  for (const [op, n] of notOnWasm) {
+    problems.push({ file: 'model.json', rule: 'unsupported-op', message: `model.json uses the op ${JSON.stringify(op)} (${n} node${n === 1 ? '' : 's'}), which TensorFlow.js has but its WebAssembly backend, the one worker pages run, does not.` })
   }
   if (!manifest) return problems
   const sig = isObj(model.signature) ? model.signature : {}

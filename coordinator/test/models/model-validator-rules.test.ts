@@ -25,6 +25,16 @@ test('unsupported-op: every unknown graph op is listed once, library functions i
   assert.match(hits[1]!.message, /"EagerPyFunc" \(1 node\)/)
 })
 
+test('unsupported-op: an op TensorFlow.js knows but its wasm backend has no kernel for (Einsum) is refused too', { timeout: 30_000 }, () => {
+  const files = editModel(mn(), (m) => {
+    m.modelTopology.node!.push({ name: 'e', op: 'Einsum' }, { name: 'f', op: 'RFFT' })
+  })
+  const hits = expectProblem(validateModelUpload(files, LIMITS), 'unsupported-op', 'model.json')
+  assert.deepEqual(hits.map((h) => /"(\w+)"/.exec(h.message)![1]), ['Einsum', 'RFFT'])
+  assert.ok(hits.every((h) => /WebAssembly backend/.test(h.message)))
+  assert.ok(validateModelUpload(mn(), LIMITS).ok, 'every op of the shipped MobileNet runs on wasm')
+})
+
 test('a broken model.json still gets its manifest and files checked', { timeout: 30_000 }, () => {
   const files = put(put(tm, 'model.json', text('nope')), 'metadata.json', text('{}'))
   const r = validateModelUpload(files, LIMITS)
