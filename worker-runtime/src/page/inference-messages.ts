@@ -44,5 +44,5 @@ export type FromInference =
   | ({ type: 'ready' } & BackendInfo)
   | { type: 'result'; id: number; top: ClassScore[]; inferMs: number }
   | ({ type: 'checked'; id: number } & CheckResult)
-  | { type: 'models'; held: string[] }
+  | { type: 'models'; held: string[]; evicted: number; heapBytes: number }
   | { type: 'error'; id?: number; message: string }

@@ -29,10 +29,16 @@ async function initBackend(wasmPath: string, threads: number): Promise<BackendIn
   return { backend: 'wasm', simd, threads: running, flavour: workerFlavour({ backend: 'wasm', simd, threads: running }) }
 }
 
+/** The wasm module's memory: it grows as models load and never shrinks when they are disposed. */
+function wasmHeapBytes(): number {
+  const wasm = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm
+  return wasm?.HEAPU8?.buffer.byteLength ?? 0
+}
+
 async function handle(msg: ToInference): Promise<void> {
   if (msg.type === 'init') {
     const info = await initBackend(msg.wasmPath, msg.threads)
-    store = new ModelStore({ modelsPath: msg.modelsPath, maxModels: msg.maxModels, maxModelBytes: msg.maxModelBytes, onChange: (held) => post({ type: 'models', held }) })
+    store = new ModelStore({ modelsPath: msg.modelsPath, maxModels: msg.maxModels, maxModelBytes: msg.maxModelBytes, onChange: (held, evicted) => post({ type: 'models', held, evicted, heapBytes: wasmHeapBytes() }) })
     return post({ type: 'ready', ...info })
   }
   if (!store) return post({ type: 'error', id: msg.id, message: 'the inference worker is not started yet' })

@@ -4,6 +4,7 @@ import { InferenceClient } from './inference-client.ts'
 import { JobPipeline } from './job-pipeline.ts'
 import { ModelCatalog } from './model-catalog.ts'
 import { checkGolden } from './golden-check.ts'
+import { needsRestart } from './memory-policy.ts'
 import { ImageDecodeError, prepareImage } from './prepare.ts'
 import { StatusLine } from './status-line.ts'
 import { chooseThreads } from './thread-choice.ts'
@@ -35,9 +36,15 @@ async function main(status: StatusLine): Promise<void> {
   // What the inference worker holds, told to the coordinator once connected (and on every change).
   let held: string[] = []
   let tell: (held: string[]) => void = () => undefined
-  inference.onModels = (now) => {
+  // Past this wasm heap after an eviction, the inference worker is replaced (memory-policy.ts); ?heapMb= sets it.
+  const heapLimit = Math.max(1, Number(params.get('heapMb')) || 256) * 1024 * 1024
+  inference.onModels = (now, memory) => {
     held = now
     tell(held)
+    if (needsRestart(memory, heapLimit)) {
+      console.info(`inference worker: wasm heap ${Math.round(memory.heapBytes / 2 ** 20)} MiB after evicting ${memory.evicted} model(s); starting a fresh one`)
+      void inference.restart().catch((err: unknown) => status.update({ phase: `failed: the inference worker did not restart (${err instanceof Error ? err.message : String(err)})` }))
+    }
   }
   const t0 = performance.now()
   // The default model before joining, so the first jobs do not wait for it (others load on first use).

@@ -49,7 +49,7 @@ export class ModelStore {
   private readonly loading = new Map<string, Promise<Loaded>>()
 
   constructor(
-    private readonly opts: { modelsPath: string; maxModels: number; maxModelBytes: number; onChange(held: string[]): void },
+    private readonly opts: { modelsPath: string; maxModels: number; maxModelBytes: number; onChange(held: string[], evicted: number): void },
   ) {}
 
   get held(): string[] {
@@ -103,19 +103,22 @@ export class ModelStore {
     await runOnZeros(model, d)
     const entry: Loaded = { model, bytes: shardFiles.reduce((n, f) => n + f.bytes, 0), lastUsed: performance.now(), busy: 0 }
     this.loaded.set(d.id, entry)
-    this.evict(d.id)
-    this.opts.onChange(this.held)
+    const evicted = this.evict(d.id)
+    this.opts.onChange(this.held, evicted)
     return entry
   }
 
-  /** Least recently used first, never the one just loaded nor one in use. */
-  private evict(keep: string): void {
+  /** Least recently used first, never the one just loaded nor one in use; how many were disposed. */
+  private evict(keep: string): number {
     const total = () => [...this.loaded.values()].reduce((n, e) => n + e.bytes, 0)
+    let evicted = 0
     while (this.loaded.size > this.opts.maxModels || total() > this.opts.maxModelBytes) {
       const victim = [...this.loaded.entries()].filter(([id, e]) => id !== keep && e.busy === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0]
-      if (!victim) return
+      if (!victim) break
       victim[1].model.dispose()
       this.loaded.delete(victim[0])
+      evicted++
     }
+    return evicted
   }
 }
