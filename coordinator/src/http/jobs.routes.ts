@@ -7,9 +7,9 @@ import { AppError } from '../errors/app-errors.ts'
 import type { PixelLimits } from '../images/image-inspector.ts'
 import { MODEL_SELECTOR, PRIORITY, readUpload, type UploadLimits } from './upload-reader.ts'
 import type { ApiKeyVerifier } from '../auth/api-keys.ts'
-import type { JobService, Scope } from '../jobs/job-service.ts'
+import type { JobService } from '../jobs/job-service.ts'
 import { requireApiKey, type AuthMode } from './auth.ts'
-import { limitPerKey } from './compat-common.ts'
+import { limitPerKey, scopeOf, volunteersAllowed } from './compat-common.ts'
 
 export interface JobsRoutesOptions {
   jobs: JobService
@@ -24,8 +24,6 @@ export interface JobsRoutesOptions {
   volunteerJobs: 'per-key' | 'all' | 'none'
 }
 
-/** What the caller may see: its own key's jobs, or all of them in open mode. */
-const scopeOf = (req: FastifyRequest): Scope => (req.principal ? { owner: req.principal.keyId } : 'all')
 
 export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (app, { jobs, maxWaitSeconds, pixelLimits, maxImageBytes, maxImages, authMode, verifier, rateLimitPerMinute, volunteerJobs }) => {
   requireApiKey(app, authMode, verifier)
@@ -47,8 +45,7 @@ export const jobsRoutes: FastifyPluginAsyncTypebox<JobsRoutesOptions> = async (a
     const owner = req.principal?.keyId ?? null
     const { images, priority, model } = await readUpload(req, query.priority, limits, query.model)
     if (onlyOne && images.length !== 1) throw new AppError('BAD_REQUEST', 'classify takes exactly one image; use POST /api/v1/jobs for several')
-    const volunteersAllowed = volunteerJobs === 'all' || (volunteerJobs === 'per-key' && req.principal?.volunteers === true)
-    return jobs.submit({ images, priority, idempotencyKey, owner, volunteersAllowed, model })
+    return jobs.submit({ images, priority, idempotencyKey, owner, volunteersAllowed: volunteersAllowed(req, volunteerJobs), model })
   }
 
   app.post('/api/v1/jobs', {

@@ -4,10 +4,24 @@ import type { Db } from '../db/create-db.ts'
 import { adoptUnversioned } from '../db/model.repository.ts'
 import { AppError } from '../errors/app-errors.ts'
 import type { Logger } from '../jobs/logger.ts'
-import { contentOf, versionId } from './model-identity.ts'
+import { contentOf, versionId, type VersionContent } from './model-identity.ts'
 import type { ResolvedVersion } from './model-lookup.ts'
 import type { ModelRepository } from './model-repository.ts'
 import { manifestFromImageNetLabels } from './model-validator.ts'
+
+// Read and hashed once per process (14 MB): every start, and every coordinator a test builds, imports it.
+const contents = new Map<string, VersionContent>()
+function builtInContent(dir: string): VersionContent {
+  let c = contents.get(dir)
+  if (!c) {
+    const modelJson = readFileSync(join(dir, 'model.json'))
+    const topology = JSON.parse(modelJson.toString('utf8')) as { weightsManifest?: { paths: string[] }[] }
+    const shards = (topology.weightsManifest ?? []).flatMap((g) => g.paths).map((path) => ({ path, bytes: readFileSync(join(dir, path)) }))
+    c = contentOf('graph', manifestFromImageNetLabels(JSON.parse(readFileSync(join(dir, 'labels.json'), 'utf8'))), modelJson, shards)
+    contents.set(dir, c)
+  }
+  return c
+}
 
 /**
  * The shipped MobileNet (MODEL_DIR: a graph model with an ImageNet labels.json) as version 1 of its model,
@@ -18,11 +32,7 @@ import { manifestFromImageNetLabels } from './model-validator.ts'
 export async function importBuiltInModel(models: ModelRepository, db: Db, dir: string, log: Logger): Promise<ResolvedVersion> {
   const name = basename(dir)
   await models.refresh()
-  const modelJson = readFileSync(join(dir, 'model.json'))
-  const topology = JSON.parse(modelJson.toString('utf8')) as { weightsManifest?: { paths: string[] }[] }
-  const shards = (topology.weightsManifest ?? []).flatMap((g) => g.paths).map((path) => ({ path, bytes: readFileSync(join(dir, path)) }))
-  const manifest = manifestFromImageNetLabels(JSON.parse(readFileSync(join(dir, 'labels.json'), 'utf8')))
-  const content = contentOf('graph', manifest, modelJson, shards)
+  const content = builtInContent(dir)
   let version = await models.byId(versionId(content))
   if (!version) {
     try {
