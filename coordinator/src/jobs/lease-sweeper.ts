@@ -30,7 +30,7 @@ const HOUSEKEEPING_EVERY = 15
  * Covers what no event announces: leases that ran out, workers of a coordinator that died, back-offs that
  * are over, signals that were missed. One sweep at a time (each schedules the next when it ends), every time
  * from the shared clock; it vouches for this coordinator's workers first, so a slow step (e.g. replaying
- * buffered answers, which runs on its own) cannot make them look dead to the others.
+ * buffered answers, which comes next) cannot make them look dead to the others.
  */
 export class LeaseSweeper {
   private timer: NodeJS.Timeout | undefined
@@ -83,7 +83,11 @@ export class LeaseSweeper {
       const ids = this.registry.ids()
       await workersRepo.touchWorkers(this.db.kysely, ids, now, this.registry.takeJobsDone(), this.figures.readAll(ids, now))
       await sessionsRepo.touchSessions(this.db.kysely, ids, now)
-      void this.answers.flushBuffered().catch((err) => this.log.warn({ err }, 'buffered answers still wait for the database'))
+      // Answers kept through an outage go in before any lease is judged expired: their leases may have run
+      // out while the database was away, and taking them back first would run those jobs again.
+      const answersPending = this.answers.bufferedCount > 0
+      await this.answers.flushBuffered().catch((err: unknown) => this.log.warn({ err }, 'buffered answers still wait for the database'))
+      if (answersPending && this.answers.bufferedCount > 0) return this.pump.jobsMayBeQueued()
       // Leases that ran out on a live worker: tell it to drop the job and free the slot.
       for (const w of this.registry.all()) {
         for (const jobId of expiredHeld(w.inFlight, now)) this.pump.dropOnWorker(w.id, jobId, w.inFlight.get(jobId)!.token, 'lease expired')
