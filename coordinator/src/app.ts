@@ -37,6 +37,8 @@ import { LeaseSweeper } from './jobs/lease-sweeper.ts'
 import { UploadCommitter } from './jobs/upload-committer.ts'
 import { WorkerSessions } from './jobs/worker-sessions.ts'
 import { PrometheusMetrics } from './metrics/prometheus-metrics.ts'
+import { ImageShrinker } from './images/image-shrinker.ts'
+import { neededShorterSide } from './images/shrink-plan.ts'
 import { registerModelApis } from './http/model-apis.ts'
 import { importBuiltInModel } from './models/model-import.ts'
 import { ModelRepository } from './models/model-repository.ts'
@@ -146,15 +148,16 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   }
   // The pump is created below; these callbacks run only once it exists.
   const recovery = new LeaseRecovery(db, signals, metrics, counters, { requeued: () => pump.jobsMayBeQueued(), finished: notify })
+  const shrinker = new ImageShrinker((id) => { const v = models.cached(id); return v && neededShorterSide(v.descriptor.preprocessing) }, { maxPixels: config.maxImagePixels }, metrics)
   const trust = createVolunteerTrust(db, registry, signals, clock, app.log, {
     policy: config.volunteerPolicy, spotChecks: config.spotChecks ? DEFAULT_SPOT_CHECKS : NO_SPOT_CHECKS, leaseMs: config.leaseMs,
-    models: () => [...models.readyVersions()].filter((v) => volunteerCapable(v.descriptor)).map((v) => v.id), maxPixels: config.maxImagePixels, random: deps.random,
+    models: () => [...models.readyVersions()].filter((v) => volunteerCapable(v.descriptor)).map((v) => v.id), maxPixels: config.maxImagePixels, shrink: (image, needed) => shrinker.prepareFor(image, '', needed).then((p) => p.image), random: deps.random,
     takeBack: (workerId) => recovery.takeBack({ workerIds: [workerId] }, clock.now()),
   }, {
     slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(),
     resultAccepted: accepted,
   })
-  const pump = new DispatchPump(new SqlDispatchStore(db, () => builtIn), registry, recovery, clock, app.log, metrics, counters, { leaseMs: config.leaseMs, onFinished: notify, volunteers: trust.slots, shadow: (id) => models.shadowFor(id) })
+  const pump = new DispatchPump(new SqlDispatchStore(db, () => builtIn), registry, recovery, clock, app.log, metrics, counters, { leaseMs: config.leaseMs, onFinished: notify, volunteers: trust.slots, shadow: (id) => models.shadowFor(id), images: shrinker })
   const answers = new AnswerRecorder(new SqlAnswerStore(db), models, registry, signals, clock, app.log, metrics, counters, {
     slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(), resultAccepted: accepted,
   }, trust.hooks)

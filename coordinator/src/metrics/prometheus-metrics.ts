@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Db } from '../db/create-db.ts'
 import { countActive } from '../db/job.repository.ts'
 import type { Clock } from '../jobs/clock.ts'
+import type { ShrinkEvents } from '../images/image-shrinker.ts'
 import type { JobMetrics } from '../jobs/job-metrics.ts'
 import type { WorkerFigure, WorkerFigures } from '../workers/worker-figures.ts'
 import type { WorkerRegistry } from '../workers/worker-registry.ts'
@@ -11,7 +12,7 @@ const ACTIVE_COUNT_CAP = 100_000
 const WORKER_MS_BUCKETS = [1, 2.5, 5, 10, 20, 30, 50, 75, 100, 250, 500, 1000, 5000]
 
 /** Prometheus metrics of one coordinator, in a registry of its own (tests build many apps in one process). */
-export class PrometheusMetrics implements JobMetrics {
+export class PrometheusMetrics implements JobMetrics, ShrinkEvents {
   readonly registry = new Registry()
   private readonly uploads = new Counter({ name: 'hivesight_images_accepted_total', help: 'Images accepted (202) for classification', registers: [this.registry] })
   private readonly outcomes = new Counter({ name: 'hivesight_jobs_finished_total', help: 'Jobs that reached a final state', labelNames: ['outcome'], registers: [this.registry] })
@@ -23,6 +24,8 @@ export class PrometheusMetrics implements JobMetrics {
   private readonly perModel = new Counter({ name: 'hivesight_model_results_total', help: 'Results accepted, per model version', labelNames: ['model', 'version'], registers: [this.registry] })
   private readonly perModelInference = new Histogram({ name: 'hivesight_model_inference_ms', help: 'Inference time per model version', labelNames: ['model', 'version'], buckets: WORKER_MS_BUCKETS, registers: [this.registry] })
   private readonly agreement = new Counter({ name: 'hivesight_model_agreement_total', help: 'Shadow runs while a label splits traffic: jobs of a version also run on another, by whether their top-1 agreed', labelNames: ['model', 'version', 'other', 'agreed'], registers: [this.registry] })
+  private readonly shrinkTime = new Histogram({ name: 'hivesight_image_shrink_seconds', help: 'Pictures far bigger than their model needs, shrunk before dispatch: time per picture', buckets: LATENCY_BUCKETS, registers: [this.registry] })
+  private readonly shrinkBytes = new Counter({ name: 'hivesight_image_shrink_bytes_total', help: 'Bytes of shrunk pictures, before and after', labelNames: ['side'], registers: [this.registry] })
   private readonly decode = new Histogram({ name: 'hivesight_worker_decode_ms', help: 'Image decode time reported by workers', buckets: WORKER_MS_BUCKETS, registers: [this.registry] })
 
   /** A result of this version was accepted (per-version images/s and latency, e.g. for a canary). */
@@ -85,6 +88,11 @@ export class PrometheusMetrics implements JobMetrics {
   finished(outcome: 'succeeded' | 'failed' | 'dead' | 'canceled', endToEndSeconds?: number): void {
     this.outcomes.inc({ outcome })
     if (endToEndSeconds !== undefined) this.endToEnd.observe(endToEndSeconds)
+  }
+  shrunk(seconds: number, fromBytes: number, toBytes: number): void {
+    this.shrinkTime.observe(seconds)
+    this.shrinkBytes.inc({ side: 'in' }, fromBytes)
+    this.shrinkBytes.inc({ side: 'out' }, toBytes)
   }
   staleAnswer(): void {
     this.stale.inc()

@@ -1,0 +1,73 @@
+import { imageSize } from 'image-size'
+import sharp from 'sharp'
+import { planShrink, SHRINK_RULE, type ShrinkRule } from './shrink-plan.ts'
+
+export interface PreparedImage {
+  image: Buffer
+  contentType: string
+}
+
+export interface ShrinkEvents {
+  /** A picture was shrunk: how long it took, its bytes before and after. */
+  shrunk(seconds: number, fromBytes: number, toBytes: number): void
+}
+
+/**
+ * Shrinks pictures far bigger than their model needs before a worker gets them (shrink-plan.ts decides
+ * which and how far). libvips decodes a JPEG at 1/2, 1/4 or 1/8 scale where it can (DCT scaling), then
+ * resamples with Lanczos; EXIF orientation is applied, so the result has none. JPEG at quality 95 without
+ * chroma subsampling, PNG where the picture has alpha. A picture it cannot read goes out as it came: the
+ * page then reports the decode failure it always did.
+ */
+export class ImageShrinker {
+  constructor(
+    /** The shorter side a model version's resize reads (undefined: unknown version, leave its images alone). */
+    private readonly neededFor: (versionId: string) => number | undefined,
+    private readonly opts: { maxPixels: number; rule?: ShrinkRule },
+    private readonly events?: ShrinkEvents,
+  ) {}
+
+  /** From the header only (no decode): the shorter side to shrink to for these versions, or null. */
+  target(image: Buffer, versionIds: readonly string[]): number | null {
+    const needed = Math.max(0, ...versionIds.map((id) => this.neededFor(id) ?? 0))
+    return needed > 0 ? this.targetFor(image, needed) : null
+  }
+
+  targetFor(image: Buffer, needed: number): number | null {
+    let size: ReturnType<typeof imageSize>
+    try {
+      size = imageSize(image)
+    } catch {
+      return null
+    }
+    // A GIF may be animated, and pages read its first frame: leave it to them.
+    if (!size.width || !size.height || size.type === 'gif') return null
+    return planShrink(size.width, size.height, needed, this.opts.rule ?? SHRINK_RULE)
+  }
+
+  /** The picture for versions that need `versionIds`' inputs: shrunk when far too big, else as it is. */
+  async prepare(image: Buffer, contentType: string, versionIds: readonly string[]): Promise<PreparedImage> {
+    const target = this.target(image, versionIds)
+    return target === null ? { image, contentType } : this.shrink(image, contentType, target)
+  }
+
+  /** For a model whose resize reads `needed` pixels on the shorter side (volunteers' inputs). */
+  async prepareFor(image: Buffer, contentType: string, needed: number): Promise<PreparedImage> {
+    const target = this.targetFor(image, needed)
+    return target === null ? { image, contentType } : this.shrink(image, contentType, target)
+  }
+
+  async shrink(image: Buffer, contentType: string, shorterSide: number): Promise<PreparedImage> {
+    const started = performance.now()
+    try {
+      const input = () => sharp(image, { failOn: 'error', limitInputPixels: this.opts.maxPixels })
+      const alpha = contentType !== 'image/jpeg' && (await input().metadata()).hasAlpha === true
+      const resized = input().rotate().resize({ width: shorterSide, height: shorterSide, fit: 'outside' })
+      const out = alpha ? await resized.png().toBuffer() : await resized.jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer()
+      this.events?.shrunk((performance.now() - started) / 1000, image.length, out.length)
+      return { image: out, contentType: alpha ? 'image/png' : 'image/jpeg' }
+    } catch {
+      return { image, contentType }
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import sharp from 'sharp'
+import { ImageShrinker } from '../../src/images/image-shrinker.ts'
+import { neededShorterSide, planShrink } from '../../src/images/shrink-plan.ts'
+
+const T = { timeout: 30_000 }
+const MOBILENET = { inputSize: 224, channels: 3 as const, resize: 'shorter-side-then-centre-crop' as const, resizeShorterTo: 256, mean: [0, 0, 0], std: [255, 255, 255] }
+
+test('ordinary photos are left alone; far bigger ones are shrunk to twice what the model reads', T, () => {
+  assert.equal(neededShorterSide(MOBILENET), 256)
+  assert.equal(neededShorterSide({ ...MOBILENET, resize: 'centre-crop-then-resize', resizeShorterTo: undefined }), 224)
+  assert.equal(planShrink(500, 375, 256), null, 'an ImageNet validation photo')
+  assert.equal(planShrink(1600, 1024, 256), 512, 'shorter side at 4× what the model reads')
+  assert.equal(planShrink(1600, 1023, 256), null, 'just under, and under 4 MP')
+  assert.equal(planShrink(4000, 3000, 256), 512, 'a 12 MP phone photo')
+  assert.equal(planShrink(3000, 4000, 256), 512, 'portrait')
+  assert.equal(planShrink(8000, 900, 256), 512, 'a 7 MP panorama: over 4 MP, and it can be made smaller')
+  assert.equal(planShrink(12_000, 500, 256), null, 'a strip already near the size the model needs')
+})
+
+async function picture(width: number, height: number, opts: { alpha?: boolean; orientation?: number } = {}): Promise<Buffer> {
+  const channels = opts.alpha ? 4 : 3
+  const raw = Buffer.alloc(width * height * channels)
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    const i = (y * width + x) * channels
+    raw[i] = (x * 255) / width
+    raw[i + 1] = (y * 255) / height
+    raw[i + 2] = x < width / 2 ? 40 : 200
+    if (opts.alpha) raw[i + 3] = 128
+  }
+  const img = sharp(raw, { raw: { width, height, channels } })
+  if (opts.alpha) return img.png().toBuffer()
+  return (opts.orientation ? img.withMetadata({ orientation: opts.orientation }) : img).jpeg({ quality: 90 }).toBuffer()
+}
+
+const shrinker = new ImageShrinker((id) => (id === 'mobilenet' ? 256 : undefined), { maxPixels: 40_000_000 })
+
+test('a 12 MP JPEG goes out as a JPEG of 683 × 512 with its EXIF orientation applied', T, async () => {
+  const big = await picture(4000, 3000, { orientation: 6 })
+  const out = await shrinker.prepare(big, 'image/jpeg', ['mobilenet'])
+  assert.equal(out.contentType, 'image/jpeg')
+  const meta = await sharp(out.image).metadata()
+  // Orientation 6 turns a landscape picture into a portrait one; the result needs no turning.
+  assert.deepEqual([meta.width, meta.height, meta.orientation], [512, 683, undefined])
+  assert.ok(out.image.length < big.length / 4, `${out.image.length} bytes from ${big.length}`)
+})
+
+test('a PNG with alpha stays a PNG with alpha; a small photo, a GIF, garbage and unknown versions go out as they came', T, async () => {
+  const png = await picture(2400, 2000, { alpha: true })
+  const out = await shrinker.prepare(png, 'image/png', ['mobilenet'])
+  const meta = await sharp(out.image).metadata()
+  assert.deepEqual([out.contentType, meta.width, meta.height, meta.hasAlpha], ['image/png', 614, 512, true])
+  const small = await picture(500, 375)
+  assert.equal((await shrinker.prepare(small, 'image/jpeg', ['mobilenet'])).image, small)
+  assert.equal((await shrinker.prepare(png, 'image/png', ['unknown'])).image, png)
+  const gif = await sharp(await picture(2400, 2000)).gif().toBuffer()
+  assert.equal((await shrinker.prepare(gif, 'image/gif', ['mobilenet'])).image, gif)
+  // A valid header over a cut-off body: the page will say it cannot decode it, as it always did.
+  const cut = (await picture(4000, 3000)).subarray(0, 2000)
+  assert.equal((await shrinker.prepare(cut, 'image/jpeg', ['mobilenet'])).image, cut)
+})
+
+test('the shrunk picture gives the model nearly the input the full one gives (mean pixel difference of its 256-side resize)', T, async () => {
+  const big = await picture(4000, 3000)
+  const out = await shrinker.prepare(big, 'image/jpeg', ['mobilenet'])
+  const at256 = async (b: Buffer) => (await sharp(b).resize(340, 256, { fit: 'fill' }).raw().toBuffer())
+  const [a, b] = [await at256(big), await at256(out.image)]
+  assert.equal(a.length, b.length)
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff += Math.abs(a[i]! - b[i]!)
+  assert.ok(diff / a.length < 2, `mean difference ${(diff / a.length).toFixed(2)} of 255`)
+})
