@@ -37,8 +37,7 @@ import { LeaseSweeper } from './jobs/lease-sweeper.ts'
 import { UploadCommitter } from './jobs/upload-committer.ts'
 import { WorkerSessions } from './jobs/worker-sessions.ts'
 import { PrometheusMetrics } from './metrics/prometheus-metrics.ts'
-import { ImageShrinker } from './images/image-shrinker.ts'
-import { neededShorterSide } from './images/shrink-plan.ts'
+import { shrinkStage } from './images/shrink-stage.ts'
 import { registerModelApis } from './http/model-apis.ts'
 import { importBuiltInModel } from './models/model-import.ts'
 import { ModelRepository } from './models/model-repository.ts'
@@ -148,16 +147,15 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
   }
   // The pump is created below; these callbacks run only once it exists.
   const recovery = new LeaseRecovery(db, signals, metrics, counters, { requeued: () => pump.jobsMayBeQueued(), finished: notify })
-  const shrinker = new ImageShrinker((id) => { const v = models.cached(id); return v && neededShorterSide(v.descriptor.preprocessing) }, { maxPixels: config.maxImagePixels }, metrics)
   const trust = createVolunteerTrust(db, registry, signals, clock, app.log, {
     policy: config.volunteerPolicy, spotChecks: config.spotChecks ? DEFAULT_SPOT_CHECKS : NO_SPOT_CHECKS, leaseMs: config.leaseMs,
-    models: () => [...models.readyVersions()].filter((v) => volunteerCapable(v.descriptor)).map((v) => v.id), maxPixels: config.maxImagePixels, shrink: (image, needed) => shrinker.prepareFor(image, '', needed).then((p) => p.image), random: deps.random,
+    models: () => [...models.readyVersions()].filter((v) => volunteerCapable(v.descriptor)).map((v) => v.id), maxPixels: config.maxImagePixels, random: deps.random,
     takeBack: (workerId) => recovery.takeBack({ workerIds: [workerId] }, clock.now()),
   }, {
     slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(),
     resultAccepted: accepted,
   })
-  const pump = new DispatchPump(new SqlDispatchStore(db, () => builtIn), registry, recovery, clock, app.log, metrics, counters, { leaseMs: config.leaseMs, onFinished: notify, volunteers: trust.slots, shadow: (id) => models.shadowFor(id), images: shrinker })
+  const pump = new DispatchPump(new SqlDispatchStore(db, () => builtIn), registry, recovery, clock, app.log, metrics, counters, { leaseMs: config.leaseMs, onFinished: notify, volunteers: trust.slots, shadow: (id) => models.shadowFor(id) })
   const answers = new AnswerRecorder(new SqlAnswerStore(db), models, registry, signals, clock, app.log, metrics, counters, {
     slotFreed: () => pump.pump(), finished: notify, requeued: () => pump.jobsMayBeQueued(), resultAccepted: accepted,
   }, trust.hooks)
@@ -172,7 +170,8 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     intervalMs: sweepIntervalMs, staleAfterMs, retentionMs: config.jobRetentionHours * 3600_000,
   })
   const uploads = new UploadCommitter(db, signals, clock, pump)
-  const jobs = new JournaledJobService(db, uploads, pump, signals, waiters, clock, app.log, { maxAttempts: config.maxAttempts }, metrics, models).journalTo(journal)
+  const stored = config.shrinkImages ? shrinkStage(models, config.maxImagePixels, metrics) : undefined
+  const jobs = new JournaledJobService(db, uploads, pump, signals, waiters, clock, app.log, { maxAttempts: config.maxAttempts, stored }, metrics, models).journalTo(journal)
   const events = new EventHub(db, clock, app.log, {
     coordinatorId: config.coordinatorId, label: models, pollMs: 100, statsMs: 2_000,
     eventsKeptMs: 60_000, maxStreams: 1_000, maxStreamsPerKey: 16,

@@ -13,8 +13,9 @@ export interface ShrinkEvents {
 }
 
 /**
- * Shrinks pictures far bigger than their model needs before a worker gets them (shrink-plan.ts decides
- * which and how far). libvips decodes a JPEG at 1/2, 1/4 or 1/8 scale where it can (DCT scaling), then
+ * Shrinks pictures far bigger than their model needs when they are accepted, before the commit, so that
+ * the database, the dispatch and the pages (trusted, and volunteers through their model input) all handle
+ * the small picture (shrink-plan.ts decides which and how far). libvips decodes a JPEG at 1/2, 1/4 or 1/8 scale where it can (DCT scaling), then
  * resamples with Lanczos; EXIF orientation is applied, so the result has none. JPEG at quality 95 without
  * chroma subsampling, PNG where the picture has alpha. A picture it cannot read goes out as it came: the
  * page then reports the decode failure it always did.
@@ -48,12 +49,6 @@ export class ImageShrinker {
   /** The picture for versions that need `versionIds`' inputs: shrunk when far too big, else as it is. */
   async prepare(image: Buffer, contentType: string, versionIds: readonly string[]): Promise<PreparedImage> {
     const target = this.target(image, versionIds)
-    return target === null ? { image, contentType } : this.shrink(image, contentType, target)
-  }
-
-  /** For a model whose resize reads `needed` pixels on the shorter side (volunteers' inputs). */
-  async prepareFor(image: Buffer, contentType: string, needed: number): Promise<PreparedImage> {
-    const target = this.targetFor(image, needed)
     return target === null ? { image, contentType } : this.shrink(image, contentType, target)
   }
 

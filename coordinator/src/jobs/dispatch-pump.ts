@@ -1,6 +1,5 @@
 import { encodeAssignFrame } from '@hivesight/protocol'
 import type { ClaimedJob, DispatchStore } from '../db/dispatch-store.ts'
-import type { PreparedImage } from '../images/image-shrinker.ts'
 import type { LiveWorker, WorkerRegistry } from '../workers/worker-registry.ts'
 import type { Clock } from './clock.ts'
 import type { DispatchCounters } from './counters.ts'
@@ -14,15 +13,6 @@ export interface VolunteerSlots {
   dispatch(): Promise<number>
   queueChanged(): void
 }
-
-/** Pictures far bigger than their model needs are shrunk before they go out (images/image-shrinker.ts). */
-export interface ImagePreparer {
-  /** From the header, at once: the shorter side to shrink to for these versions, or null to send as is. */
-  target(image: Buffer, versionIds: readonly string[]): number | null
-  shrink(image: Buffer, contentType: string, shorterSide: number): Promise<PreparedImage>
-}
-
-type Assign = Pick<ClaimedJob, 'id' | 'leaseToken' | 'attempt' | 'contentType' | 'model' | 'shadow'>
 
 /** Slots reserved for jobs that will be leased in their upload's commit. */
 export interface DirectLease {
@@ -68,7 +58,7 @@ export class DispatchPump {
     private readonly log: Logger,
     private readonly metrics: JobMetrics,
     private readonly counters: DispatchCounters,
-    private readonly opts: { leaseMs: number; onFinished(jobIds: string[]): void; volunteers?: VolunteerSlots; shadow?(model: string): string | undefined; images?: ImagePreparer },
+    private readonly opts: { leaseMs: number; onFinished(jobIds: string[]): void; volunteers?: VolunteerSlots; shadow?(model: string): string | undefined },
   ) {}
 
   /** Work may be waiting (an upload, a requeue, a peer's signal). */
@@ -128,10 +118,7 @@ export class DispatchPump {
         gone.add(job.workerId)
         continue
       }
-      const assign = { id: job.jobId, leaseToken: 1, attempt: 1, contentType: job.contentType, model: job.model, shadow }
-      const side = this.opts.images?.target(job.image, versionsOf(assign)) ?? null
-      if (side === null) sendAssign(w, assign, job.image)
-      else void this.sendShrunk(w.id, assign, job.image, side)
+      sendAssign(w, { id: job.jobId, leaseToken: 1, attempt: 1, contentType: job.contentType, model: job.model, shadow }, job.image)
       sent++
     }
     this.counters.dispatched += sent
@@ -200,18 +187,9 @@ export class DispatchPump {
     return sent
   }
 
-  /**
-   * One read for the whole batch's images, big pictures shrunk side by side; frames go out in claim order,
-   * so priority order holds on the wire.
-   */
+  /** One read for the whole batch's images; frames go out in claim order, so priority order holds on the wire. */
   private async send(ready: { w: LiveWorker; jobs: ClaimedJob[] }[]): Promise<void> {
     const images = await this.store.images(ready.flatMap((r) => r.jobs.map((j) => j.id)))
-    const prepared = new Map<string, Promise<PreparedImage>>()
-    for (const job of ready.flatMap((r) => r.jobs)) {
-      const image = images.get(job.id)
-      const side = image && this.opts.images ? this.opts.images.target(image, versionsOf(job)) : null
-      if (image && side !== null) prepared.set(job.id, this.opts.images!.shrink(image, job.contentType, side))
-    }
     const missing: string[] = []
     for (const { w, jobs } of ready) {
       for (const job of jobs) {
@@ -221,23 +199,10 @@ export class DispatchPump {
           await this.failMissing(w.id, job.id, job.leaseToken)
           continue
         }
-        const shrunk = await prepared.get(job.id)
-        if (!shrunk) sendAssign(w, job, image)
-        else if (this.stillHeld(w.id, job)) sendAssign(w, { ...job, contentType: shrunk.contentType }, shrunk.image)
+        sendAssign(w, job, image)
       }
     }
     if (missing.length > 0) this.opts.onFinished(missing)
-  }
-
-  /** A job sent from its upload's bytes once they are shrunk, unless it was canceled or taken back meanwhile. */
-  private async sendShrunk(workerId: string, job: Assign, image: Buffer, side: number): Promise<void> {
-    const shrunk = await this.opts.images!.shrink(image, job.contentType, side)
-    const w = this.registry.get(workerId)
-    if (w && this.stillHeld(workerId, job)) sendAssign(w, { ...job, contentType: shrunk.contentType }, shrunk.image)
-  }
-
-  private stillHeld(workerId: string, job: Pick<Assign, 'id' | 'leaseToken'>): boolean {
-    return this.registry.get(workerId)?.inFlight.get(job.id)?.token === job.leaseToken
   }
 
   /** Cannot happen while images and jobs are written together; if it does, the job fails with a name, not silently. */
@@ -252,11 +217,8 @@ export class DispatchPump {
   }
 }
 
-/** The versions a job runs on at its page: its own, and the shadow's when it has one. */
-const versionsOf = (job: Pick<Assign, 'model' | 'shadow'>): string[] => (job.shadow ? [job.model, job.shadow] : [job.model])
-
 /** One job.assign frame, the image inside; a failed send means the socket is closing, and its close handler takes the job back. */
-function sendAssign(w: LiveWorker, job: Assign, image: Buffer): void {
+function sendAssign(w: LiveWorker, job: Pick<ClaimedJob, 'id' | 'leaseToken' | 'attempt' | 'contentType' | 'model' | 'shadow'>, image: Buffer): void {
   const header = { type: 'job.assign' as const, jobId: job.id, leaseToken: job.leaseToken, attempt: job.attempt, contentType: job.contentType, model: job.model }
   w.channel.sendFrame(encodeAssignFrame(job.shadow ? { ...header, shadow: job.shadow } : header, image))
 }

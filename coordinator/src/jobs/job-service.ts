@@ -57,6 +57,13 @@ export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
 // Long-polls are woken by signals; this re-read only covers one that was lost.
 const WAIT_RECHECK_MS = 5_000
 
+/**
+ * What is stored of an accepted picture for a model version: by default the upload itself; with the shrink
+ * stage (images/image-shrinker.ts), a far too big picture shrunk first, so the database, the dispatch and
+ * the page each handle ~40 KB instead of a 12 MP photo's megabytes.
+ */
+export type StoredImage = (bytes: Buffer, contentType: string, versionId: string) => Promise<{ image: Buffer; contentType: string }>
+
 /** What a client sees of the job lifecycle: submit, read, wait, list, cancel, retry. */
 export class JobService {
   private accepting = true
@@ -69,7 +76,7 @@ export class JobService {
     private readonly waiters: JobWaiters,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly opts: { maxAttempts: number },
+    private readonly opts: { maxAttempts: number; stored?: StoredImage },
     private readonly metrics: JobMetrics,
     private readonly label: JobModels,
   ) {}
@@ -99,10 +106,12 @@ export class JobService {
       const earlier = await this.storedKey(idemKey)
       if (earlier) return this.replay(earlier, fingerprint)
     }
+    // Before the commit (and after the replay check: a replay stores nothing); the fingerprint is the upload's.
+    const stored = await Promise.all(req.images.map((img) => (this.opts.stored ? this.opts.stored(img.bytes, img.info.contentType, version.id) : { image: img.bytes, contentType: img.info.contentType })))
     const now = this.clock.now()
-    const rows: NewJob[] = req.images.map((img) => ({
+    const rows: NewJob[] = req.images.map((img, i) => ({
       id: uuidv7(), status: 'queued', priority: req.priority, attempts: 0, max_attempts: this.opts.maxAttempts, lease_token: 0,
-      submitted_at: now, available_at: now, filename: img.filename, content_type: img.info.contentType, byte_size: img.bytes.length,
+      submitted_at: now, available_at: now, filename: img.filename, content_type: stored[i]!.contentType, byte_size: img.bytes.length,
       width: img.info.width, height: img.info.height, owner_key_id: req.owner, volunteers_allowed: req.volunteersAllowed ? 1 : 0,
       model_version_id: version.id,
     }))
@@ -113,7 +122,7 @@ export class JobService {
     try {
       outcome = await this.uploads.commit({
         jobs: rows,
-        images: rows.map((r, i) => ({ job_id: r.id, bytes: req.images[i]!.bytes })),
+        images: rows.map((r, i) => ({ job_id: r.id, bytes: stored[i]!.image })),
         idempotencyKey: idemKey ? { idem_key: idemKey, fingerprint, response_json: JSON.stringify(response), created_at: now } : undefined,
       })
     } catch (err) {

@@ -1,4 +1,3 @@
-import { RESIZE_SHORTER_TO } from '@hivesight/worker-runtime/crop-resize'
 import type { Db } from '../db/create-db.ts'
 import { SqlVolunteerAnswerStore } from '../db/volunteer-answer-store.ts'
 import { SqlVolunteerDispatchStore } from '../db/volunteer-dispatch-store.ts'
@@ -26,8 +25,6 @@ export interface VolunteerTrustOptions {
   models(): string[]
   /** Decoding bound for model inputs (the upload's own pixel limit). */
   maxPixels: number
-  /** A big picture shrunk as trusted pages get it (images/image-shrinker.ts), for a model reading `needed` pixels on the shorter side. */
-  shrink?: (image: Buffer, needed: number) => Promise<Buffer>
   random?: () => number
   /** Takes back what a worker that left holds (its leases in the database). */
   takeBack(workerId: string): Promise<unknown>
@@ -44,8 +41,7 @@ export interface VolunteerTrust {
 
 export function createVolunteerTrust(db: Db, registry: WorkerRegistry, signals: ClusterSignals, clock: Clock, log: Logger, opts: VolunteerTrustOptions, events: VolunteerAnswerEvents): VolunteerTrust {
   const random = opts.random ?? Math.random
-  // The picture a trusted page would get (a big one shrunk the same way), so both answer the same input.
-  const makeInput = async (image: Buffer) => modelInput(opts.shrink ? await opts.shrink(image, RESIZE_SHORTER_TO) : image, opts.maxPixels)
+  const makeInput = (image: Buffer) => modelInput(image, opts.maxPixels)
   const known = new KnownAnswers(db, makeInput, log)
   const desk = new SpotCheckDesk(opts.spotChecks, random)
   const ledger = new VolunteerLedger(db, log)

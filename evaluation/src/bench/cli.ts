@@ -10,6 +10,7 @@ import { Progress } from '../report/progress.ts'
 import { bullmqLatencyAtRate, bullmqThroughput, DEFAULT_REDIS_URL, redisReachable } from './bullmq-yardstick.ts'
 import { BenchCluster, dispatchLatencyAtRate, dispatchThroughput, type Storage } from './coordinator-throughput.ts'
 import { endToEnd } from './endtoend.ts'
+import { bigPhotoBench, type BigPhotoFigures } from './big-photos.ts'
 import { modelRepositoryBench, type ModelBenchFigures } from './model-repository.ts'
 import type { RuntimeFlags } from './e2e-system.ts'
 import { multipartBody, uploadsAtConcurrency } from './upload-load.ts'
@@ -28,7 +29,9 @@ const { values } = parseArgs({
     pages: { type: 'string' },
     threads: { type: 'string' },
     profile: { type: 'string' },
-    only: { type: 'string', description: 'uploads,dispatch,latency,bullmq,endtoend,models (classification: the same as endtoend)' },
+    only: { type: 'string', description: 'uploads,dispatch,latency,bullmq,endtoend,photos,models (classification: the same as endtoend)' },
+    'big-photos': { type: 'string', default: '120', description: 'photos: ImageNet photos per pass, each also as a 12 MP copy' },
+    'photo-rounds': { type: 'string', default: '3', description: 'photos: rounds of small then 12 MP passes' },
     'model-photos': { type: 'string', description: 'models: photos per pass, each classified twice (default 150; --quick 12)' },
     'model-rounds': { type: 'string', description: 'models: rounds of one-model then two-model passes (default 3; --quick 2)' },
     quick: { type: 'boolean', default: false, description: 'models: small sizes for tests, and no page build (npm test has built it)' },
@@ -148,6 +151,24 @@ async function endtoend(): Promise<string[]> {
   }, { report, rate: (metric, system, perSecond) => rates.push({ metric, system, perSecond }) })
 }
 
+/** 12 MP phone photos against ordinary ones, shrunk on the coordinator and not (issue #23). */
+async function photos(): Promise<BigPhotoFigures | undefined> {
+  const flags: RuntimeFlags = { pages: positive('pages', values.pages), threads: positive('threads', values.threads), profile: values.profile }
+  try {
+    const f = await bigPhotoBench({ photos: positive('big-photos', values['big-photos'])!, rounds: positive('photo-rounds', values['photo-rounds'])!, concurrency: 16, dataset: DATASET, flags },
+      { report, rate: (metric, system, perSecond) => rates.push({ metric, system, perSecond }) })
+    if (f.problems.length > 0) {
+      failed.push('photos')
+      report('photos: problems', f.problems.slice(0, 5).join('; '))
+    }
+    return f
+  } catch (err) {
+    failed.push('photos')
+    report('photos', `FAILED: ${err instanceof Error ? err.message : String(err)}`)
+    return undefined
+  }
+}
+
 /** Second model on the same pages (issue #20): throughput two/one, POST → ready, Chromium memory. */
 async function models(): Promise<ModelBenchFigures | undefined> {
   const o = {
@@ -167,13 +188,14 @@ async function models(): Promise<ModelBenchFigures | undefined> {
 }
 
 console.log(`Hivesight bench on ${process.env.HOSTNAME ?? 'this machine'} (${new Date().toISOString()})`)
-const parts = (values.only?.split(',') ?? ['bullmq', 'dispatch', 'latency', 'uploads', 'endtoend', 'models']).map((p) => (p === 'classification' ? 'endtoend' : p))
+const parts = (values.only?.split(',') ?? ['bullmq', 'dispatch', 'latency', 'uploads', 'endtoend', 'photos', 'models']).map((p) => (p === 'classification' ? 'endtoend' : p))
 const failed: string[] = []
 if (parts.includes('bullmq')) await bullmqYardstick()
 if (parts.includes('dispatch')) await dispatch()
 if (parts.includes('latency')) await latency()
 if (parts.includes('uploads')) await uploads()
 if (parts.includes('endtoend')) failed.push(...await endtoend())
+const photoFigures = parts.includes('photos') ? await photos() : undefined
 const modelFigures = parts.includes('models') ? await models() : undefined
 console.log('\nsummary')
 for (const [what, figure, ratio] of rows) console.log(`  ${what.padEnd(58)} ${figure}${ratio ? `  [${ratio}]` : ''}`)
@@ -214,5 +236,5 @@ if (latencies.length > 0) {
   })}`)
 }
 if (failed.length > 0) console.log(`\nfailed: ${failed.join(', ')}`)
-console.log(`results: ${saveResults('bench', 'bench', { summary: rows.map(([what, figure, ratio]) => ({ what, figure, ratio })), rates, latencies, models: modelFigures, failed })}`)
+console.log(`results: ${saveResults('bench', 'bench', { summary: rows.map(([what, figure, ratio]) => ({ what, figure, ratio })), rates, latencies, photos: photoFigures, models: modelFigures, failed })}`)
 process.exit(failed.length > 0 ? 1 : 0)

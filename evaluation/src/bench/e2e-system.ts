@@ -61,6 +61,10 @@ export class EndToEndSystem {
     return system
   }
 
+  get coordinatorPid(): number | undefined {
+    return this.coordinator.pid
+  }
+
   /** Pins the coordinator (all its threads) to `cpus`. */
   pinCoordinator(cpus: string): void {
     if (this.coordinator.pid === undefined) throw new Error('the coordinator is not running')
