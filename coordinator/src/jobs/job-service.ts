@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { TERMINAL_STATUSES, type JobStatus, type JobView, type SubmitResponse } from '@hivesight/protocol'
-import { v7 as uuidv7 } from 'uuid'
+import { newJobId } from './job-ids.ts'
 import { durably, type Db } from '../db/create-db.ts'
 import * as idemRepo from '../db/idempotency.repository.ts'
 import * as imagesRepo from '../db/image.repository.ts'
@@ -110,7 +110,7 @@ export class JobService {
     const stored = await Promise.all(req.images.map((img) => (this.opts.stored ? this.opts.stored(img.bytes, img.info.contentType, version.id) : { image: img.bytes, contentType: img.info.contentType })))
     const now = this.clock.now()
     const rows: NewJob[] = req.images.map((img, i) => ({
-      id: uuidv7(), status: 'queued', priority: req.priority, attempts: 0, max_attempts: this.opts.maxAttempts, lease_token: 0,
+      id: newJobId(), status: 'queued', priority: req.priority, attempts: 0, max_attempts: this.opts.maxAttempts, lease_token: 0,
       submitted_at: now, available_at: now, filename: img.filename, content_type: stored[i]!.contentType, byte_size: img.bytes.length,
       width: img.info.width, height: img.info.height, owner_key_id: req.owner, volunteers_allowed: req.volunteersAllowed ? 1 : 0,
       model_version_id: version.id,
