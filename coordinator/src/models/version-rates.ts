@@ -1,3 +1,5 @@
+import { RecentRate } from '../workers/worker-figures.ts'
+
 const WINDOW_MS = 60_000
 
 /**
@@ -5,7 +7,9 @@ const WINDOW_MS = 60_000
  * (shadow runs while a label splits traffic), for the Models screen: this coordinator's share.
  */
 export class VersionRates {
-  private readonly times = new Map<string, number[]>()
+  // Counted in 1 s buckets: constant memory and time per answer. (A list of times, filtered once it held
+  // 4 096, was filtered again at every answer above ~70 answers/s: dispatch fell from 4–7 k to 1.8 k jobs/s.)
+  private readonly rates = new Map<string, RecentRate>()
   private readonly agreement = new Map<string, Map<string, { agreed: number; compared: number }>>()
 
   /** A job of `version` also ran on `other`: did both say the same class? Kept for both sides. */
@@ -25,17 +29,14 @@ export class VersionRates {
   }
 
   record(versionId: string, now: number): void {
-    const list = this.times.get(versionId) ?? []
-    list.push(now)
-    if (list.length > 4096 || (list[0] ?? now) < now - WINDOW_MS) this.times.set(versionId, list.filter((t) => t >= now - WINDOW_MS))
-    else this.times.set(versionId, list)
+    let rate = this.rates.get(versionId)
+    if (!rate) this.rates.set(versionId, (rate = new RecentRate(now, WINDOW_MS)))
+    rate.add(now)
   }
 
+  /** Answers per second over the last minute (or since the first answer, if later), to 0.1. */
   perSecond(versionId: string, now: number): number {
-    const list = this.times.get(versionId)
-    if (!list || list.length === 0) return 0
-    const recent = list.filter((t) => t >= now - WINDOW_MS)
-    if (recent.length === 0) return 0
-    return Math.round((recent.length / (Math.max(1_000, now - recent[0]!) / 1000)) * 10) / 10
+    const rate = this.rates.get(versionId)
+    return rate ? Math.round(rate.perSecond(now) * 10) / 10 : 0
   }
 }

@@ -14,7 +14,6 @@ import type { JobTimings } from '@hivesight/protocol'
 export const TIMING_ALPHA = 0.2
 export const RATE_WINDOW_MS = 10_000
 const BUCKET_MS = 1_000
-const BUCKETS = RATE_WINDOW_MS / BUCKET_MS
 const MIN_SPAN_MS = 1_000
 
 /** Pure: the exponentially weighted mean after one more sample; the first sample is the mean. */
@@ -22,25 +21,26 @@ export function ewma(mean: number | null, sample: number, alpha = TIMING_ALPHA):
   return mean === null ? sample : mean + alpha * (sample - mean)
 }
 
-/** Events per second over the last RATE_WINDOW_MS; time is always given, so a fake clock drives it. */
+/** Events per second over the last `windowMs` (RATE_WINDOW_MS); time is always given, so a fake clock drives it. */
 export class RecentRate {
-  private readonly counts = new Array<number>(BUCKETS).fill(0)
+  private readonly counts: number[]
   /** The newest bucket, as a count of BUCKET_MS since the epoch. */
   private newest: number
 
-  constructor(private readonly since: number) {
+  constructor(private readonly since: number, windowMs = RATE_WINDOW_MS) {
     this.newest = Math.floor(since / BUCKET_MS)
+    this.counts = new Array<number>(Math.max(1, Math.round(windowMs / BUCKET_MS))).fill(0)
   }
 
   add(now: number, n = 1): void {
     this.advance(now)
-    this.counts[slot(this.newest)]! += n
+    this.counts[this.slot(this.newest)]! += n
   }
 
   perSecond(now: number): number {
     this.advance(now)
     const total = this.counts.reduce((a, b) => a + b, 0)
-    const oldestStart = (this.newest - BUCKETS + 1) * BUCKET_MS
+    const oldestStart = (this.newest - this.counts.length + 1) * BUCKET_MS
     const spanMs = Math.max(MIN_SPAN_MS, now - Math.max(oldestStart, this.since))
     return (total * 1000) / spanMs
   }
@@ -49,13 +49,14 @@ export class RecentRate {
   private advance(now: number): void {
     const bucket = Math.floor(now / BUCKET_MS)
     if (bucket <= this.newest) return
-    for (let b = Math.max(this.newest + 1, bucket - BUCKETS + 1); b <= bucket; b++) this.counts[slot(b)] = 0
+    for (let b = Math.max(this.newest + 1, bucket - this.counts.length + 1); b <= bucket; b++) this.counts[this.slot(b)] = 0
     this.newest = bucket
   }
-}
 
-function slot(bucket: number): number {
-  return ((bucket % BUCKETS) + BUCKETS) % BUCKETS
+  private slot(bucket: number): number {
+    const n = this.counts.length
+    return ((bucket % n) + n) % n
+  }
 }
 
 export interface WorkerFigure {
