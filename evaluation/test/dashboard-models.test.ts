@@ -77,7 +77,7 @@ before(async () => {
   page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()) })
   await page.goto(system.url)
   await page.getByRole('status').filter({ hasText: 'live' }).waitFor({ timeout: 10_000 })
-  await page.getByRole('navigation').getByRole('button', { name: /^Models/ }).click()
+  await page.getByRole('navigation').getByRole('link', { name: /^Models/ }).click()
   await page.getByRole('heading', { name: 'Models', level: 2 }).waitFor({ timeout: 5_000 })
 })
 

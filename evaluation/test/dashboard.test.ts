@@ -26,7 +26,8 @@ const cspViolations: string[] = []
 let navigations = 0
 
 const shot = (name: string) => page.screenshot({ path: resolve(SHOTS, `${name}.png`) })
-const screen = (name: string) => page.getByRole('navigation').getByRole('button', { name: new RegExp(`^${name}`) }).click()
+// The nav is links (#/workers, …; see dashboard-routes.test.ts for what the URLs do).
+const screen = (name: string) => page.getByRole('navigation').getByRole('link', { name: new RegExp(`^${name}`) }).click()
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true })
@@ -37,7 +38,8 @@ before(async () => {
   page = await browser.newPage({ viewport: { width: 1100, height: 760 } })
   page.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/api/')) apiRequests.push(`${r.method()} ${new URL(r.url()).pathname}`) })
   page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()) })
-  page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations++ })
+  // Page loads only: following a nav link changes the hash, a same-document navigation, not a reload.
+  page.on('load', () => { navigations++ })
   await page.goto(system.url)
   await page.getByRole('status').filter({ hasText: 'live' }).waitFor({ timeout: 10_000 })
 })
@@ -95,7 +97,7 @@ test('dropped images go from queued to succeeded live; the detail shows the same
   await shot('jobs')
   const row = page.locator('tr[data-job]').first()
   const id = (await row.getAttribute('data-job'))!
-  await row.getByRole('button').first().click()
+  await row.getByRole('link').first().click()
   const top = await page.locator('.bars li.top .bar-label').innerText()
   const viaApi = (await (await fetch(`${system.url}/api/v1/jobs/${id}`)).json()) as JobView
   assert.equal(top, viaApi.result?.predictions[0]?.label)

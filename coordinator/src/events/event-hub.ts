@@ -1,4 +1,4 @@
-import type { JobView, StreamEvent, WorkerView } from '@hivesight/protocol'
+import type { JobView, StatsPoint, StreamEvent, WorkerView } from '@hivesight/protocol'
 import type { Db } from '../db/create-db.ts'
 import * as eventsRepo from '../db/event.repository.ts'
 import * as feedRepo from '../db/event-feed.repository.ts'
@@ -11,6 +11,7 @@ import type { Logger } from '../jobs/logger.ts'
 import { listWorkerViews } from '../workers/worker-view.ts'
 import { FEED_WORKERS } from './event-journal.ts'
 import { LatencyWindow } from './latency-window.ts'
+import { StatsHistory } from './stats-history.ts'
 
 /** One event as the stream sends it; `id` only where a client may resume after it. */
 export type StreamFrame = StreamEvent & { id?: string }
@@ -30,6 +31,8 @@ export interface EventHubOptions {
   eventsKeptMs: number
   maxStreams: number
   maxStreamsPerKey: number
+  /** How far back the figures sent on connect (`history`) reach; 15 min unless told. */
+  historyMs?: number
 }
 
 interface Subscriber {
@@ -43,6 +46,7 @@ const REPLAY_LIMIT = 2_000
 // Totals are a scan of the jobs table: at most every other tick, and only while jobs change.
 const TOTALS_EVERY = 2
 const LATENCY_WINDOW_MS = 60_000
+const HISTORY_MS = 15 * 60_000
 
 const keyOf = (scope: Scope) => (scope === 'all' ? '' : scope.owner)
 const sees = (scope: Scope, owner: string | null) => scope === 'all' || scope.owner === owner
@@ -67,11 +71,33 @@ export class EventHub {
   private timers: NodeJS.Timeout[] = []
   private serial: Promise<unknown> = Promise.resolve()
   private lastWarning = 0
-  private lastStats: StreamFrame | undefined
+  private lastPoint: StatsPoint | undefined
+  private readonly history: StatsHistory<StatsPoint>
+  /** Set by `run`: the figures are kept while nobody listens (a page opened later gets them). */
+  private always = false
+  private retry: NodeJS.Timeout | undefined
+  private lastRead = 0
   /** Bumped at every start and stop, so a poll loop of an earlier start does not carry on. */
   private generation = 0
 
-  constructor(private readonly db: Db, private readonly clock: Clock, private readonly log: Logger, private readonly opts: EventHubOptions) {}
+  constructor(private readonly db: Db, private readonly clock: Clock, private readonly log: Logger, private readonly opts: EventHubOptions) {
+    this.history = StatsHistory.forTicks(opts.historyMs ?? HISTORY_MS, opts.statsMs)
+  }
+
+  /**
+   * Keeps reading while no stream is open, so the figures of the last 15 min are there for the next page
+   * (the events table then only every `statsMs`). Retries while the database is unreachable.
+   */
+  run(): void {
+    this.always = true
+    const attempt = () => void this.step(async () => { if (this.always && !this.cursor) await this.start() }).catch((err: unknown) => {
+      if (!this.always) return // closed meanwhile
+      this.warn(err, 'could not start reading the events table; retrying')
+      this.retry = setTimeout(attempt, this.opts.statsMs)
+      this.retry.unref()
+    })
+    attempt()
+  }
 
   get streams(): number {
     return this.subs.size
@@ -90,12 +116,19 @@ export class EventHub {
   subscribe(scope: Scope, lastEventId: number | undefined, sink: StreamSink): Promise<() => void> {
     return this.step(async () => {
       if (!this.cursor) await this.start()
+      // Read only every `statsMs` while nobody listened: catch up first, so a replay reaches the newest row.
+      else if (this.subs.size === 0) await this.poll(true)
       const frames = lastEventId === undefined ? [] : await this.replay(scope, lastEventId)
       const resumed = lastEventId !== undefined && frames[0]?.event !== 'reset'
       const watermark = Math.max(this.cursor!.readAfter, resumed ? lastEventId : 0)
       frames.push({ event: 'ready', id: String(watermark), data: { coordinator: this.opts.coordinatorId, resumed, eventsKeptMs: this.opts.eventsKeptMs } })
+      frames.push({ event: 'history', data: { windowMs: this.history.windowMs, points: this.history.list(this.clock.now()) } })
       frames.push({ event: 'workers', data: { workers: [...this.workers.values()] } })
-      if (this.lastStats) frames.push(this.lastStats)
+      if (this.lastPoint && this.subs.size === 0 && this.jobsChanged) {
+        this.jobsChanged = false
+        this.totals = await feedRepo.countJobsByStatus(this.db.kysely)
+      }
+      if (this.lastPoint) frames.push(this.statsFrame(this.lastPoint))
       sink.send(frames)
       const sub = { scope, sink }
       this.subs.add(sub)
@@ -105,13 +138,15 @@ export class EventHub {
 
   /** Ends every stream (shutdown). */
   closeAll(): void {
+    this.always = false
+    clearTimeout(this.retry)
     for (const s of [...this.subs]) s.sink.close()
     this.subs.clear()
     this.stop()
   }
 
   private unsubscribe(sub: Subscriber): void {
-    if (this.subs.delete(sub) && this.subs.size === 0) this.stop()
+    if (this.subs.delete(sub) && this.subs.size === 0 && !this.always) this.stop()
   }
 
   private step<T>(fn: () => Promise<T>): Promise<T> {
@@ -121,20 +156,24 @@ export class EventHub {
   }
 
   private async start(): Promise<void> {
+    const generation = ++this.generation
     const from = await eventsRepo.lastEventId(this.db.kysely)
+    const workers = await listWorkerViews(this.db.kysely)
+    // Stopped while reading (the app closing): start nothing that would outlive it.
+    if (this.generation !== generation) throw new AppError('SERVICE_UNAVAILABLE', 'the event stream is shutting down', { retryAfter: 2 })
     this.cursor = new EventCursor(from)
     this.seenUpTo = from
-    this.workers = new Map((await listWorkerViews(this.db.kysely)).map((w) => [w.id, w]))
+    this.workers = new Map(workers.map((w) => [w.id, w]))
     this.latency = new LatencyWindow(LATENCY_WINDOW_MS)
-    this.lastStats = undefined
+    this.lastPoint = undefined
     this.jobsChanged = true
-    const generation = ++this.generation
     const poll = () => {
       this.timers[0] = setTimeout(() => void this.step(() => this.poll()).finally(() => { if (this.generation === generation) poll() }), this.opts.pollMs)
+      this.timers[0].unref()
     }
     poll()
     this.timers[1] = setInterval(() => void this.step(() => this.tick()), this.opts.statsMs)
-    for (const t of this.timers) t.unref()
+    this.timers[1].unref()
   }
 
   private stop(): void {
@@ -157,9 +196,12 @@ export class EventHub {
     return views.filter((v) => sees(scope, v.owner)).map((v) => ({ event: 'job', data: v.view }))
   }
 
-  private async poll(): Promise<void> {
+  private async poll(catchUp = false): Promise<void> {
     const cursor = this.cursor
     if (!cursor) return
+    // Nobody to tell within 100 ms: the latency figures need the finished jobs only by the next tick.
+    if (!catchUp && this.subs.size === 0 && performance.now() - this.lastRead < this.opts.statsMs) return
+    this.lastRead = performance.now()
     try {
       for (;;) {
         const rows = await eventsRepo.eventsAfter(this.db.kysely, cursor.readAfter, READ_LIMIT)
@@ -211,27 +253,31 @@ export class EventHub {
     this.broadcast(frames)
   }
 
+  private statsFrame(point: StatsPoint): StreamFrame {
+    return { event: 'stats', data: { ...point, totals: this.totals } }
+  }
+
   /** Every `statsMs`: the workers with their figures, and the throughput figures. */
   private async tick(): Promise<void> {
     if (!this.cursor) return
     try {
       await this.refreshWorkers()
       const active = await feedRepo.countActiveJobs(this.db.kysely)
-      if (this.ticks++ % TOTALS_EVERY === 0 && this.jobsChanged) {
+      // Nobody to send totals to: the history keeps none, so the scan waits for a stream (see subscribe).
+      if (this.subs.size > 0 && this.ticks++ % TOTALS_EVERY === 0 && this.jobsChanged) {
         this.jobsChanged = false
         this.totals = await feedRepo.countJobsByStatus(this.db.kysely)
       }
       const workers = [...this.workers.values()]
       const now = this.clock.now()
-      this.lastStats = {
-        event: 'stats',
-        data: {
-          at: now, imagesPerSecond: Math.round(workers.reduce((s, w) => s + w.imagesPerSecond, 0) * 100) / 100,
-          latencyMs: this.latency.percentiles(now), ...active, workers: workers.length,
-          slots: workers.reduce((s, w) => s + w.slots, 0), busy: workers.reduce((s, w) => s + w.busy, 0), totals: this.totals,
-        },
+      const point: StatsPoint = {
+        at: now, imagesPerSecond: Math.round(workers.reduce((s, w) => s + w.imagesPerSecond, 0) * 100) / 100,
+        latencyMs: this.latency.percentiles(now), queued: active.queued, running: active.running, workers: workers.length,
+        slots: workers.reduce((s, w) => s + w.slots, 0), busy: workers.reduce((s, w) => s + w.busy, 0),
       }
-      this.broadcast([{ event: 'workers', data: { workers } }, this.lastStats])
+      this.history.add(point)
+      this.lastPoint = point
+      this.broadcast([{ event: 'workers', data: { workers } }, this.statsFrame(point)])
     } catch (err) {
       this.warn(err, 'could not read the figures for the event stream')
     }

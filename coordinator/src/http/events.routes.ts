@@ -19,7 +19,8 @@ const MAX_BUFFERED_BYTES = 8 * 1024 * 1024
 
 const DESCRIPTION = `Server-Sent Events (text/event-stream), scoped like the job routes: a key sees its own jobs (open mode: all).
 Events: \`ready\` (live from here; after a replay), \`workers\` (the whole list with figures, on connect and every 2 s),
-\`worker.joined\`, \`worker.left\`, \`stats\` (every 2 s, cluster-wide), \`job\` (a job's current state whenever it
+\`worker.joined\`, \`worker.left\`, \`stats\` (every 2 s, cluster-wide), \`history\` (right after \`ready\`: the
+\`stats\` figures of the last 15 min this coordinator computed, oldest first, so charts need not start empty), \`job\` (a job's current state whenever it
 changes: submitted, leased, finished, requeued, canceled, retried), \`reset\` (Last-Event-ID cannot be honoured: read
 the job list again). Every coordinator sharing the database streams the whole cluster.
 **Ids** are positions in the coordinators' shared events table: \`id: N\` means every change up to row N was sent.
@@ -36,6 +37,8 @@ export function sseText(frames: StreamFrame[]): string {
 
 export const eventsRoutes: FastifyPluginAsyncTypebox<EventsRoutesOptions> = async (app, { hub, authMode, verifier, keepAliveMs = 15_000 }) => {
   requireApiKey(app, authMode, verifier)
+  // The figures are kept from the start, so the first page gets the last 15 min too.
+  app.addHook('onReady', async () => hub.run())
   app.addHook('preClose', async () => hub.closeAll())
 
   app.get('/api/v1/events', {

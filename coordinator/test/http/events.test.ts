@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test, type TestContext } from 'node:test'
-import type { JobView, StreamReady, WorkerView } from '@hivesight/protocol'
+import type { JobView, StreamHistory, StreamReady, StreamStats, WorkerView } from '@hivesight/protocol'
 import { DIALECTS, freshDb } from '../support/databases.ts'
 import { tinyPng } from '../support/images.ts'
 import { listeningApp, type ListeningApp } from '../support/listening-app.ts'
@@ -49,6 +49,33 @@ test('the stream says ready, lists the workers, then follows a job from queued t
   assert.equal((left.data as { id: string }).id, (joined.data as WorkerView).id)
   const stats = await s.next((e) => e.event === 'stats', 5_000, 'stats')
   assert.equal(typeof (stats.data as { queued: number }).queued, 'number')
+})
+
+test('figures are kept while nobody listens: a stream opened later gets them as history right after ready', { timeout: 30_000 }, async (t) => {
+  const app = await listeningApp(t)
+  await submit(app, 2)
+  // Two 2 s ticks (or more) with no stream open; the test clock moves with them.
+  for (let i = 0; i < 5; i++) {
+    app.clock.advance(1_000)
+    await new Promise((r) => setTimeout(r, 1_000))
+  }
+  const opened = app.clock.now()
+  const s = await stream(t, app)
+  const ready = await s.next((e) => e.event === 'ready', 5_000, 'ready')
+  const next = s.events[s.events.indexOf(ready) + 1] ?? (await s.next((e) => e !== ready, 5_000, 'the event after ready'))
+  assert.equal(next.event, 'history', 'history follows ready')
+  const h = next.data as StreamHistory
+  assert.equal(h.windowMs, 15 * 60_000)
+  assert.ok(h.points.length >= 2, `${h.points.length} points from before the stream opened`)
+  const times = h.points.map((p) => p.at)
+  assert.deepEqual(times, [...times].sort((a, b) => a - b), 'oldest first')
+  assert.equal(new Set(times).size, times.length, 'one point per tick')
+  assert.ok(times.every((at) => at <= opened), 'all from before the stream opened')
+  assert.equal(h.points.at(-1)!.queued, 2, 'the queue depth of the jobs submitted')
+  assert.ok(!('totals' in h.points[0]!), 'the chart figures only')
+  app.clock.advance(2_000)
+  const live = await s.next((e) => e.event === 'stats' && (e.data as StreamStats).at > times.at(-1)!, 5_000, 'a live tick after the history')
+  assert.equal((live.data as StreamStats).queued, 2)
 })
 
 test('keys mode: no key → 401; each key sees only its own jobs; a key in the URL is refused', { timeout: 30_000 }, async (t) => {
@@ -132,4 +159,5 @@ test('the OpenAPI document describes the stream', { timeout: 10_000 }, async (t)
   const get = doc.paths['/api/v1/events']?.get
   assert.ok(get, 'GET /api/v1/events is documented')
   assert.ok(get.responses['200']?.content?.['text/event-stream'], 'as text/event-stream')
+  assert.match(JSON.stringify(get.responses['200']?.content?.['text/event-stream']), /"history"/, 'the history event among them')
 })

@@ -17,7 +17,8 @@ export type WorkerLeft = Static<typeof WorkerLeft>
 
 const NullableNumber = Type.Union([Type.Number(), Type.Null()])
 
-export const StreamStats = Type.Object({
+// The figures of one 2 s tick: what a chart plots. `stats` adds the totals; `history` sends a list of these.
+const statsFields = {
   at: Type.Integer({ description: 'epoch ms' }),
   imagesPerSecond: Type.Number({ description: 'sum of the connected workers\' images/s (results of the last 10 s)' }),
   latencyMs: Type.Object({
@@ -30,9 +31,22 @@ export const StreamStats = Type.Object({
   workers: Type.Integer(),
   slots: Type.Integer(),
   busy: Type.Integer(),
+}
+
+export const StatsPoint = Type.Object(statsFields)
+export type StatsPoint = Static<typeof StatsPoint>
+
+export const StreamStats = Type.Object({
+  ...statsFields,
   totals: Type.Union([Type.Record(Type.String(), Type.Integer()), Type.Null()], { description: 'jobs by status over the retention window, counted every 10 s; null until the first count' }),
 })
 export type StreamStats = Static<typeof StreamStats>
+
+export const StreamHistory = Type.Object({
+  windowMs: Type.Integer({ description: 'how far back the coordinator keeps figures (15 min)' }),
+  points: Type.Array(StatsPoint, { description: 'the figures of every tick in that window this coordinator saw, oldest first (a restart starts empty)' }),
+})
+export type StreamHistory = Static<typeof StreamHistory>
 
 export const StreamReset = Type.Object({
   reason: Type.String({ description: 'why the events since Last-Event-ID cannot be replayed: read the job list again' }),
@@ -47,9 +61,10 @@ export type StreamEvent =
   | { event: 'worker.joined'; data: WorkerView }
   | { event: 'worker.left'; data: WorkerLeft }
   | { event: 'stats'; data: StreamStats }
+  | { event: 'history'; data: StreamHistory }
   | { event: 'reset'; data: StreamReset }
 export type StreamEventName = StreamEvent['event']
-export const STREAM_EVENT_NAMES: readonly StreamEventName[] = ['ready', 'job', 'workers', 'worker.joined', 'worker.left', 'stats', 'reset']
+export const STREAM_EVENT_NAMES: readonly StreamEventName[] = ['ready', 'job', 'workers', 'worker.joined', 'worker.left', 'stats', 'history', 'reset']
 
 /** For the OpenAPI document: the `data` of each event, by name. */
 export const StreamEventDoc = Type.Union([
@@ -59,6 +74,7 @@ export const StreamEventDoc = Type.Union([
   Type.Object({ event: Type.Literal('worker.joined'), data: WorkerView }),
   Type.Object({ event: Type.Literal('worker.left'), data: WorkerLeft }),
   Type.Object({ event: Type.Literal('stats'), data: StreamStats }),
+  Type.Object({ event: Type.Literal('history'), data: StreamHistory }),
   Type.Object({ event: Type.Literal('reset'), data: StreamReset }),
 ])
 

@@ -2,7 +2,7 @@ import type { StreamEvent, StreamEventName } from '@hivesight/protocol'
 import { authHeaders } from './client.ts'
 
 // Types only from protocol/ (its runtime pulls in the schema compiler); a new event name fails this check.
-const KNOWN: Record<StreamEventName, true> = { ready: true, job: true, workers: true, 'worker.joined': true, 'worker.left': true, stats: true, reset: true }
+const KNOWN: Record<StreamEventName, true> = { ready: true, job: true, workers: true, 'worker.joined': true, 'worker.left': true, stats: true, history: true, reset: true }
 
 export type StreamState = 'connecting' | 'live' | 'retrying' | 'refused'
 

@@ -1,7 +1,8 @@
-import type { JobStatus, JobView } from '@hivesight/protocol'
+import type { JobView } from '@hivesight/protocol'
 import { api } from '../api/client.ts'
+import type { StatusFilter } from '../routes.ts'
 
-export type StatusFilter = 'all' | JobStatus
+export type { StatusFilter }
 const PAGE = 200
 
 /** What a search matches: the id, the file name or the top label, case-insensitive. */

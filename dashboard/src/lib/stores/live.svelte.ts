@@ -1,18 +1,7 @@
-import type { StreamEvent, StreamStats, WorkerView } from '@hivesight/protocol'
+import type { StatsPoint, StreamEvent, StreamStats, WorkerView } from '@hivesight/protocol'
 import { EventStream, type StreamState } from '../api/event-stream.ts'
+import { columns, DEFAULT_WINDOW_MS, mergePoints } from '../stats-series.ts'
 import { jobs } from './jobs.svelte.ts'
-
-/** Ten minutes of 2 s figures for the charts. */
-const HISTORY = 300
-
-export interface History {
-  at: number[]
-  imagesPerSecond: number[]
-  p50: (number | null)[]
-  p95: (number | null)[]
-  queued: number[]
-  workers: number[]
-}
 
 /** Workers, figures and the connection, all from the event stream: nothing here polls. */
 class Live {
@@ -21,7 +10,10 @@ class Live {
   coordinator = $state('')
   workers = $state<WorkerView[]>([])
   stats = $state<StreamStats | null>(null)
-  history = $state<History>({ at: [], imagesPerSecond: [], p50: [], p95: [], queued: [], workers: [] })
+  /** The figures of every 2 s tick of the last 15 min: the coordinator's history on connect, then live ones. */
+  points = $state.raw<StatsPoint[]>([])
+  history = $derived(columns(this.points))
+  private windowMs = DEFAULT_WINDOW_MS
   /** Increases with every job event, so views of one job can refresh. */
   jobEvents = $state(0)
 
@@ -63,21 +55,16 @@ class Live {
         break
       case 'stats':
         this.stats = e.data
-        this.record(e.data)
+        this.points = mergePoints(this.points, [e.data], this.windowMs)
+        break
+      case 'history':
+        this.windowMs = e.data.windowMs
+        this.points = mergePoints(this.points, e.data.points, this.windowMs)
         break
       default: {
         const unhandled: never = e
         void unhandled
       }
-    }
-  }
-
-  private record(s: StreamStats): void {
-    const h = this.history
-    const push = <T>(a: T[], v: T) => [...a.slice(-(HISTORY - 1)), v]
-    this.history = {
-      at: push(h.at, s.at / 1000), imagesPerSecond: push(h.imagesPerSecond, s.imagesPerSecond),
-      p50: push(h.p50, s.latencyMs.p50), p95: push(h.p95, s.latencyMs.p95), queued: push(h.queued, s.queued), workers: push(h.workers, s.workers),
     }
   }
 }
