@@ -1,3 +1,4 @@
+import { MODEL_SELECTOR_PATTERN } from '@hivesight/protocol'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { Compile } from 'typebox/compile'
@@ -7,7 +8,7 @@ import type { UploadedImage } from '../jobs/job-service.ts'
 
 export const PRIORITY = { minimum: -1000, maximum: 1000 }
 /** NAME, NAME@VERSION or NAME@LABEL (models/model-selection.ts reads it). */
-export const MODEL_SELECTOR = { maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(@[A-Za-z0-9_-]{1,32})?$', description: 'NAME, NAME@VERSION or NAME@LABEL; absent: the default model at its default label' }
+export const MODEL_SELECTOR = { maxLength: 100, pattern: MODEL_SELECTOR_PATTERN, description: 'NAME, NAME@VERSION or NAME@LABEL; absent: the default model at its default label' }
 
 /**
  * The JSON form of a submit. Images travel inline as base64; fetching a `url` for the client is left out

@@ -1,4 +1,4 @@
-import { DEFAULT_LABEL } from '@hivesight/protocol'
+import { DEFAULT_LABEL, MODEL_SELECTOR_PATTERN } from '@hivesight/protocol'
 import type { ResolvedVersion } from './model-lookup.ts'
 
 /** A label as the selection reads it (ids, not numbers: versions are found by id). */
@@ -15,7 +15,7 @@ export interface Catalog {
 
 export type Selection = { ok: true; version: ResolvedVersion } | { ok: false; message: string }
 
-const SELECTOR = /^([A-Za-z0-9][A-Za-z0-9._-]{0,63})(?:@([A-Za-z0-9_-]{1,32}))?$/
+const SELECTOR = new RegExp(MODEL_SELECTOR_PATTERN)
 
 /**
  * Pure: `NAME`, `NAME@VERSION` or `NAME@LABEL` (no selector: the deployment's default model) → one version.

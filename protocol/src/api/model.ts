@@ -4,6 +4,8 @@ import { Type, type Static } from 'typebox'
 
 export const MODEL_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
 export const LABEL_NAME_PATTERN = '^[a-z][a-z0-9_-]{0,31}$'
+/** What a request names to run on: NAME, NAME@VERSION or NAME@LABEL (groups: the name, then the version or label). */
+export const MODEL_SELECTOR_PATTERN = '^([A-Za-z0-9][A-Za-z0-9._-]{0,63})(?:@([A-Za-z0-9_-]{1,32}))?$'
 /** The label a request without `?model=NAME@…` uses. */
 export const DEFAULT_LABEL = 'default'
 
