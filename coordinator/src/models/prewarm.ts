@@ -15,7 +15,11 @@ export class Prewarm {
   run(): number {
     let sent = 0
     const wanted = this.models.labelledReady()
-    for (const w of this.registry.all()) {
+    const live = [...this.registry.all()]
+    // Pages that left are forgotten, so the set stays as small as the fleet (worker ids are per connection).
+    const here = new Set(live.map((w) => w.id))
+    for (const key of this.asked) if (!here.has(key.slice(0, key.indexOf(' ')))) this.asked.delete(key)
+    for (const w of live) {
       // A worker that never said what it holds is not a page that loads versions on request.
       if (!w.trust.trusted || w.draining || !w.models) continue
       for (const id of wanted) {

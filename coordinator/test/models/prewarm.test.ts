@@ -23,4 +23,10 @@ test('a labelled version is loaded ahead on every trusted page that lacks it, on
   assert.deepEqual(sent.get('b')!.map((m) => m.type === 'model.check' && m.model), ['v1'], 'what a page holds is not asked again')
   assert.deepEqual(sent.get('tab'), [], 'volunteer tabs are not asked to load anything')
   assert.equal(prewarm.run(), 0, 'asked once')
+  // A page that leaves is forgotten: one that joins under the same id (ids are per connection) is asked again.
+  registry.remove('a')
+  assert.equal(prewarm.run(), 0)
+  registry.add({ id: 'a', hello, trust: { trusted: true, identity: 'a', network: null }, slots: 2, draining: false, channel: { sendFrame: () => true, sendMessage: (m) => (sent.get('a')!.push(m), true), close: () => undefined } })
+  registry.setModels('a', [])
+  assert.equal(prewarm.run(), 2)
 })
