@@ -79,7 +79,7 @@ test('a volunteer tab alone cannot finalise a job; a second, independent browser
   await until(async () => (await volunteers()).every((w) => w.jobsDone >= 3), 10_000, 'both tabs\' figures')
   const dashboard = await browser.newPage({ viewport: { width: 1100, height: 420 } })
   await dashboard.goto(system.url)
-  await dashboard.getByRole('navigation').getByRole('button', { name: /^Workers/ }).click()
+  await dashboard.getByRole('navigation').getByRole('link', { name: /^Workers/ }).click()
   await dashboard.locator('tr[data-worker]').filter({ hasText: 'confirmed' }).first().waitFor({ timeout: 10_000 })
   mkdirSync(SHOTS, { recursive: true })
   await dashboard.screenshot({ path: resolve(SHOTS, 'workers-volunteers.png') })
