@@ -3,6 +3,7 @@ import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
 import { CompiledQuery, Kysely, MysqlDialect, SqliteDialect, sql, type MysqlPool, type MysqlPoolConnection, type MysqlQueryResult, type Transaction } from 'kysely'
 import { createPool, type Pool, type PoolConnection } from 'mysql2'
+import { isNodeUnusable, isRetryableTransactionError, nextNode, parseDatabaseUrl } from './node-list.ts'
 import type { Database } from './schema.ts'
 
 export type Dialect = 'mariadb' | 'sqlite'
@@ -16,25 +17,25 @@ export interface Db {
 /** `mysql://user:pass@host:port/db` → MariaDB through mysql2; anything else is a SQLite file path (or ':memory:'). */
 export function createDb(target: { databaseUrl: string } | { sqliteFile: string }): Db {
   if ('databaseUrl' in target) {
-    const url = new URL(target.databaseUrl)
-    if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
-      throw new Error(`DATABASE_URL must start with mysql:// or mariadb:// (got ${url.protocol}//)`)
-    }
-    const pool = createPool({
-      host: url.hostname,
-      port: url.port ? Number(url.port) : 3306,
-      user: decodeURIComponent(url.username || 'root'),
-      password: decodeURIComponent(url.password),
-      database: url.pathname.replace(/^\//, '') || 'hivesight',
+    const t = parseDatabaseUrl(target.databaseUrl)
+    // Several hosts (Galera nodes): one pool per node, used one at a time, the next when this one fails.
+    const pools = t.nodes.map((n) => createPool({
+      host: n.host,
+      port: n.port,
+      user: t.user,
+      password: t.password,
+      database: t.database,
       connectionLimit: 10,
+      // A silent node (partitioned away) must not hold a request for mysql2's default 10 s.
+      connectTimeout: t.nodes.length > 1 ? 3_000 : 10_000,
       // BIGINT epoch-ms values fit in a double; keep them numbers on both dialects.
       supportBigNumbers: true,
       bigNumberStrings: false,
-    })
+    }))
     return {
       kysely: new Kysely<Database>({
         dialect: new MysqlDialect({
-          pool: binaryAware(pool),
+          pool: failover(pools),
           // READ COMMITTED: the claim's SELECT … FOR UPDATE SKIP LOCKED then locks only the rows it takes,
           // not the gaps of the queue index, so completions do not deadlock with claims.
           onCreateConnection: async (conn) => {
@@ -43,7 +44,7 @@ export function createDb(target: { databaseUrl: string } | { sqliteFile: string 
         }),
       }),
       dialect: 'mariadb',
-      describe: `mariadb ${url.hostname}:${url.port || 3306}${url.pathname}`,
+      describe: `mariadb ${t.nodes.map((n) => `${n.host}:${n.port}`).join(',')}/${t.database}`,
     }
   }
   const file = target.sqliteFile
@@ -63,20 +64,60 @@ export function createDb(target: { databaseUrl: string } | { sqliteFile: string 
  * send each image as a hex literal, twice its size, formatted here and parsed by the server (that was the
  * largest cost of an upload). Everything else keeps the text protocol.
  */
-function binaryAware(pool: Pool): MysqlPool {
-  const wrap = (conn: PoolConnection): MysqlPoolConnection => ({
+function binaryAware(conn: PoolConnection, onNodeError: (err: unknown) => void): MysqlPoolConnection {
+  let unusable = false
+  const seen = <R>(callback: (error: unknown, result: R) => void) => (err: unknown, result: R) => {
+    if (err && isNodeUnusable(err)) {
+      unusable = true
+      onNodeError(err)
+    }
+    callback(err, result)
+  }
+  return {
     query: ((text: string, parameters: unknown[], callback?: (error: unknown, result: MysqlQueryResult) => void) => {
       if (callback && parameters.some((p) => Buffer.isBuffer(p))) {
-        conn.execute(text, parameters as Parameters<PoolConnection['execute']>[1], (err, result) => callback(err, result as MysqlQueryResult))
+        conn.execute(text, parameters as Parameters<PoolConnection['execute']>[1], seen((err, result) => callback(err, result as MysqlQueryResult)))
         return undefined
       }
-      return callback ? conn.query(text, parameters, (err, result) => callback(err, result as MysqlQueryResult)) : conn.query(text, parameters)
+      return callback ? conn.query(text, parameters, seen((err, result) => callback(err, result as MysqlQueryResult))) : conn.query(text, parameters)
     }) as MysqlPoolConnection['query'],
-    release: () => conn.release(),
-  })
+    // A connection to a node that failed is not given back to the pool.
+    release: () => (unusable ? conn.destroy() : conn.release()),
+  }
+}
+
+/**
+ * One pool per node, one node in use at a time: a node that cannot be reached, or answers 1047 (outside
+ * Galera's primary component), sends every later connection to the next node (round robin). With one
+ * node this is the plain pool. The failed transaction itself is run again by `retryTransient`/`durably`.
+ */
+function failover(pools: Pool[]): MysqlPool {
+  let current = 0
+  const failed = (node: number) => {
+    if (node === current) current = nextNode(node, pools.length)
+  }
+  const connect = (callback: (error: unknown, conn: MysqlPoolConnection) => void, tries: number) => {
+    const node = current
+    pools[node]!.getConnection((err, conn) => {
+      if (err && isNodeUnusable(err) && tries > 1) {
+        failed(node)
+        return connect(callback, tries - 1)
+      }
+      callback(err, err ? (conn as unknown as MysqlPoolConnection) : binaryAware(conn, () => failed(node)))
+    })
+  }
   return {
-    getConnection: (callback) => pool.getConnection((err, conn) => callback(err, err ? (conn as unknown as MysqlPoolConnection) : wrap(conn))),
-    end: (callback) => pool.end(callback),
+    getConnection: (callback) => connect(callback, pools.length),
+    end: (callback) => {
+      let left = pools.length
+      let first: unknown
+      for (const p of pools) {
+        p.end((err) => {
+          first ??= err
+          if (--left === 0) callback(first as Parameters<typeof callback>[0])
+        })
+      }
+    },
   }
 }
 
@@ -87,7 +128,8 @@ function binaryAware(pool: Pool): MysqlPool {
  * which at worst run a job again) skip the fsync.
  */
 export async function durably<T>(db: Db, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-  if (db.dialect !== 'sqlite') return db.kysely.transaction().execute(fn)
+  // A certification failure (Galera) or a deadlock rolled the whole transaction back: run it again.
+  if (db.dialect !== 'sqlite') return retryTransient(() => db.kysely.transaction().execute(fn))
   // One connection for the pragma, the transaction and the reset, so no other statement runs between them.
   return db.kysely.connection().execute(async (conn) => {
     await sql`pragma synchronous = FULL`.execute(conn)
@@ -105,16 +147,19 @@ export function isUniqueViolation(err: unknown): boolean {
   return e?.code === 'ER_DUP_ENTRY' || e?.errno === 1062 || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE'
 }
 
-/** A deadlock or lock-wait timeout: the transaction was rolled back and can simply run again. */
+/**
+ * A deadlock, a lock-wait timeout, a Galera certification failure or a node outside the primary
+ * component: the transaction was rolled back and can simply run again (see isRetryableTransactionError).
+ */
 export function isTransient(err: unknown): boolean {
-  const e = err as { code?: string; errno?: number }
-  return e?.errno === 1213 || e?.errno === 1205 || e?.code === 'SQLITE_BUSY'
+  return isRetryableTransactionError(err)
 }
 
-// The database cannot be reached or cannot take writes right now (as opposed to a bad query).
+// The database cannot be reached or cannot take writes right now (as opposed to a bad query);
+// ER_UNKNOWN_COM_ERROR is 1047, a Galera node outside the primary component.
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'PROTOCOL_CONNECTION_LOST',
-  'ER_SERVER_SHUTDOWN', 'ER_CON_COUNT_ERROR', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN',
+  'ER_SERVER_SHUTDOWN', 'ER_CON_COUNT_ERROR', 'ER_UNKNOWN_COM_ERROR', 'ENETUNREACH', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN',
 ])
 
 /** The database is down, unreachable or full: the request may work later (503), it is not the client's fault. */

@@ -29,6 +29,13 @@ export async function eventsAfter(db: Conn, afterId: number, limit: number): Pro
   return rows.map((r) => ({ ...r, id: Number(r.id), created_at: Number(r.created_at) }))
 }
 
+/** The events among `ids` (ones awaited by a reader: committed late, or never used). */
+export async function eventsWithIds(db: Conn, ids: number[]): Promise<StoredEvent[]> {
+  if (ids.length === 0) return []
+  const rows = await db.selectFrom('coordinator_events').selectAll().where('id', 'in', ids).orderBy('id').execute()
+  return rows.map((r) => ({ ...r, id: Number(r.id), created_at: Number(r.created_at) }))
+}
+
 /** The newest id (0 when empty): a coordinator that starts reads only what comes after. */
 export async function lastEventId(db: Conn): Promise<number> {
   const r = await db.selectFrom('coordinator_events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst()

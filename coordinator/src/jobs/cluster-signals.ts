@@ -27,6 +27,7 @@ export interface SignalHandlers {
 export type SignalRow = eventsRepo.NewEvent
 
 const READ_LIMIT = 1_000
+const MAX_AWAITED = 500
 
 /** A signal as the row every coordinator reads (also written by the operator's CLI, origin `keys-cli`). */
 export function signalRow(signal: Signal, origin: string, now: number): SignalRow {
@@ -105,7 +106,13 @@ export class ClusterSignals {
     if (!this.handlers) return
     let rows: eventsRepo.StoredEvent[]
     try {
-      rows = await eventsRepo.eventsAfter(this.db.kysely, cursor.readAfter, READ_LIMIT)
+      // New rows above the newest seen, and the awaited gaps below it by id: the news never waits
+      // behind gaps (on Galera most never fill; see EventCursor.awaited).
+      const [fresh, late] = await Promise.all([
+        eventsRepo.eventsAfter(this.db.kysely, cursor.newestSeen, READ_LIMIT),
+        eventsRepo.eventsWithIds(this.db.kysely, cursor.awaited(MAX_AWAITED)),
+      ])
+      rows = [...late, ...fresh]
     } catch (err) {
       this.log.warn({ err }, 'could not read signals from the other coordinators')
       return

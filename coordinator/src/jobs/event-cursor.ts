@@ -2,7 +2,7 @@
  * Pure: where to read the shared events table from next. Auto-increment ids are handed out at insert
  * time but become visible at commit, so id 11 can be seen before id 10: a gap below the highest id seen
  * is re-read until it appears or is older than `gapWaitMs` (then it was rolled back). Ids already seen are
- * not delivered twice.
+ * not delivered twice. On Galera the gaps are mostly ids other nodes will never use: see `awaited`.
  */
 const MAX_GAP = 1_000
 
@@ -33,6 +33,20 @@ export class EventCursor {
     }
     for (const [id, since] of this.gaps) if (now - since > this.gapWaitMs) this.gaps.delete(id)
     return fresh
+  }
+
+  /** The highest id seen: new rows are read above it, whatever gaps are still awaited. */
+  get newestSeen(): number {
+    return this.highest
+  }
+
+  /**
+   * Awaited ids (oldest first, at most `limit`), re-read by id. On Galera every node hands out its own
+   * ids (auto_increment_increment = cluster size), so most gaps never fill: reading them by id, apart
+   * from the read of new rows, keeps a crowd of such gaps from holding back the news.
+   */
+  awaited(limit: number): number[] {
+    return [...this.gaps.keys()].sort((a, b) => a - b).slice(0, limit)
   }
 
   get pendingGaps(): number {

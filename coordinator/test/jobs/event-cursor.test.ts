@@ -37,3 +37,15 @@ test('a jump of thousands of ids (pruned events, a reset table) is not taken for
   assert.equal(c.pendingGaps, 0)
   assert.equal(c.readAfter, 50_000)
 })
+
+test('Galera: ids interleaved by node leave gaps that never fill; the newest is read above them, the gaps by id', { timeout: 5_000 }, () => {
+  // auto_increment_increment=3: one node writes 1, 4, 7, 10 — 2, 3, 5, 6, 8, 9 are other nodes' and may never come.
+  const c = new EventCursor(0, 5_000)
+  assert.deepEqual([...c.accept([1, 4, 7, 10], 0)], [1, 4, 7, 10])
+  assert.equal(c.newestSeen, 10, 'new rows are read above the newest, not from the oldest gap')
+  assert.deepEqual(c.awaited(3), [2, 3, 5])
+  assert.deepEqual([...c.accept([5, 13], 100)], [5, 13], 'a late row of another node is delivered once')
+  assert.deepEqual(c.awaited(100), [2, 3, 6, 8, 9, 11, 12])
+  c.accept([], 6_000)
+  assert.equal(c.pendingGaps, 0, 'gaps are given up after the wait')
+})
