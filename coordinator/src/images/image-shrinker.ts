@@ -1,5 +1,5 @@
-import { imageSize } from 'image-size'
 import sharp from 'sharp'
+import type { ImageInfo } from './image-inspector.ts'
 import { planShrink, SHRINK_RULE, type ShrinkRule } from './shrink-plan.ts'
 
 export interface PreparedImage {
@@ -28,28 +28,18 @@ export class ImageShrinker {
     private readonly events?: ShrinkEvents,
   ) {}
 
-  /** From the header only (no decode): the shorter side to shrink to for these versions, or null. */
-  target(image: Buffer, versionIds: readonly string[]): number | null {
+  /** The shorter side to shrink to for these versions, or null (from the inspected header: nothing is decoded). */
+  target(info: ImageInfo, versionIds: readonly string[]): number | null {
     const needed = Math.max(0, ...versionIds.map((id) => this.neededFor(id) ?? 0))
-    return needed > 0 ? this.targetFor(image, needed) : null
-  }
-
-  targetFor(image: Buffer, needed: number): number | null {
-    let size: ReturnType<typeof imageSize>
-    try {
-      size = imageSize(image)
-    } catch {
-      return null
-    }
     // A GIF may be animated, and pages read its first frame: leave it to them.
-    if (!size.width || !size.height || size.type === 'gif') return null
-    return planShrink(size.width, size.height, needed, this.opts.rule ?? SHRINK_RULE)
+    if (needed === 0 || info.contentType === 'image/gif') return null
+    return planShrink(info.width, info.height, needed, this.opts.rule ?? SHRINK_RULE)
   }
 
-  /** The picture for versions that need `versionIds`' inputs: shrunk when far too big, else as it is. */
-  async prepare(image: Buffer, contentType: string, versionIds: readonly string[]): Promise<PreparedImage> {
-    const target = this.target(image, versionIds)
-    return target === null ? { image, contentType } : this.shrink(image, contentType, target)
+  /** The picture for `versionIds`: shrunk when far too big for all of them, else as it came. */
+  async prepare(image: Buffer, info: ImageInfo, versionIds: readonly string[]): Promise<PreparedImage> {
+    const target = this.target(info, versionIds)
+    return target === null ? { image, contentType: info.contentType } : this.shrink(image, info.contentType, target)
   }
 
   async shrink(image: Buffer, contentType: string, shorterSide: number): Promise<PreparedImage> {

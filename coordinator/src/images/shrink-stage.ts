@@ -13,5 +13,5 @@ export function shrinkStage(models: { cached(id: string): ResolvedVersion | unde
     return v && neededShorterSide(v.descriptor.preprocessing)
   }, { maxPixels }, events)
   const siblings = (id: string) => [id, ...models.readyVersions().filter((v) => v.name === models.cached(id)?.name).map((v) => v.id)]
-  return (bytes, contentType, id) => shrinker.prepare(bytes, contentType, siblings(id))
+  return (bytes, info, id) => shrinker.prepare(bytes, info, siblings(id))
 }

@@ -62,7 +62,7 @@ const WAIT_RECHECK_MS = 5_000
  * stage (images/image-shrinker.ts), a far too big picture shrunk first, so the database, the dispatch and
  * the page each handle ~40 KB instead of a 12 MP photo's megabytes.
  */
-export type StoredImage = (bytes: Buffer, contentType: string, versionId: string) => Promise<{ image: Buffer; contentType: string }>
+export type StoredImage = (bytes: Buffer, info: ImageInfo, versionId: string) => Promise<{ image: Buffer; contentType: string }>
 
 /** What a client sees of the job lifecycle: submit, read, wait, list, cancel, retry. */
 export class JobService {
@@ -107,7 +107,7 @@ export class JobService {
       if (earlier) return this.replay(earlier, fingerprint)
     }
     // Before the commit (and after the replay check: a replay stores nothing); the fingerprint is the upload's.
-    const stored = await Promise.all(req.images.map((img) => (this.opts.stored ? this.opts.stored(img.bytes, img.info.contentType, version.id) : { image: img.bytes, contentType: img.info.contentType })))
+    const stored = await Promise.all(req.images.map((img) => (this.opts.stored ? this.opts.stored(img.bytes, img.info, version.id) : { image: img.bytes, contentType: img.info.contentType })))
     const now = this.clock.now()
     const rows: NewJob[] = req.images.map((img, i) => ({
       id: newJobId(), status: 'queued', priority: req.priority, attempts: 0, max_attempts: this.opts.maxAttempts, lease_token: 0,

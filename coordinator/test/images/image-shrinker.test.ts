@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import sharp from 'sharp'
+import { inspectImage } from '../../src/images/image-inspector.ts'
 import { ImageShrinker } from '../../src/images/image-shrinker.ts'
 import { neededShorterSide, planShrink } from '../../src/images/shrink-plan.ts'
 
@@ -39,7 +40,7 @@ const shrinker = new ImageShrinker((id) => (id === 'mobilenet' ? 256 : undefined
 
 test('a 12 MP JPEG goes out as a JPEG of 341 × 256 with its EXIF orientation applied', T, async () => {
   const big = await picture(4000, 3000, { orientation: 6 })
-  const out = await shrinker.prepare(big, 'image/jpeg', ['mobilenet'])
+  const out = await shrinker.prepare(big, inspectImage(big), ['mobilenet'])
   assert.equal(out.contentType, 'image/jpeg')
   const meta = await sharp(out.image).metadata()
   // Orientation 6 turns a landscape picture into a portrait one; the result needs no turning.
@@ -49,22 +50,22 @@ test('a 12 MP JPEG goes out as a JPEG of 341 × 256 with its EXIF orientation ap
 
 test('a PNG with alpha stays a PNG with alpha; a small photo, a GIF, garbage and unknown versions go out as they came', T, async () => {
   const png = await picture(2400, 2000, { alpha: true })
-  const out = await shrinker.prepare(png, 'image/png', ['mobilenet'])
+  const out = await shrinker.prepare(png, inspectImage(png), ['mobilenet'])
   const meta = await sharp(out.image).metadata()
   assert.deepEqual([out.contentType, meta.width, meta.height, meta.hasAlpha], ['image/png', 307, 256, true])
   const small = await picture(500, 375)
-  assert.equal((await shrinker.prepare(small, 'image/jpeg', ['mobilenet'])).image, small)
-  assert.equal((await shrinker.prepare(png, 'image/png', ['unknown'])).image, png)
+  assert.equal((await shrinker.prepare(small, inspectImage(small), ['mobilenet'])).image, small)
+  assert.equal((await shrinker.prepare(png, inspectImage(png), ['unknown'])).image, png)
   const gif = await sharp(await picture(2400, 2000)).gif().toBuffer()
-  assert.equal((await shrinker.prepare(gif, 'image/gif', ['mobilenet'])).image, gif)
+  assert.equal((await shrinker.prepare(gif, inspectImage(gif), ['mobilenet'])).image, gif)
   // A valid header over a cut-off body: the page will say it cannot decode it, as it always did.
   const cut = (await picture(4000, 3000)).subarray(0, 2000)
-  assert.equal((await shrinker.prepare(cut, 'image/jpeg', ['mobilenet'])).image, cut)
+  assert.equal((await shrinker.prepare(cut, inspectImage(cut), ['mobilenet'])).image, cut)
 })
 
 test('the shrunk picture gives the model nearly the input the full one gives (mean pixel difference of its 256-side resize)', T, async () => {
   const big = await picture(4000, 3000)
-  const out = await shrinker.prepare(big, 'image/jpeg', ['mobilenet'])
+  const out = await shrinker.prepare(big, inspectImage(big), ['mobilenet'])
   const at256 = async (b: Buffer) => (await sharp(b).resize(340, 256, { fit: 'fill' }).raw().toBuffer())
   const [a, b] = [await at256(big), await at256(out.image)]
   assert.equal(a.length, b.length)
