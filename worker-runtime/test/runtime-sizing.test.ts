@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { BASE_BYTES, PAGE_BYTES, relaunchDelay, sizeRuntime } from '../src/launcher/runtime-sizing.ts'
+import { BASE_BYTES, EXTRA_MODEL_BYTES, PAGE_BYTES, relaunchDelay, sizeRuntime } from '../src/launcher/runtime-sizing.ts'
+import { PagePool } from '../src/launcher/page-pool.ts'
 import { chooseThreads } from '../src/page/thread-choice.ts'
 
 const GiB = 2 ** 30
@@ -21,6 +22,18 @@ test('memory caps the pages, and the threads grow so the cores stay busy', { tim
   assert.match(s.reason, /capped by memory to 2/)
   assert.deepEqual(s.warnings, [])
   assert.deepEqual(pick(sizeRuntime({ cores: 2, availableBytes: 100 * 2 ** 20 }, { profile: 'throughput' })), [1, 2])
+})
+
+test('pages that keep several models warm take more memory: fewer fit, and each is told its budget', { timeout: 5_000 }, () => {
+  const vm = { cores: 4, availableBytes: BASE_BYTES + 3 * PAGE_BYTES }
+  assert.deepEqual(pick(sizeRuntime(vm, { profile: 'throughput' })), [3, 1])
+  // 3 × 180 MiB hold one page of 180 + 2 × 55: one page, with a thread per core.
+  assert.equal(Math.floor((3 * PAGE_BYTES) / (PAGE_BYTES + 2 * EXTRA_MODEL_BYTES)), 1)
+  assert.deepEqual(pick(sizeRuntime(vm, { profile: 'throughput', models: 3 })), [1, 4])
+  const pool = new PagePool({ coordinatorUrl: 'http://c:8080', pages: 1, models: 3, heapMb: 512, executablePath: '/usr/bin/chromium', name: 'vm1', log: () => undefined })
+  const url = new URL(pool.pageUrl(0))
+  assert.deepEqual([url.searchParams.get('models'), url.searchParams.get('heapMb')], ['3', '512'])
+  assert.equal(new URL(new PagePool({ coordinatorUrl: 'http://c:8080', pages: 1, executablePath: '/usr/bin/chromium', name: 'vm1', log: () => undefined }).pageUrl(0)).searchParams.get('models'), null, 'the page\'s own default otherwise')
 })
 
 test('explicit pages and threads win, with a warning when they oversubscribe the cores or the memory', { timeout: 5_000 }, () => {

@@ -9,13 +9,17 @@ import { sizeRuntime, type Profile } from './runtime-sizing.ts'
 // Issue #4: a SIGTERM'd runtime finishes or hands back its in-flight jobs within 20 s.
 const DRAIN_GRACE_MS = 18_000
 
-const USAGE = `usage: npm run worker -- [--coordinator http://HOST:8080] [--profile throughput|latency] [--pages N] [--threads N] [--name NAME]
+const USAGE = `usage: npm run worker -- [--coordinator http://HOST:8080] [--profile throughput|latency] [--pages N] [--threads N] [--models N] [--heap-mb MiB] [--name NAME]
 
 Starts headless Chromium with worker pages that join the coordinator, and keeps it running: a crashed page
 or browser is started again, forever, with a capped back-off.
   --profile throughput  one single-thread page per core (default; fewer if memory is short)
   --profile latency     one page with a wasm thread per core: a lone image is answered soonest
   --pages, --threads    explicit sizes; they win over the profile
+  --models N            model versions each page keeps warm (default 4; the least recently used is let go);
+                        pages are sized for one model unless this says how many (+55 MiB each)
+  --heap-mb MiB         a page's inference worker is replaced when its wasm heap stays above this after
+                        a model was let go (default 256)
 Credentials come from the environment or a file, never the command line (where ps shows them):
   WORKER_CREDENTIAL       this VM's own credential (npm run keys -- worker create --name VM on the coordinator)
   WORKER_CREDENTIAL_FILE  a file holding it (e.g. a mounted secret)
@@ -52,6 +56,8 @@ function main(): void {
       profile: { type: 'string', default: process.env.WORKER_PROFILE ?? 'throughput' },
       pages: { type: 'string' },
       threads: { type: 'string' },
+      models: { type: 'string' },
+      'heap-mb': { type: 'string' },
       name: { type: 'string', default: hostname() },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -77,8 +83,10 @@ function main(): void {
   }
   const log = (msg: string) => console.log(`[worker ${new Date().toISOString().slice(11, 19)}] ${msg}`)
   const machine = thisMachine()
-  const sizing = sizeRuntime(machine, { profile: values.profile as Profile, pages: wholeNumber('pages', values.pages, 64), threads: wholeNumber('threads', values.threads, 16) })
-  const pool = new PagePool({ coordinatorUrl, pages: sizing.pages, threads: sizing.threads, executablePath, name: values.name, log, token: process.env.WORKER_TOKEN, credential: credentialFromEnv() })
+  const models = wholeNumber('models', values.models, 16)
+  const heapMb = wholeNumber('heap-mb', values['heap-mb'], 16_384)
+  const sizing = sizeRuntime(machine, { profile: values.profile as Profile, pages: wholeNumber('pages', values.pages, 64), threads: wholeNumber('threads', values.threads, 16), models })
+  const pool = new PagePool({ coordinatorUrl, pages: sizing.pages, threads: sizing.threads, models, heapMb, executablePath, name: values.name, log, token: process.env.WORKER_TOKEN, credential: credentialFromEnv() })
   log(`${sizing.reason} on ${machine.cores} core(s), ${Math.round(machine.availableBytes / 2 ** 20)} MiB available; ${executablePath} for ${coordinatorUrl}`)
   for (const w of sizing.warnings) log(`warning: ${w}`)
   // Never rejects: the pool retries on its own until it is stopped.

@@ -8,6 +8,9 @@ export interface PagePoolOptions {
   pages: number
   /** wasm threads per page (the page runs one unless it is cross-origin isolated, which /worker is). */
   threads?: number
+  /** Model versions a page keeps warm (?models=; the page's default is 4) and its wasm heap limit in MiB (?heapMb=, 256). */
+  models?: number
+  heapMb?: number
   executablePath: string
   name: string
   log: (msg: string) => void
@@ -116,6 +119,8 @@ export class PagePool {
     url.searchParams.set('kind', 'headless')
     url.searchParams.set('name', this.pageName(i))
     if (this.opts.threads) url.searchParams.set('threads', String(this.opts.threads))
+    if (this.opts.models) url.searchParams.set('models', String(this.opts.models))
+    if (this.opts.heapMb) url.searchParams.set('heapMb', String(this.opts.heapMb))
     if (this.opts.credential) url.hash = `token=${this.opts.credential}`
     else if (this.opts.token) url.hash = `token=${signSessionToken(this.opts.token, { kind: 'worker', name: this.pageName(i), expires: 0 })}`
     return url.toString()

@@ -14,6 +14,8 @@ export interface SizingRequest {
   /** Explicit choices win over the profile. */
   pages?: number
   threads?: number
+  /** Model versions each page keeps warm (--models); sized for one when not said (most fleets serve one). */
+  models?: number
 }
 
 export interface Sizing {
@@ -32,6 +34,11 @@ export const PAGE_BYTES = 180 * MiB
  * and this runtime on plain node (~120 MiB), measured with 2 pages (README, Workers).
  */
 export const BASE_BYTES = 480 * MiB
+/** A second MobileNet-sized model held by a page: +27–55 MiB of its PSS (npm run bench -- --only models). */
+export const EXTRA_MODEL_BYTES = 55 * MiB
+
+/** What one page is expected to take with `models` versions warm. */
+export const pageBytes = (models = 1) => PAGE_BYTES + Math.max(0, models - 1) * EXTRA_MODEL_BYTES
 
 /**
  * Throughput: one single-thread page per core (no thread pool to synchronise; while one page decodes,
@@ -40,7 +47,8 @@ export const BASE_BYTES = 480 * MiB
  */
 export function sizeRuntime(machine: Machine, req: SizingRequest): Sizing {
   const cores = Math.max(1, Math.floor(machine.cores))
-  const byMemory = Math.max(1, Math.floor((machine.availableBytes - BASE_BYTES) / PAGE_BYTES))
+  const perPage = pageBytes(req.models)
+  const byMemory = Math.max(1, Math.floor((machine.availableBytes - BASE_BYTES) / perPage))
   const warnings: string[] = []
   let pages: number
   let threads: number
@@ -58,7 +66,7 @@ export function sizeRuntime(machine: Machine, req: SizingRequest): Sizing {
     threads = Math.max(1, Math.floor(cores / pages))
   }
   if (pages * threads > cores) warnings.push(`${pages} pages × ${threads} threads is more busy wasm threads than the ${cores} cores: expect far less than the machine can do`)
-  if (pages > byMemory) warnings.push(`${pages} pages need about ${Math.round((BASE_BYTES + pages * PAGE_BYTES) / MiB)} MiB; ${Math.round(machine.availableBytes / MiB)} MiB are available`)
+  if (pages > byMemory) warnings.push(`${pages} pages need about ${Math.round((BASE_BYTES + pages * perPage) / MiB)} MiB; ${Math.round(machine.availableBytes / MiB)} MiB are available`)
   const why = req.pages !== undefined || req.threads !== undefined
     ? 'as asked'
     : req.profile === 'latency'
