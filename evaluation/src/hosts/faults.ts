@@ -1,0 +1,118 @@
+import type { Rig } from './rig.ts'
+import { sleep, waitFor } from './sh.ts'
+
+export const FAULTS = ['galera-node-kill', 'galera-partition', 'coordinator-kill', 'coordinator-db-partition', 'worker-partition', 'clock-skew'] as const
+export type FaultName = (typeof FAULTS)[number]
+
+/** Pure: `--faults a,b|all` → the faults to run, one run each, in order; `none` is a run without a fault (null). */
+export function parseFaults(arg: string): (FaultName | null)[] {
+  if (arg === 'all') return [...FAULTS]
+  const names = arg.split(',').map((s) => s.trim()).filter(Boolean)
+  for (const n of names) if (n !== 'none' && !(FAULTS as readonly string[]).includes(n)) throw new Error(`unknown fault ${n} (known: ${FAULTS.join(', ')}, all, none)`)
+  return names.map((n) => (n === 'none' ? null : (n as FaultName)))
+}
+
+export interface FaultOutcome {
+  /** performance.now() when the rig was whole again */
+  healedAt: number
+  notes: string[]
+}
+
+async function clusterWhole(rig: Rig, timeoutMs: number): Promise<void> {
+  await waitFor('all Galera nodes synced, cluster size 3', timeoutMs, async () => {
+    const all = await Promise.all(rig.galera.map((g) => g.status()))
+    return all.every((s) => s.ready && s.state === 'Synced' && s.clusterSize === 3)
+  }, 250)
+}
+
+/**
+ * The faults. Each runs while the load goes on and returns when the rig is whole again.
+ * - galera-node-kill: kill -9 a node written to (multi-writer: g2, the second coordinator's own; single-writer:
+ *   g1, HAProxy's active node), restart it 3 s
+ *   later; it rejoins by IST (its position recovered from InnoDB first).
+ * - galera-partition: nftables drops everything between that node and the other two (it is the minority:
+ *   1047 to its clients) for 12 s, then heals.
+ * - coordinator-kill: kill -9 the second coordinator, restart it 1 s later.
+ * - coordinator-db-partition: the second coordinator cut from every Galera node (HAProxy and its workers still
+ *   reach it) for 12 s; its workers' jobs must come back through the other coordinator, nothing twice.
+ * - worker-partition: the worker host cut from HAProxy (silently) for 12 s: its jobs must run elsewhere,
+ *   never held twice at once, none lost.
+ * - clock-skew: the second coordinator restarted under `faketime -f +30s`, left so for 10 s of load, then
+ *   restarted with the true clock.
+ */
+export async function injectFault(rig: Rig, name: FaultName, log: (m: string) => void): Promise<FaultOutcome> {
+  const notes: string[] = []
+  // The node a coordinator writes to: the second coordinator's own (multi-writer), HAProxy's active one (single).
+  const node = rig.opts.writers === 'single' ? rig.galera[0]! : rig.galera[1]!
+  const other = rig.galera.find((g) => g !== node)!
+  const coord = rig.coordinators[1 % rig.coordinators.length]!
+  if (name === 'galera-node-kill') {
+    log(`fault: kill -9 ${node.name} (pid ${node.pid})`)
+    await node.kill('SIGKILL')
+    await sleep(3_000)
+    const t = performance.now()
+    await node.start()
+    await clusterWhole(rig, 120_000)
+    notes.push(`${node.name} rejoined in ${((performance.now() - t) / 1000).toFixed(1)} s (${node.lastJoin() ?? 'state transfer not logged'})`)
+  } else if (name === 'galera-partition') {
+    const others = rig.galera.filter((g) => g !== node).map((g) => g.ip)
+    log(`fault: partition ${node.name} from ${others.join(', ')} (minority) for 12 s`)
+    node.host.partitionFrom(others)
+    const cut = performance.now()
+    let offAt: number | undefined
+    let majority: number | undefined
+    while (performance.now() - cut < 12_000) {
+      const s = await node.status().catch(() => undefined)
+      if (offAt === undefined && s && !s.ready) offAt = performance.now()
+      majority ??= await other.status().then((m) => (m.clusterSize === 2 ? performance.now() : undefined), () => undefined)
+      await sleep(250)
+    }
+    notes.push(offAt === undefined ? `${node.name} never reported wsrep_ready=OFF in 12 s` : `${node.name} wsrep_ready=OFF (non-primary, 1047 to its clients) ${((offAt - cut) / 1000).toFixed(1)} s after the cut`)
+    if (majority !== undefined) notes.push(`the majority (2 nodes) went on without it ${((majority - cut) / 1000).toFixed(1)} s after the cut`)
+    node.host.heal()
+    log(`healed ${node.name}`)
+    await clusterWhole(rig, 120_000)
+  } else if (name === 'coordinator-kill') {
+    log(`fault: kill -9 coordinator ${coord.id} (pid ${coord.pid})`)
+    await coord.kill('SIGKILL')
+    await sleep(1_000)
+    await coord.start()
+  } else if (name === 'coordinator-db-partition') {
+    const nodes = rig.galera.map((g) => g.ip)
+    log(`fault: partition coordinator ${coord.id} from every Galera node (not from HAProxy or its workers) for 12 s`)
+    coord.host.partitionFrom(nodes)
+    const cut = performance.now()
+    let unreadyAt: number | undefined
+    while (performance.now() - cut < 12_000) {
+      if (unreadyAt === undefined && !(await fetch(`${coord.url}/readyz`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false))) unreadyAt = performance.now()
+      await sleep(250)
+    }
+    notes.push(unreadyAt === undefined ? `${coord.id} kept answering /readyz 200 while cut off` : `${coord.id} /readyz not ok ${((unreadyAt - cut) / 1000).toFixed(1)} s after the cut`)
+    coord.host.heal()
+    log(`healed ${coord.id}`)
+    const t = performance.now()
+    await waitFor(`${coord.id} ready again`, 120_000, async () => (await fetch(`${coord.url}/readyz`, { signal: AbortSignal.timeout(2_000) })).ok, 250)
+    notes.push(`${coord.id} ready ${((performance.now() - t) / 1000).toFixed(1)} s after the heal`)
+  } else if (name === 'worker-partition') {
+    const w = rig.workers
+    if (!w) throw new Error('worker-partition needs the worker host')
+    const lbIp = rig.balancer!.host.ip
+    const before = w.holds.length
+    log(`fault: partition worker host ${w.host.spec.name} from the balancer (${lbIp}) for 12 s`)
+    w.host.partitionFrom([lbIp])
+    await sleep(12_000)
+    w.host.heal()
+    log(`healed ${w.host.spec.name}`)
+    notes.push(`holds on ${w.host.spec.name} before the cut: ${before}; its silent sockets are dropped by the coordinators' pings, its jobs requeued`)
+  } else if (name === 'clock-skew') {
+    log(`fault: coordinator ${coord.id} restarted under faketime -f +30s`)
+    await coord.kill('SIGKILL')
+    coord.wrap = ['faketime', '-f', '+30s']
+    await coord.start()
+    await sleep(10_000)
+    coord.wrap = []
+    await coord.kill('SIGKILL')
+    await coord.start()
+  }
+  return { healedAt: performance.now(), notes }
+}
