@@ -70,6 +70,12 @@ export function ensureTestSystem() {
     ['iproute2', () => has('ip', ['-V'])],
     ['mariadb-server', () => existsSync('/usr/sbin/mariadbd')],
     ['mariadb-client', () => has('mariadb-admin')],
+    // The hosts rig (evaluation/test/hosts.test.ts): installed here, before the test files run side by side
+    // and two apt-gets would meet on the dpkg lock.
+    ['galera-4', () => existsSync('/usr/lib/galera/libgalera_smm.so')],
+    ['haproxy', () => has('haproxy', ['-v'])],
+    ['rsync', () => has('rsync')],
+    ['faketime', () => has('faketime', ['--help'])],
   ]
   const missing = wanted.filter(([, ok]) => !ok()).map(([pkg]) => pkg)
   if (missing.length > 0) {
