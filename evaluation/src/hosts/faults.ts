@@ -1,7 +1,7 @@
 import type { Rig } from './rig.ts'
 import { sleep, waitFor } from './sh.ts'
 
-export const FAULTS = ['galera-node-kill', 'galera-partition', 'coordinator-kill', 'coordinator-db-partition', 'worker-partition', 'clock-skew'] as const
+export const FAULTS = ['galera-node-kill', 'galera-partition', 'coordinator-kill', 'coordinator-db-partition', 'worker-partition', 'clock-skew', 'haproxy-restart'] as const
 export type FaultName = (typeof FAULTS)[number]
 
 /** Pure: `--faults a,b|all` → the faults to run, one run each, in order; `none` is a run without a fault (null). */
@@ -39,6 +39,8 @@ async function clusterWhole(rig: Rig, timeoutMs: number): Promise<void> {
  *   never held twice at once, none lost.
  * - clock-skew: the second coordinator restarted under `faketime -f +30s`, left so for 10 s of load, then
  *   restarted with the true clock.
+ * - haproxy-restart: kill -9 the balancer (every client and worker connection through it is cut; single-writer:
+ *   every coordinator's database connection too), started again 2 s later.
  */
 export async function injectFault(rig: Rig, name: FaultName, log: (m: string) => void): Promise<FaultOutcome> {
   const notes: string[] = []
@@ -113,6 +115,14 @@ export async function injectFault(rig: Rig, name: FaultName, log: (m: string) =>
     coord.wrap = []
     await coord.kill('SIGKILL')
     await coord.start()
+  } else if (name === 'haproxy-restart') {
+    const lb = rig.balancer!
+    log('fault: kill -9 HAProxy, start it again after 2 s')
+    await lb.stop()
+    await sleep(2_000)
+    const t = performance.now()
+    await lb.start()
+    notes.push(`HAProxy routing again ${((performance.now() - t) / 1000).toFixed(1)} s after its restart`)
   }
   return { healedAt: performance.now(), notes }
 }
