@@ -1,7 +1,7 @@
 import type { Rig } from './rig.ts'
 import { sleep, waitFor } from './sh.ts'
 
-export const FAULTS = ['galera-node-kill', 'galera-partition', 'coordinator-kill', 'coordinator-db-partition', 'worker-partition', 'clock-skew', 'haproxy-restart'] as const
+export const FAULTS = ['galera-node-kill', 'galera-partition', 'coordinator-kill', 'coordinator-db-partition', 'worker-partition', 'clock-skew', 'haproxy-restart', 'link-loss'] as const
 export type FaultName = (typeof FAULTS)[number]
 
 /** Pure: `--faults a,b|all` → the faults to run, one run each, in order; `none` is a run without a fault (null). */
@@ -39,6 +39,8 @@ async function clusterWhole(rig: Rig, timeoutMs: number): Promise<void> {
  *   never held twice at once, none lost.
  * - clock-skew: the second coordinator restarted under `faketime -f +30s`, left so for 10 s of load, then
  *   restarted with the true clock.
+ * - link-loss: 20 % of the packets arriving at the second coordinator's host dropped at random for 15 s (its
+ *   clients' requests through HAProxy, its workers' answers, its database replies).
  * - haproxy-restart: kill -9 the balancer (every client and worker connection through it is cut; single-writer:
  *   every coordinator's database connection too), started again 2 s later.
  */
@@ -115,6 +117,12 @@ export async function injectFault(rig: Rig, name: FaultName, log: (m: string) =>
     coord.wrap = []
     await coord.kill('SIGKILL')
     await coord.start()
+  } else if (name === 'link-loss') {
+    log(`fault: 20 % of the packets arriving at ${coord.id}'s host dropped for 15 s`)
+    coord.host.lossIn(20)
+    await sleep(15_000)
+    coord.host.heal()
+    log(`healed ${coord.id}`)
   } else if (name === 'haproxy-restart') {
     const lb = rig.balancer!
     log('fault: kill -9 HAProxy, start it again after 2 s')

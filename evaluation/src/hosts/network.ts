@@ -17,6 +17,8 @@ export interface HostSpec {
   octet: number
 }
 
+const FAULT_TABLE = 'hivesight_partition'
+
 export class NetHost {
   readonly ns: string
   readonly ip: string
@@ -53,19 +55,36 @@ export class NetHost {
 
   /** Silently drops every packet between this host and `peers` (both directions, no RST). */
   partitionFrom(peers: string[]): void {
-    const t = 'hivesight_partition'
-    const nft = (...a: string[]) => run('ip', ['netns', 'exec', this.ns, 'nft', ...a])
-    nft('add', 'table', 'inet', t)
-    nft('add', 'chain', 'inet', t, 'in', '{ type filter hook input priority -10 ; }')
-    nft('add', 'chain', 'inet', t, 'out', '{ type filter hook output priority -10 ; }')
+    const nft = this.faultTable()
     const set = `{ ${peers.join(', ')} }`
-    nft('add', 'rule', 'inet', t, 'in', 'ip', 'saddr', set, 'drop')
-    nft('add', 'rule', 'inet', t, 'out', 'ip', 'daddr', set, 'drop')
-    this.partitioned = true
+    nft('add', 'rule', 'inet', FAULT_TABLE, 'in', 'ip', 'saddr', set, 'drop')
+    nft('add', 'rule', 'inet', FAULT_TABLE, 'out', 'ip', 'daddr', set, 'drop')
+  }
+
+  /**
+   * Drops `percent` % of the packets arriving on this host's link, at random (nftables `numgen random`;
+   * this kernel has no netem). On arrival, not departure: a drop in the sender's own output hook fails
+   * its send() and TCP would not see a loss.
+   */
+  lossIn(percent: number): void {
+    const nft = this.faultTable()
+    nft('add', 'rule', 'inet', FAULT_TABLE, 'in', 'iifname', 'eth0', 'numgen', 'random', 'mod', '100', '<', String(percent), 'drop')
+  }
+
+  /** The table the faults' rules go in; gone with heal(). */
+  private faultTable(): (...a: string[]) => void {
+    const nft = (...a: string[]) => run('ip', ['netns', 'exec', this.ns, 'nft', ...a])
+    if (!this.partitioned) {
+      nft('add', 'table', 'inet', FAULT_TABLE)
+      nft('add', 'chain', 'inet', FAULT_TABLE, 'in', '{ type filter hook input priority -10 ; }')
+      nft('add', 'chain', 'inet', FAULT_TABLE, 'out', '{ type filter hook output priority -10 ; }')
+      this.partitioned = true
+    }
+    return nft
   }
 
   heal(): void {
-    if (this.partitioned) tryRun('ip', ['netns', 'exec', this.ns, 'nft', 'delete', 'table', 'inet', 'hivesight_partition'])
+    if (this.partitioned) tryRun('ip', ['netns', 'exec', this.ns, 'nft', 'delete', 'table', 'inet', FAULT_TABLE])
     this.partitioned = false
   }
 
