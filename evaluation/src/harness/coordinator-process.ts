@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { REPO_ROOT } from '@hivesight/coordinator'
+import { signalAndWait } from './child-exit.ts'
 
 /**
  * The real coordinator (coordinator/src/server.ts) as a child process, so a fault can kill -9 it and
@@ -61,10 +62,6 @@ export class CoordinatorProcess {
 
   /** Sends a signal and waits for the process to be gone. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const child = this.child
-    if (!child || child.exitCode !== null || child.signalCode !== null) return
-    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    child.kill(signal)
-    await gone
+    await signalAndWait(this.child, signal)
   }
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { REPO_ROOT } from '@hivesight/coordinator'
 import type { NetHost } from './network.ts'
 import { waitFor } from './sh.ts'
+import { signalAndWait } from '../harness/child-exit.ts'
 
 export const COORDINATOR_PORT = 8080
 
@@ -54,10 +55,6 @@ export class CoordinatorHost {
   }
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const child = this.child
-    if (!child || child.exitCode !== null || child.signalCode !== null) return
-    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    child.kill(signal)
-    await gone
+    await signalAndWait(this.child, signal)
   }
 }

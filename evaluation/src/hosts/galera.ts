@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { createConnection } from 'mysql2/promise'
 import type { NetHost } from './network.ts'
 import { waitFor } from './sh.ts'
+import { signalAndWait } from '../harness/child-exit.ts'
 
 export const GALERA_PROVIDER = '/usr/lib/galera/libgalera_smm.so'
 export const DB_USER = 'hivesight'
@@ -146,12 +147,7 @@ export class GaleraNode {
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.child
     if (!child || child.exitCode !== null || child.signalCode !== null) return
-    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    child.kill(signal)
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([gone, new Promise<void>((resolve) => (timer = setTimeout(resolve, 60_000)))])
-    clearTimeout(timer)
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await signalAndWait(child, signal, 60_000)
     this.carried = { certFailures: this.carried.certFailures + this.last.certFailures, bfAborts: this.carried.bfAborts + this.last.bfAborts }
     this.last = { certFailures: 0, bfAborts: 0 }
   }

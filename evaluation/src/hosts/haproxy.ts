@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { NetHost } from './network.ts'
 import { waitFor } from './sh.ts'
+import { signalAndWait } from '../harness/child-exit.ts'
 
 export const BALANCER_PORT = 8080
 export const DB_PROXY_PORT = 3306
@@ -61,10 +62,6 @@ export class Balancer {
   }
 
   async stop(): Promise<void> {
-    const child = this.child
-    if (!child || child.exitCode !== null || child.signalCode !== null) return
-    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    child.kill('SIGKILL')
-    await gone
+    await signalAndWait(this.child, 'SIGKILL')
   }
 }

@@ -4,6 +4,7 @@ import { REPO_ROOT } from '@hivesight/coordinator'
 import type { Hold } from '../cluster/holds.ts'
 import type { NetHost } from './network.ts'
 import { waitFor } from './sh.ts'
+import { signalAndWait } from '../harness/child-exit.ts'
 
 /** Pure: a hold recorded in epoch ms by another process, on this process's performance.now() timeline. */
 export function toLocalTimeline(h: Hold, timeOrigin: number): Hold {
@@ -38,13 +39,6 @@ export class WorkerHost {
 
   /** Stops its workers and waits for their last holds. */
   async stop(): Promise<void> {
-    const child = this.child
-    if (!child || child.exitCode !== null || child.signalCode !== null) return
-    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    child.kill('SIGTERM')
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([gone, new Promise<void>((resolve) => (timer = setTimeout(resolve, 15_000)))])
-    clearTimeout(timer)
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await signalAndWait(this.child, 'SIGTERM', 15_000)
   }
 }
