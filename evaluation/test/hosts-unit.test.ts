@@ -5,7 +5,9 @@ import { parseFaults } from '../src/hosts/faults.ts'
 import { recoveredPosition } from '../src/hosts/galera.ts'
 import { haproxyConfig } from '../src/hosts/haproxy.ts'
 import { missingPackages } from '../src/hosts/needs.ts'
+import { compareSchedule, summarizeCompare } from '../src/hosts/compare.ts'
 import { databaseUrls } from '../src/hosts/rig.ts'
+import { classifyAnswer, refusedWithoutRetryAfter } from '../src/hosts/upload-load.ts'
 import { toLocalTimeline } from '../src/hosts/worker-host.ts'
 
 test('checker: lost, duplicated and held twice are each caught; a clean history passes', { timeout: 5_000 }, () => {
@@ -49,6 +51,25 @@ test('rig: each coordinator lists every node with its own first (multi-writer), 
     'mysql://hivesight@10.77.0.12:3306,10.77.0.13:3306,10.77.0.11:3306/hivesight',
   ])
   assert.deepEqual(databaseUrls('single', ips, '10.77.0.30', 2), ['mysql://hivesight@10.77.0.30:3306/hivesight', 'mysql://hivesight@10.77.0.30:3306/hivesight'])
+  assert.deepEqual(databaseUrls('plain', ips.slice(0, 1), '10.77.0.30', 2), ['mysql://hivesight@10.77.0.11:3306/hivesight', 'mysql://hivesight@10.77.0.11:3306/hivesight'])
+})
+
+test('clients: a coordinator\'s 503 must carry Retry-After; HAProxy\'s own 503 is told apart; no answer is a connection error', { timeout: 5_000 }, () => {
+  assert.equal(classifyAnswer(202, 'application/json', null), '202')
+  assert.equal(classifyAnswer(503, 'application/json; charset=utf-8', '2'), '503 coordinator, Retry-After')
+  assert.equal(classifyAnswer(503, 'application/json', null), '503 coordinator, no Retry-After')
+  assert.equal(classifyAnswer(503, 'text/html', null), '503 balancer, no Retry-After')
+  assert.equal(classifyAnswer(503, 'text/html', '2'), '503 balancer, Retry-After')
+  assert.equal(refusedWithoutRetryAfter({ '202': 9, '503 balancer, no Retry-After': 2, '503 coordinator, no Retry-After': 1, '503 coordinator, Retry-After': 5 }), 3)
+  assert.equal(classifyAnswer(0, null, null), 'connection error')
+  assert.equal(classifyAnswer(429, 'application/json', '1'), '429')
+})
+
+test('compare: every mode once per round, rotated; medians and the ratio to plain MariaDB', { timeout: 5_000 }, () => {
+  assert.deepEqual(compareSchedule(['plain', 'single', 'multi'], 2), ['plain', 'single', 'multi', 'single', 'multi', 'plain'])
+  const s = summarizeCompare([{ writers: 'plain', jobsPerS: 400 }, { writers: 'single', jobsPerS: 300 }, { writers: 'plain', jobsPerS: 500 }, { writers: 'single', jobsPerS: 250 }, { writers: 'multi', jobsPerS: 90 }])
+  assert.deepEqual(s.map((m) => [m.writers, m.median, m.ratioToPlain]), [['plain', 450, 1], ['single', 275, 0.61], ['multi', 90, 0.2]])
+  assert.equal(summarizeCompare([{ writers: 'multi', jobsPerS: 1 }])[0]!.ratioToPlain, null)
 })
 
 test('haproxy: /readyz checks, forwardfor, WebSocket tunnel timeout; single writer has one active node and backups', { timeout: 5_000 }, () => {
@@ -56,6 +77,7 @@ test('haproxy: /readyz checks, forwardfor, WebSocket tunnel timeout; single writ
     { name: 'g1', address: '10.77.0.11', checkAddress: '10.77.0.1', checkPort: 9201 }, { name: 'g2', address: '10.77.0.12', checkAddress: '10.77.0.1', checkPort: 9202 }] })
   assert.match(cfg, /option httpchk GET \/readyz/)
   assert.match(cfg, /option forwardfor/)
+  assert.match(cfg, /http-after-response set-header Retry-After 1 if \{ status 503 \}/)
   assert.match(cfg, /timeout tunnel/)
   assert.match(cfg, /server g1 10\.77\.0\.11:3306 check addr 10\.77\.0\.1 port 9201\n/)
   assert.match(cfg, /server g2 .* backup/)

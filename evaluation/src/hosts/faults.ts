@@ -3,6 +3,8 @@ import { sleep, waitFor } from './sh.ts'
 
 export const FAULTS = ['galera-node-kill', 'galera-partition', 'coordinator-kill', 'coordinator-db-partition', 'worker-partition', 'clock-skew', 'haproxy-restart', 'link-loss'] as const
 export type FaultName = (typeof FAULTS)[number]
+/** The faults that need a Galera cluster (not one plain MariaDB). */
+export const GALERA_FAULTS: readonly FaultName[] = ['galera-node-kill', 'galera-partition']
 
 /** Pure: `--faults a,b|all` → the faults to run, one run each, in order; `none` is a run without a fault (null). */
 export function parseFaults(arg: string): (FaultName | null)[] {

@@ -38,6 +38,7 @@ export class GaleraNode {
   private carried = { certFailures: 0, bfAborts: 0 }
   private last = { certFailures: 0, bfAborts: 0 }
 
+  /** `peers` empty: a plain MariaDB server (no wsrep), the yardstick the cluster is compared with. */
   constructor(readonly name: string, readonly host: NetHost, private readonly dir: string, private readonly peers: string[], private readonly syncWait: number) {
     this.data = join(dir, 'data')
   }
@@ -54,10 +55,16 @@ export class GaleraNode {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
   }
 
+  get wsrep(): boolean {
+    return this.peers.length > 0
+  }
+
   private args(extra: string[]): string[] {
-    return ['/usr/sbin/mariadbd', '--no-defaults', '--user=root', `--datadir=${this.data}`, `--socket=${join(this.dir, 'sock')}`, '--port=3306',
-      `--bind-address=${this.ip}`, `--pid-file=${join(this.dir, 'pid')}`, '--innodb-buffer-pool-size=96M', '--max-connections=200',
-      '--wsrep-on=ON', `--wsrep-provider=${GALERA_PROVIDER}`, `--wsrep-cluster-address=gcomm://${this.peers.join(',')}`,
+    const common = ['/usr/sbin/mariadbd', '--no-defaults', '--user=root', `--datadir=${this.data}`, `--socket=${join(this.dir, 'sock')}`, '--port=3306',
+      `--bind-address=${this.ip}`, `--pid-file=${join(this.dir, 'pid')}`, '--innodb-buffer-pool-size=96M', '--max-connections=200']
+    // The same storage settings without wsrep: what one plain server does with the same load.
+    if (!this.wsrep) return [...common, '--binlog-format=ROW', '--default-storage-engine=InnoDB', '--innodb-autoinc-lock-mode=2', '--innodb-flush-log-at-trx-commit=1', '--max-allowed-packet=64M', '--skip-name-resolve', ...extra]
+    return [...common, '--wsrep-on=ON', `--wsrep-provider=${GALERA_PROVIDER}`, `--wsrep-cluster-address=gcomm://${this.peers.join(',')}`,
       '--wsrep-cluster-name=hivesight', `--wsrep-node-address=${this.ip}`, `--wsrep-node-name=${this.name}`, '--wsrep-sst-method=rsync',
       `--wsrep-provider-options=gcache.size=64M;gmcast.listen_addr=tcp://${this.ip}:4567;ist.recv_addr=${this.ip}:4568;evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S`,
       '--binlog-format=ROW', '--default-storage-engine=InnoDB', '--innodb-autoinc-lock-mode=2', '--innodb-flush-log-at-trx-commit=1',
@@ -73,8 +80,8 @@ export class GaleraNode {
     }
     spawnSync('chmod', ['-R', 'a+rwX', this.data])
     const extra: string[] = []
-    if (opts.bootstrap) extra.push('--wsrep-new-cluster')
-    else {
+    if (opts.bootstrap && this.wsrep) extra.push('--wsrep-new-cluster')
+    else if (this.wsrep) {
       // After kill -9 the state file says seqno -1: recover the position from InnoDB (as galera_recovery
       // does) so the node asks its donor for the missing write sets only (IST), not a whole copy (SST).
       const recoverLog = join(this.dir, 'recover.log')
@@ -124,6 +131,10 @@ export class GaleraNode {
       ? await createConnection({ socketPath: join(this.dir, 'sock'), user: 'root', connectTimeout: 2_000 })
       : await createConnection({ host: this.ip, port: 3306, user: DB_USER, connectTimeout: 2_000 })
     try {
+      if (!this.wsrep) {
+        await conn.query('SELECT 1')
+        return { ready: true, clusterSize: 1, state: 'Synced', certFailures: 0, bfAborts: 0, replicated: 0, flowControlPausedNs: 0 }
+      }
       const [rows] = await conn.query("SHOW GLOBAL STATUS LIKE 'wsrep_%'")
       const m = new Map((rows as { Variable_name: string; Value: string }[]).map((r) => [r.Variable_name.toLowerCase(), r.Value]))
       const num = (k: string) => Number(m.get(k) ?? 0)

@@ -25,7 +25,9 @@ export function haproxyConfig(spec: BalancerSpec): string {
   const lines = [
     'global', '  maxconn 4096', '',
     'defaults', '  mode http', '  timeout connect 2s', '  timeout client 60s', '  timeout server 60s', '  timeout tunnel 1h', '  retries 2', '  option redispatch', '',
-    'frontend api', `  bind ${spec.listen}:${BALANCER_PORT}`, '  option forwardfor', '  default_backend coordinators', '',
+    // Its own 503 (no coordinator ready) tells clients when to come back, as a coordinator's does.
+    'frontend api', `  bind ${spec.listen}:${BALANCER_PORT}`, '  option forwardfor', '  http-after-response set-header Retry-After 1 if { status 503 } !{ res.hdr(retry-after) -m found }',
+    '  default_backend coordinators', '',
     'backend coordinators', '  balance roundrobin', '  option httpchk GET /readyz', '  http-check expect status 200',
     '  default-server inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions',
     ...spec.coordinators.map((c) => `  server ${c.name} ${c.address}:8080 check`),

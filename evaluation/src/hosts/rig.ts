@@ -9,7 +9,8 @@ import { createBridge, destroyLeftovers, GATEWAY, leftovers, NetHost } from './n
 import { ensureHostPackages } from './needs.ts'
 import { WorkerHost } from './worker-host.ts'
 
-export type Writers = 'multi' | 'single'
+/** multi/single: Galera, each coordinator on its own node or all through HAProxy; plain: one MariaDB without wsrep. */
+export type Writers = 'multi' | 'single' | 'plain'
 
 export interface RigOptions {
   writers: Writers
@@ -20,13 +21,16 @@ export interface RigOptions {
   rate: string | null
   /** Simulated workers on a worker host of their own (w1, .41), which `worker-partition` cuts off. */
   hostedWorkers: number
+  /** Client hosts (cl1, cl2 … at .51…) for the upload load. */
+  clientHosts: number
   slots: number
   log: (m: string) => void
 }
 
-/** Pure: each coordinator's DATABASE_URL: multi-writer lists every node, its own first; single-writer goes through HAProxy. */
+/** Pure: each coordinator's DATABASE_URL: multi-writer lists every node, its own first; single-writer goes through HAProxy; plain names the one server. */
 export function databaseUrls(writers: Writers, nodeIps: string[], balancerIp: string, coordinators: number): string[] {
   return Array.from({ length: coordinators }, (_, i) => {
+    if (writers === 'plain') return `mysql://${DB_USER}@${nodeIps[0]}:3306/${DB_NAME}`
     if (writers === 'single') return `mysql://${DB_USER}@${balancerIp}:${DB_PROXY_PORT}/${DB_NAME}`
     const order = nodeIps.map((_, k) => nodeIps[(i + k) % nodeIps.length]!)
     return `mysql://${DB_USER}@${order.map((ip) => `${ip}:3306`).join(',')}/${DB_NAME}`
@@ -34,15 +38,16 @@ export function databaseUrls(writers: Writers, nodeIps: string[], balancerIp: st
 }
 
 /**
- * The whole rig: bridge, 3 Galera nodes (10.77.0.11–13), coordinator hosts (.21…), HAProxy (.30), a
- * worker host (.41) with some of the simulated workers; the clients and the other workers run in this process, on the bridge's own address (.1), and go through
- * HAProxy. `down()` removes every process, namespace, veth and the bridge, whatever state it is in.
+ * The whole rig: bridge, 3 Galera nodes (10.77.0.11–13; plain: one MariaDB at .11), coordinator hosts
+ * (.21…), HAProxy (.30), a worker host (.41) with some of the simulated workers, client hosts (.51…); the
+ * other workers run in this process, on the bridge's own address (.1). Everyone goes through HAProxy. `down()` removes every process, namespace, veth and the bridge, whatever state it is in.
  */
 export class Rig {
   readonly galera: GaleraNode[] = []
   readonly coordinators: CoordinatorHost[] = []
   balancer: Balancer | undefined
   workers: WorkerHost | undefined
+  readonly clientNets: NetHost[] = []
   private readonly hosts: NetHost[] = []
   private readonly checks: Server[] = []
   private readonly dir = mkdtempSync(join(tmpdir(), 'hivesight-hosts-'))
@@ -68,25 +73,21 @@ export class Rig {
       h.create(this.opts.rate)
       return h
     }
-    const gHosts = [11, 12, 13].map((o, i) => add(`g${i + 1}`, o))
+    const plain = this.opts.writers === 'plain'
+    const gHosts = (plain ? [11] : [11, 12, 13]).map((o, i) => add(`g${i + 1}`, o))
     const cHosts = Array.from({ length: this.opts.coordinators }, (_, i) => add(`c${i + 1}`, 21 + i))
     const lb = add('lb', 30)
     const w1 = add('w1', 41)
+    for (let i = 0; i < this.opts.clientHosts; i++) this.clientNets.push(add(`cl${i + 1}`, 51 + i))
     log(`bridge br-hs with ${this.hosts.length} hosts (links ${this.opts.rate ?? 'unshaped'}; no added delay: no netem in this kernel)`)
     const peers = gHosts.map((h) => h.ip)
-    for (const [i, h] of gHosts.entries()) this.galera.push(new GaleraNode(`g${i + 1}`, h, join(this.dir, `g${i + 1}`), peers, this.opts.syncWait))
+    for (const [i, h] of gHosts.entries()) this.galera.push(new GaleraNode(`g${i + 1}`, h, join(this.dir, `g${i + 1}`), plain ? [] : peers, this.opts.syncWait))
     const [first, ...rest] = this.galera
     let t = performance.now()
     await first!.start({ bootstrap: true })
     await first!.createSchema()
-    // The joiners start from a copy of the first node's data (see GaleraNode.seedFrom).
-    await first!.kill('SIGTERM')
-    for (const n of rest) n.seedFrom(first!)
-    await first!.start({ bootstrap: true })
-    for (const n of rest) await n.start()
-    const s = await first!.status()
-    if (s.clusterSize !== 3 || !s.ready) throw new Error(`Galera cluster not formed: ${JSON.stringify(s)}`)
-    log(`Galera: 3 nodes synced, wsrep_cluster_size=3, wsrep_ready=ON (${((performance.now() - t) / 1000).toFixed(1)} s)`)
+    if (plain) log(`one plain MariaDB (no wsrep) at ${first!.ip} (${((performance.now() - t) / 1000).toFixed(1)} s)`)
+    else await this.joinOthers(first!, rest, t)
     if (this.opts.writers === 'single') await this.startClusterChecks()
     const urls = databaseUrls(this.opts.writers, peers, lb.ip, this.opts.coordinators)
     for (const [i, h] of cHosts.entries()) {
@@ -108,12 +109,23 @@ export class Rig {
     await this.coordinators[0]!.start()
     await Promise.all(this.coordinators.slice(1).map((c) => c.start()))
     if (this.opts.writers !== 'single') await this.balancer.start()
-    log(`${this.coordinators.length} coordinators (${this.opts.writers}-writer) behind HAProxy at ${this.balancer.url} (${((performance.now() - t) / 1000).toFixed(1)} s)`)
+    log(`${this.coordinators.length} coordinators (${plain ? 'one plain MariaDB' : `${this.opts.writers}-writer`}) behind HAProxy at ${this.balancer.url} (${((performance.now() - t) / 1000).toFixed(1)} s)`)
     if (this.opts.hostedWorkers > 0) {
       this.workers = new WorkerHost(w1, this.balancer.url, this.opts.hostedWorkers, this.opts.slots)
       await this.workers.start()
       log(`${this.opts.hostedWorkers} simulated workers on host w1 (${w1.ip}) through HAProxy`)
     }
+  }
+
+  /** The joiners start from a copy of the first node's data (see GaleraNode.seedFrom). */
+  private async joinOthers(first: GaleraNode, rest: GaleraNode[], t: number): Promise<void> {
+    await first.kill('SIGTERM')
+    for (const n of rest) n.seedFrom(first)
+    await first.start({ bootstrap: true })
+    for (const n of rest) await n.start()
+    const s = await first.status()
+    if (s.clusterSize !== 3 || !s.ready) throw new Error(`Galera cluster not formed: ${JSON.stringify(s)}`)
+    this.opts.log(`Galera: 3 nodes synced, wsrep_cluster_size=3, wsrep_ready=ON (${((performance.now() - t) / 1000).toFixed(1)} s)`)
   }
 
   /** Single writer: HAProxy asks http://10.77.0.1:920x/ whether node x is in the primary component and synced. */

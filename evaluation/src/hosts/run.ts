@@ -1,17 +1,16 @@
-import { randomUUID } from 'node:crypto'
 import { createConnection } from 'mysql2/promise'
-import type { SubmitResponse } from '@hivesight/protocol'
-import sharp from 'sharp'
-import { mapLimit } from '../client/hivesight-client.ts'
 import { RecordingWorker, type FleetLog } from '../cluster/recording-worker.ts'
-import { checkRun, longestGapMs, sumConflicts, type FaultRecord, type HostsVerdict, type Upload } from './checker.ts'
-import { injectFault, type FaultName } from './faults.ts'
+import { checkRun, sumConflicts, type HostsVerdict, type Upload } from './checker.ts'
+import { ClientHost } from './client-host.ts'
+import type { FaultName } from './faults.ts'
 import { DB_NAME, DB_USER } from './galera.ts'
+import { runNemesis } from './nemesis.ts'
 import { Rig, type Writers } from './rig.ts'
 import { sleep, waitFor } from './sh.ts'
 
 export interface HostsRunOptions {
-  fault: FaultName | null
+  /** None: a run without a fault; one: injected after 30 % of the uploads; several: one after another in one run (mixed), the load going on until the last recovered. */
+  faults: FaultName[]
   jobs: number
   imagesPerRequest: number
   workers: number
@@ -25,17 +24,21 @@ export interface HostsRunResult extends HostsVerdict {
   galera: Record<string, unknown>
   writers: Writers
   jobsPerS: number
+  /** Every answer the clients got, retries included ('503 coordinator, Retry-After', 'connection error' …). */
   clientSaw: Record<string, number>
-  /** What the status-0 answers (no HTTP response) were. */
+  /** What the connection errors (no HTTP response) were. */
   clientErrors: Record<string, number>
   seconds: number
   leftBehind: string[]
 }
 
+const CLIENT_HOSTS = 2
+const CLIENTS_PER_HOST = 4
+
 /**
- * One run on the rig: clients upload `jobs` images (requests of `imagesPerRequest`, 8 at a time) with
- * Idempotency-Keys through HAProxy, retrying any failure with the same key; simulated workers (also through
- * HAProxy) record every hold; the fault starts after 30 % of the requests were acknowledged. Then every
+ * One run on the rig: clients on two client hosts upload `jobs` images (requests of `imagesPerRequest`, 8
+ * at a time) with Idempotency-Keys through HAProxy, retrying any failure with the same key; simulated
+ * workers (also through HAProxy) record every hold; the nemesis injects the faults. Then every
  * acknowledged job must end `succeeded`, exactly once.
  */
 export async function runHosts(opts: HostsRunOptions): Promise<HostsRunResult> {
@@ -43,81 +46,59 @@ export async function runHosts(opts: HostsRunOptions): Promise<HostsRunResult> {
   const started = performance.now()
   // A third of the workers on a worker host of their own (worker-partition cuts it off), the rest here.
   const hosted = Math.max(1, Math.floor(opts.workers / 3))
-  const rig = new Rig({ writers: opts.writers, coordinators: 2, syncWait: opts.syncWait, rate: '100mbit', hostedWorkers: hosted, slots: opts.slots, log })
+  const rig = new Rig({ writers: opts.writers, coordinators: 2, syncWait: opts.syncWait, rate: '100mbit', hostedWorkers: hosted, clientHosts: CLIENT_HOSTS, slots: opts.slots, log })
   const workers: RecordingWorker[] = []
   const onSignal = () => void rig.down().finally(() => process.exit(130))
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   let sampler: NodeJS.Timeout | undefined
+  const clients: ClientHost[] = []
   try {
     await rig.up()
     const lb = rig.balancer!.url
-    const png = await sharp({ create: { width: 48, height: 32, channels: 3, background: { r: 40, g: 120, b: 200 } } }).png().toBuffer()
     const fleetLog: FleetLog = { holds: [], assigned: [], canceled: [] }
     for (let i = 0; i < opts.workers - hosted; i++) workers.push(new RecordingWorker(`w${i + 1}`, [lb], fleetLog, { slots: opts.slots, latencyMs: () => 2 + Math.random() * 8 }))
     await Promise.all(workers.map((w) => w.start()))
     sampler = setInterval(() => void Promise.all(rig.galera.map((g) => g.status().catch(() => undefined))), 1_000)
 
+    const mixed = opts.faults.length > 1
     const requests = Math.ceil(opts.jobs / opts.imagesPerRequest)
-    const uploads: Upload[] = []
+    const uploads = new Map<string, Upload>()
     const clientSaw: Record<string, number> = {}
     const clientErrors: Record<string, number> = {}
     const ackTimes: number[] = []
-    let fault: Promise<FaultRecord> | undefined
-    const loadStart = performance.now()
-    const submit = async (key: string): Promise<{ status: number; ids?: string[] }> => {
-      const form = new FormData()
-      for (let i = 0; i < opts.imagesPerRequest; i++) form.append('image', new Blob([new Uint8Array(png)], { type: 'image/png' }), `img-${i}.png`)
-      const res = await fetch(`${lb}/api/v1/jobs`, { method: 'POST', body: form, headers: { 'idempotency-key': key }, signal: AbortSignal.timeout(15_000) })
-      if (res.status !== 202) {
-        await res.body?.cancel()
-        return { status: res.status }
-      }
-      return { status: 202, ids: ((await res.json()) as SubmitResponse).jobs.map((j) => j.id) }
-    }
-    await mapLimit(Array.from({ length: requests }), 8, async () => {
-      const upload: Upload = { key: randomUUID(), acks: [] }
-      uploads.push(upload)
-      for (let attempt = 0; ; attempt++) {
-        const r = await submit(upload.key).catch((err: Error & { cause?: { code?: string } }) => {
-          const why = err.name === 'TimeoutError' ? 'timeout' : (err.cause?.code ?? err.name)
-          clientErrors[why] = (clientErrors[why] ?? 0) + 1
-          return { status: 0, ids: undefined }
-        })
-        clientSaw[r.status] = (clientSaw[r.status] ?? 0) + 1
-        if (r.ids) {
-          upload.acks.push(r.ids)
-          ackTimes.push(performance.now())
-          // A retry of an acknowledged key must give the same jobs: ask once more for every 10th.
-          if (uploads.length % 10 === 0) {
-            const again = await submit(upload.key).catch(() => ({ status: 0, ids: undefined }))
-            if (again.ids) upload.acks.push(again.ids)
-          }
-          if (opts.fault && !fault && ackTimes.length >= requests * 0.3) {
-            const name = opts.fault
-            const at = performance.now()
-            fault = injectFault(rig, name, log).then(async (o) => {
-              // Recovered: the rig whole again and an upload acknowledged after that.
-              await waitFor('an upload acknowledged after the fault', 60_000, () => ackTimes.some((t) => t > o.healedAt) || ackTimes.length >= requests, 100).catch(() => undefined)
-              const after = ackTimes.find((t) => t > o.healedAt) ?? performance.now()
-              const end = Math.max(after, o.healedAt)
-              // A stall only while the load still ran (it may have ended before the rig was whole).
-              const loadEnd = ackTimes.length >= requests ? Math.max(...ackTimes) : end
-              return { name, recoveredInS: round((end - at) / 1000), longestStallS: round(longestGapMs(ackTimes, at, Math.min(end, loadEnd)) / 1000), notes: o.notes }
-            })
-          }
-          return
+    const events = {
+      ack: (key: string, ids: string[], at: number) => {
+        let u = uploads.get(key)
+        if (!u) {
+          u = { key, acks: [] }
+          uploads.set(key, u)
+          ackTimes.push(at)
         }
-        if (attempt > 2_000) throw new Error(`upload ${upload.key} never acknowledged: last ${r.status}`)
-        await sleep(100 + Math.random() * 200)
-      }
-    })
+        u.acks.push(ids)
+      },
+      saw: (answer: string, why?: string) => {
+        clientSaw[answer] = (clientSaw[answer] ?? 0) + 1
+        if (why) clientErrors[why] = (clientErrors[why] ?? 0) + 1
+      },
+    }
+    for (const h of rig.clientNets) clients.push(new ClientHost(h, lb, events))
+    // Mixed: the load goes on until the last fault recovered; otherwise `requests`, split over the hosts.
+    const share = (i: number) => (mixed ? Infinity : Math.floor(requests / clients.length) + (i < requests % clients.length ? 1 : 0))
+    await Promise.all(clients.map((c, i) => c.start({ imagesPerRequest: opts.imagesPerRequest, concurrency: CLIENTS_PER_HOST, requests: share(i) })))
+    const loadStart = performance.now()
+    let loadDone = false
+    const warm = () => ackTimes.length >= (mixed ? 150 : requests * 0.3)
+    const nemesis = runNemesis(rig, opts.faults, { ackTimes, loadDone: () => loadDone }, warm, log)
+    if (mixed) void nemesis.catch(() => undefined).then(() => sleep(3_000)).then(() => clients.forEach((c) => c.stop()))
+    await Promise.all(clients.map((c) => c.done()))
+    loadDone = true
     const loadS = (performance.now() - loadStart) / 1000
-    const faults = fault ? [await fault] : []
+    const faults = await nemesis
     log(`${ackTimes.length} requests acknowledged in ${loadS.toFixed(1)} s; clients saw ${JSON.stringify(clientSaw)}`)
 
     // Every acknowledged job must end: read the shared database (any node).
-    const ids = [...new Set(uploads.flatMap((u) => u.acks.flat()))]
+    const ids = [...new Set([...uploads.values()].flatMap((u) => u.acks.flat()))]
     const statusOf = new Map<string, string>()
     const readStatus = async () => {
       const node = rig.galera.find((g) => g.alive) ?? rig.galera[0]!
@@ -140,7 +121,7 @@ export async function runHosts(opts: HostsRunOptions): Promise<HostsRunResult> {
       await g.status().catch(() => undefined)
       perNode[g.name] = g.conflicts
     }
-    const verdict = checkRun(uploads, statusOf, [...fleetLog.holds, ...(rig.workers?.holds ?? [])], faults)
+    const verdict = checkRun([...uploads.values()], statusOf, [...fleetLog.holds, ...(rig.workers?.holds ?? [])], faults)
     const byStatus: Record<string, number> = {}
     for (const id of ids) byStatus[statusOf.get(id) ?? 'missing'] = (byStatus[statusOf.get(id) ?? 'missing'] ?? 0) + 1
     return {
@@ -155,6 +136,7 @@ export async function runHosts(opts: HostsRunOptions): Promise<HostsRunResult> {
     }
   } finally {
     clearInterval(sampler)
+    await Promise.all(clients.map((c) => c.kill().catch(() => undefined)))
     await Promise.all(workers.map((w) => w.stop().catch(() => undefined)))
     const left = await rig.down()
     process.removeListener('SIGINT', onSignal)
