@@ -18,7 +18,7 @@ test('hosts rig: 3 Galera nodes, 2 coordinators behind HAProxy in namespaces; ki
   // Network namespaces need root; without it there is no rig to run, and the checker test above is what runs.
   if (!root) return console.log('# not root: eval:hosts needs root for network namespaces (sudo npm test runs the rig)')
   assert.equal(spawnSync('ip', ['-V']).status, 0, 'iproute2')
-  const r = await runHosts({ faults: ['galera-node-kill'], jobs: 400, imagesPerRequest: 5, workers: 4, slots: 4, writers: 'multi', syncWait: 1, log: (m) => console.log(`# ${m}`) })
+  const r = await runHosts({ faults: ['galera-node-kill'], jobs: 400, imagesPerRequest: 5, workers: 4, slots: 4, runtimes: 1, runtimeCores: 0.25, writers: 'multi', syncWait: 1, log: (m) => console.log(`# ${m}`) })
   console.log(`# ${JSON.stringify(r)}`)
   assert.equal(r.acknowledged, 400)
   assert.equal(r.lost, 0, JSON.stringify(r.galera))

@@ -37,8 +37,8 @@ async function clusterWhole(rig: Rig, timeoutMs: number): Promise<void> {
  * - coordinator-kill: kill -9 the second coordinator, restart it 1 s later.
  * - coordinator-db-partition: the second coordinator cut from every Galera node (HAProxy and its workers still
  *   reach it) for 12 s; its workers' jobs must come back through the other coordinator, nothing twice.
- * - worker-partition: the worker host cut from HAProxy (silently) for 12 s: its jobs must run elsewhere,
- *   never held twice at once, none lost.
+ * - worker-partition: the worker hosts (simulated workers and Chromium runtimes) cut from HAProxy
+ *   (silently) for 12 s: their jobs must run elsewhere, never held twice at once, none lost.
  * - clock-skew: the second coordinator restarted under `faketime -f +30s`, left so for 10 s of load, then
  *   restarted with the true clock.
  * - link-loss: 20 % of the packets arriving at the second coordinator's host dropped at random for 15 s (its
@@ -104,12 +104,15 @@ export async function injectFault(rig: Rig, name: FaultName, log: (m: string) =>
     if (!w) throw new Error('worker-partition needs the worker host')
     const lbIp = rig.balancer!.host.ip
     const before = w.holds.length
-    log(`fault: partition worker host ${w.host.spec.name} from the balancer (${lbIp}) for 12 s`)
-    w.host.partitionFrom([lbIp])
+    // The simulated workers' host and every Chromium runtime's host.
+    const cut = [w.host, ...rig.runtimes.map((r) => r.host)]
+    const names = cut.map((h) => h.spec.name).join(', ')
+    log(`fault: partition worker hosts ${names} from the balancer (${lbIp}) for 12 s`)
+    for (const h of cut) h.partitionFrom([lbIp])
     await sleep(12_000)
-    w.host.heal()
-    log(`healed ${w.host.spec.name}`)
-    notes.push(`holds on ${w.host.spec.name} before the cut: ${before}; its silent sockets are dropped by the coordinators' pings, its jobs requeued`)
+    for (const h of cut) h.heal()
+    log(`healed ${names}`)
+    notes.push(`holds on ${w.host.spec.name} before the cut: ${before}; the silent sockets of ${names} are dropped by the coordinators' pings, their jobs requeued`)
   } else if (name === 'clock-skew') {
     log(`fault: coordinator ${coord.id} restarted under faketime -f +30s`)
     await coord.kill('SIGKILL')

@@ -7,7 +7,11 @@ import { DB_NAME, DB_USER, GaleraNode } from './galera.ts'
 import { Balancer, DB_PROXY_PORT } from './haproxy.ts'
 import { createBridge, destroyLeftovers, GATEWAY, leftovers, NetHost } from './network.ts'
 import { ensureHostPackages } from './needs.ts'
+import { rigCgroups, RuntimeHost } from './runtime-host.ts'
 import { WorkerHost } from './worker-host.ts'
+
+/** The rig's coordinators derive worker session tokens from it; its runtimes present it. */
+const RIG_WORKER_TOKEN = 'hosts-rig-worker-token-0123456789abcdef'
 
 /** multi/single: Galera, each coordinator on its own node or all through HAProxy; plain: one MariaDB without wsrep. */
 export type Writers = 'multi' | 'single' | 'plain'
@@ -23,6 +27,9 @@ export interface RigOptions {
   hostedWorkers: number
   /** Client hosts (cl1, cl2 … at .51…) for the upload load. */
   clientHosts: number
+  /** Worker hosts (w2, w3 … at .42…) each running the real worker runtime: one Chromium page, `runtimeCores` of CPU. */
+  runtimes: number
+  runtimeCores: number
   slots: number
   log: (m: string) => void
 }
@@ -48,6 +55,7 @@ export class Rig {
   balancer: Balancer | undefined
   workers: WorkerHost | undefined
   readonly clientNets: NetHost[] = []
+  readonly runtimes: RuntimeHost[] = []
   private readonly hosts: NetHost[] = []
   private readonly checks: Server[] = []
   private readonly dir = mkdtempSync(join(tmpdir(), 'hivesight-hosts-'))
@@ -79,6 +87,7 @@ export class Rig {
     const lb = add('lb', 30)
     const w1 = add('w1', 41)
     for (let i = 0; i < this.opts.clientHosts; i++) this.clientNets.push(add(`cl${i + 1}`, 51 + i))
+    const rtHosts = Array.from({ length: this.opts.runtimes }, (_, i) => add(`w${i + 2}`, 42 + i))
     log(`bridge br-hs with ${this.hosts.length} hosts (links ${this.opts.rate ?? 'unshaped'}; no added delay: no netem in this kernel)`)
     const peers = gHosts.map((h) => h.ip)
     for (const [i, h] of gHosts.entries()) this.galera.push(new GaleraNode(`g${i + 1}`, h, join(this.dir, `g${i + 1}`), plain ? [] : peers, this.opts.syncWait))
@@ -92,7 +101,7 @@ export class Rig {
     const urls = databaseUrls(this.opts.writers, peers, lb.ip, this.opts.coordinators)
     for (const [i, h] of cHosts.entries()) {
       this.coordinators.push(new CoordinatorHost(`c${i + 1}`, h, join(this.dir, `c${i + 1}`), {
-        DATABASE_URL: urls[i]!, PING_INTERVAL_MS: '1000', LEASE_MS: '10000', EVENT_POLL_MS: '50', TRUST_PROXY: lb.ip,
+        DATABASE_URL: urls[i]!, WORKER_TOKEN: RIG_WORKER_TOKEN, PING_INTERVAL_MS: '1000', LEASE_MS: '10000', EVENT_POLL_MS: '50', TRUST_PROXY: lb.ip,
       }))
     }
     this.balancer = new Balancer(lb, this.dir, {
@@ -115,6 +124,10 @@ export class Rig {
       await this.workers.start()
       log(`${this.opts.hostedWorkers} simulated workers on host w1 (${w1.ip}) through HAProxy`)
     }
+    t = performance.now()
+    for (const h of rtHosts) this.runtimes.push(new RuntimeHost(h, this.balancer.url, join(this.dir, `runtime-${h.spec.name}.log`), { pages: 1, cores: this.opts.runtimeCores, token: RIG_WORKER_TOKEN }))
+    await Promise.all(this.runtimes.map((r) => r.start()))
+    if (rtHosts.length) log(`${rtHosts.length} worker runtimes (Chromium, 1 page, ${this.opts.runtimeCores} core each) on ${rtHosts.map((h) => `${h.spec.name} (${h.ip})`).join(', ')} through HAProxy (${((performance.now() - t) / 1000).toFixed(1)} s)`)
   }
 
   /** The joiners start from a copy of the first node's data (see GaleraNode.seedFrom). */
@@ -146,14 +159,16 @@ export class Rig {
     if (this.isDown) return leftovers()
     this.isDown = true
     await this.workers?.stop().catch(() => undefined)
+    await Promise.all(this.runtimes.map((r) => r.stop(2_000).catch(() => undefined)))
     await this.balancer?.stop().catch(() => undefined)
     await Promise.all(this.coordinators.map((c) => c.kill('SIGKILL').catch(() => undefined)))
     await Promise.all(this.galera.map((g) => g.kill('SIGKILL').catch(() => undefined)))
     for (const s of this.checks) s.close()
     for (const h of this.hosts) h.destroy()
     destroyLeftovers()
+    rigCgroups(true)
     if (!process.env.KEEP_RIG_LOGS) rmSync(this.dir, { recursive: true, force: true })
-    return leftovers()
+    return [...leftovers(), ...rigCgroups()]
   }
 
   get logDir(): string {

@@ -5,6 +5,7 @@ import { ClientHost } from './client-host.ts'
 import type { FaultName } from './faults.ts'
 import { DB_NAME, DB_USER } from './galera.ts'
 import { runNemesis } from './nemesis.ts'
+import { simulatedInferenceMs } from './worker-host.ts'
 import { Rig, type Writers } from './rig.ts'
 import { sleep, waitFor } from './sh.ts'
 
@@ -15,6 +16,9 @@ export interface HostsRunOptions {
   imagesPerRequest: number
   workers: number
   slots: number
+  /** Worker hosts with the real runtime (one Chromium page each, `runtimeCores` of CPU). */
+  runtimes: number
+  runtimeCores: number
   writers: Writers
   syncWait: number
   log: (m: string) => void
@@ -24,6 +28,8 @@ export interface HostsRunResult extends HostsVerdict {
   galera: Record<string, unknown>
   writers: Writers
   jobsPerS: number
+  /** Jobs answered by each Chromium runtime (the rest by simulated workers). */
+  answeredByChromium: Record<string, number>
   /** Every answer the clients got, retries included ('503 coordinator, Retry-After', 'connection error' …). */
   clientSaw: Record<string, number>
   /** What the connection errors (no HTTP response) were. */
@@ -46,7 +52,7 @@ export async function runHosts(opts: HostsRunOptions): Promise<HostsRunResult> {
   const started = performance.now()
   // A third of the workers on a worker host of their own (worker-partition cuts it off), the rest here.
   const hosted = Math.max(1, Math.floor(opts.workers / 3))
-  const rig = new Rig({ writers: opts.writers, coordinators: 2, syncWait: opts.syncWait, rate: '100mbit', hostedWorkers: hosted, clientHosts: CLIENT_HOSTS, slots: opts.slots, log })
+  const rig = new Rig({ writers: opts.writers, coordinators: 2, syncWait: opts.syncWait, rate: '100mbit', hostedWorkers: hosted, clientHosts: CLIENT_HOSTS, runtimes: opts.runtimes, runtimeCores: opts.runtimeCores, slots: opts.slots, log })
   const workers: RecordingWorker[] = []
   const onSignal = () => void rig.down().finally(() => process.exit(130))
   process.once('SIGINT', onSignal)
@@ -57,7 +63,7 @@ export async function runHosts(opts: HostsRunOptions): Promise<HostsRunResult> {
     await rig.up()
     const lb = rig.balancer!.url
     const fleetLog: FleetLog = { holds: [], assigned: [], canceled: [] }
-    for (let i = 0; i < opts.workers - hosted; i++) workers.push(new RecordingWorker(`w${i + 1}`, [lb], fleetLog, { slots: opts.slots, latencyMs: () => 2 + Math.random() * 8 }))
+    for (let i = 0; i < opts.workers - hosted; i++) workers.push(new RecordingWorker(`w${i + 1}`, [lb], fleetLog, { slots: opts.slots, latencyMs: simulatedInferenceMs }))
     await Promise.all(workers.map((w) => w.start()))
     sampler = setInterval(() => void Promise.all(rig.galera.map((g) => g.status().catch(() => undefined))), 1_000)
 
@@ -100,12 +106,16 @@ export async function runHosts(opts: HostsRunOptions): Promise<HostsRunResult> {
     // Every acknowledged job must end: read the shared database (any node).
     const ids = [...new Set([...uploads.values()].flatMap((u) => u.acks.flat()))]
     const statusOf = new Map<string, string>()
+    const byRuntimes: Record<string, number> = {}
     const readStatus = async () => {
       const node = rig.galera.find((g) => g.alive) ?? rig.galera[0]!
       const conn = await createConnection({ host: node.ip, user: DB_USER, database: DB_NAME })
       try {
         const [rows] = await conn.query('SELECT id, status FROM jobs')
         for (const r of rows as { id: string; status: string }[]) statusOf.set(r.id, r.status)
+        // Who answered: the Chromium runtimes' pages are named rt-<host>.
+        const [named] = await conn.query("SELECT w.name AS name, COUNT(*) AS n FROM jobs j JOIN workers w ON w.id = j.worker_id WHERE j.status = 'succeeded' AND w.name LIKE 'rt-%' GROUP BY w.name")
+        for (const r of named as { name: string; n: number }[]) byRuntimes[r.name] = Number(r.n)
       } finally {
         await conn.end()
       }
@@ -116,6 +126,7 @@ export async function runHosts(opts: HostsRunOptions): Promise<HostsRunResult> {
     }, 1_000).catch((err: Error) => log(err.message))
     await Promise.all(workers.map((w) => w.stop()))
     await rig.workers?.stop()
+    await Promise.all(rig.runtimes.map((r) => r.stop()))
     const perNode: Record<string, { certFailures: number; bfAborts: number }> = {}
     for (const g of rig.galera) {
       await g.status().catch(() => undefined)
@@ -127,6 +138,7 @@ export async function runHosts(opts: HostsRunOptions): Promise<HostsRunResult> {
     return {
       ...verdict,
       galera: { ...sumConflicts(perNode), perNode, syncWait: opts.syncWait, byStatus, jobsInDatabase: statusOf.size },
+      answeredByChromium: byRuntimes,
       writers: opts.writers,
       jobsPerS: round(verdict.acknowledged / loadS),
       clientSaw,

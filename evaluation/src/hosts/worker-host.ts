@@ -6,6 +6,9 @@ import type { NetHost } from './network.ts'
 import { waitFor } from './sh.ts'
 import { signalAndWait } from '../harness/child-exit.ts'
 
+/** A simulated worker's time per job: 10–50 ms, about a real page's MobileNet inference, so the Chromium runtimes (whose slots the dispatcher fills after emptier workers') get their share. */
+export const simulatedInferenceMs = (): number => 10 + Math.random() * 40
+
 /** Pure: a hold recorded in epoch ms by another process, on this process's performance.now() timeline. */
 export function toLocalTimeline(h: Hold, timeOrigin: number): Hold {
   return { ...h, from: h.from - timeOrigin, to: h.to - timeOrigin }

@@ -1,11 +1,12 @@
 import { RecordingWorker, type FleetLog } from '../cluster/recording-worker.ts'
+import { simulatedInferenceMs } from './worker-host.ts'
 
 // Runs inside a worker host's namespace (see worker-host.ts): simulated workers connected through the
 // balancer, each hold written to stdout as one JSON line in epoch ms (the parent's clock is another
 // process's performance.now()).
 const [url, count, slots, prefix] = process.argv.slice(2)
 const log: FleetLog = { holds: [], assigned: [], canceled: [] }
-const workers = Array.from({ length: Number(count) }, (_, i) => new RecordingWorker(`${prefix}${i + 1}`, [url!], log, { slots: Number(slots), latencyMs: () => 2 + Math.random() * 8 }))
+const workers = Array.from({ length: Number(count) }, (_, i) => new RecordingWorker(`${prefix}${i + 1}`, [url!], log, { slots: Number(slots), latencyMs: simulatedInferenceMs }))
 let sent = 0
 const flush = () => {
   for (; sent < log.holds.length; sent++) {
