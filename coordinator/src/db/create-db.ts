@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SqliteDatabase from 'better-sqlite3'
-import { CompiledQuery, Kysely, MysqlDialect, SqliteDialect, sql, type MysqlPool, type MysqlPoolConnection, type MysqlQueryResult, type Transaction } from 'kysely'
-import { createPool, type Pool, type PoolConnection } from 'mysql2'
-import { isNodeUnusable, isRetryableTransactionError, nextNode, parseDatabaseUrl } from './node-list.ts'
+import { CompiledQuery, Kysely, MysqlDialect, SqliteDialect, sql, type Transaction } from 'kysely'
+import { createPool } from 'mysql2'
+import { failoverPool, type FailoverOptions } from './failover-pool.ts'
+import { isRetryableTransactionError, parseDatabaseUrl } from './node-list.ts'
 import type { Database } from './schema.ts'
 
 export type Dialect = 'mariadb' | 'sqlite'
@@ -14,11 +15,17 @@ export interface Db {
   describe: string
 }
 
-/** `mysql://user:pass@host:port/db` → MariaDB through mysql2; anything else is a SQLite file path (or ':memory:'). */
-export function createDb(target: { databaseUrl: string } | { sqliteFile: string }): Db {
+export type { FailoverOptions, NodeChange } from './failover-pool.ts'
+
+/**
+ * `mysql://user:pass@host:port/db` → MariaDB through mysql2; anything else is a SQLite file path (or ':memory:').
+ * With several hosts, `FailoverOptions` tune the move back to the first one and report moves.
+ */
+export function createDb(target: ({ databaseUrl: string } & FailoverOptions) | { sqliteFile: string }): Db {
   if ('databaseUrl' in target) {
     const t = parseDatabaseUrl(target.databaseUrl)
-    // Several hosts (Galera nodes): one pool per node, used one at a time, the next when this one fails.
+    // Several hosts (Galera nodes): one pool per node, used one at a time, the next when this one fails,
+    // the first again once it is ready (failover-pool.ts).
     const pools = t.nodes.map((n) => createPool({
       host: n.host,
       port: n.port,
@@ -35,7 +42,7 @@ export function createDb(target: { databaseUrl: string } | { sqliteFile: string 
     return {
       kysely: new Kysely<Database>({
         dialect: new MysqlDialect({
-          pool: failover(pools),
+          pool: failoverPool(pools, t.nodes, { failbackProbeMs: target.failbackProbeMs, onNodeChange: target.onNodeChange }),
           // READ COMMITTED: the claim's SELECT … FOR UPDATE SKIP LOCKED then locks only the rows it takes,
           // not the gaps of the queue index, so completions do not deadlock with claims.
           onCreateConnection: async (conn) => {
@@ -57,68 +64,6 @@ export function createDb(target: { databaseUrl: string } | { sqliteFile: string 
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('busy_timeout = 5000')
   return { kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite', describe: `sqlite ${file}` }
-}
-
-/**
- * Statements with binary parameters (image bytes) run as prepared statements: the text protocol would
- * send each image as a hex literal, twice its size, formatted here and parsed by the server (that was the
- * largest cost of an upload). Everything else keeps the text protocol.
- */
-function binaryAware(conn: PoolConnection, onNodeError: (err: unknown) => void): MysqlPoolConnection {
-  let unusable = false
-  const seen = <R>(callback: (error: unknown, result: R) => void) => (err: unknown, result: R) => {
-    if (err && isNodeUnusable(err)) {
-      unusable = true
-      onNodeError(err)
-    }
-    callback(err, result)
-  }
-  return {
-    query: ((text: string, parameters: unknown[], callback?: (error: unknown, result: MysqlQueryResult) => void) => {
-      if (callback && parameters.some((p) => Buffer.isBuffer(p))) {
-        conn.execute(text, parameters as Parameters<PoolConnection['execute']>[1], seen((err, result) => callback(err, result as MysqlQueryResult)))
-        return undefined
-      }
-      return callback ? conn.query(text, parameters, seen((err, result) => callback(err, result as MysqlQueryResult))) : conn.query(text, parameters)
-    }) as MysqlPoolConnection['query'],
-    // A connection to a node that failed is not given back to the pool.
-    release: () => (unusable ? conn.destroy() : conn.release()),
-  }
-}
-
-/**
- * One pool per node, one node in use at a time: a node that cannot be reached, or answers 1047 (outside
- * Galera's primary component), sends every later connection to the next node (round robin). With one
- * node this is the plain pool. The failed transaction itself is run again by `retryTransient`/`durably`.
- */
-function failover(pools: Pool[]): MysqlPool {
-  let current = 0
-  const failed = (node: number) => {
-    if (node === current) current = nextNode(node, pools.length)
-  }
-  const connect = (callback: (error: unknown, conn: MysqlPoolConnection) => void, tries: number) => {
-    const node = current
-    pools[node]!.getConnection((err, conn) => {
-      if (err && isNodeUnusable(err) && tries > 1) {
-        failed(node)
-        return connect(callback, tries - 1)
-      }
-      callback(err, err ? (conn as unknown as MysqlPoolConnection) : binaryAware(conn, () => failed(node)))
-    })
-  }
-  return {
-    getConnection: (callback) => connect(callback, pools.length),
-    end: (callback) => {
-      let left = pools.length
-      let first: unknown
-      for (const p of pools) {
-        p.end((err) => {
-          first ??= err
-          if (--left === 0) callback(first as Parameters<typeof callback>[0])
-        })
-      }
-    },
-  }
 }
 
 /**
