@@ -81,7 +81,7 @@ export function failoverPool(pools: Pool[], nodes: DbNode[], options: FailoverOp
         failed(node)
         return connect(callback, tries - 1)
       }
-      callback(err, err ? (conn as unknown as MysqlPoolConnection) : binaryAware(conn, () => failed(node)))
+      callback(err, err ? (conn as unknown as MysqlPoolConnection) : wrapped(conn, () => failed(node)))
     })
   }
   return {
@@ -136,6 +136,21 @@ function probeNode(pool: Pool, done: (ready: boolean) => void): void {
       })
     })
   })
+}
+
+// One wrapper per pooled connection, for its whole life: Kysely knows a connection by the object it is
+// handed and runs onCreateConnection (SET SESSION … ISOLATION LEVEL) for every one it has not seen, so a
+// new wrapper per checkout cost an extra round trip on every use of the database.
+const wrappers = new WeakMap<PoolConnection, MysqlPoolConnection>()
+
+function wrapped(conn: PoolConnection, onNodeError: (err: unknown) => void): MysqlPoolConnection {
+  let w = wrappers.get(conn)
+  if (!w) {
+    // A connection stays on the node whose pool made it, so its error handler stays right too.
+    w = binaryAware(conn, onNodeError)
+    wrappers.set(conn, w)
+  }
+  return w
 }
 
 /**
