@@ -5,15 +5,18 @@ import { runProcessGroup } from './cluster/process-group.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
 import { createDb } from './db/create-db.ts'
 import { migrateToLatest } from './db/migrate.ts'
+import { checkServerLimits } from './db/server-limits.ts'
 
 const DRAIN_GRACE_MS = 5_000
 
-// loadConfig → createDb → migrate → buildApp → listen; a clean close on SIGINT/SIGTERM. With
-// COORDINATOR_PROCESSES > 1, this process migrates once and runs that many peer coordinators.
+// loadConfig → createDb → check the server's limits → migrate → buildApp → listen; a clean close on
+// SIGINT/SIGTERM. With COORDINATOR_PROCESSES > 1, this process migrates once and runs that many peer coordinators.
 async function main(): Promise<void> {
   const config = loadConfig()
   if (config.processes > 1 && cluster.isPrimary) {
     const db = createDb({ databaseUrl: config.databaseUrl! })
+    // Refused here, the group never starts (its processes would each be refused and restarted).
+    await checkServerLimits(db, config)
     await migrateToLatest(db.kysely)
     await db.kysely.destroy()
     return runProcessGroup(config.processes, (msg) => console.log(`hivesight coordinator: ${msg}`))
@@ -23,8 +26,10 @@ async function main(): Promise<void> {
 
 async function serve(config: Config): Promise<void> {
   const db = config.databaseUrl ? createDb({ databaseUrl: config.databaseUrl }) : createDb({ sqliteFile: join(config.dataDir, 'hivesight.sqlite') })
+  const limitWarnings = await checkServerLimits(db, config)
   await migrateToLatest(db.kysely)
   const { app, drain } = await buildApp({ config, db })
+  for (const warning of limitWarnings) app.log.warn(warning)
   await app.listen({ host: config.host, port: config.port })
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port

@@ -3,8 +3,9 @@ import type { Database } from './schema.ts'
 
 type Conn = Kysely<Database> | Transaction<Database>
 
-// A multi-row INSERT is one packet: keep it well under MariaDB's default max_allowed_packet (16 MiB).
-const BYTES_PER_STATEMENT = 4 * 1024 * 1024
+// A multi-row INSERT is one packet: keep it well under MariaDB's default max_allowed_packet (16 MiB). An
+// image bigger than this goes alone, so a statement is at most max(this, one image) (db/write-set-bound.ts).
+export const BYTES_PER_STATEMENT = 4 * 1024 * 1024
 
 /** Stores images, several per statement: an upload is one transaction with its jobs. */
 export async function insertImages(db: Conn, images: { job_id: string; bytes: Buffer }[]): Promise<void> {

@@ -21,7 +21,7 @@ export interface ModelsRoutesOptions {
 }
 
 const NameParam = Type.Object({ name: Type.String({ pattern: MODEL_NAME_PATTERN }) })
-const MAX_FILES = 200
+export const MAX_FILES = 200
 
 /** Changing what a cluster serves is an admin key's business (open mode has no keys: anyone who reaches it). */
 function requireAdmin(req: FastifyRequest, mode: AuthMode, what: string): void {

@@ -49,6 +49,9 @@ export class ImageShrinker {
       const alpha = contentType !== 'image/jpeg' && (await input().metadata()).hasAlpha === true
       const resized = input().rotate().resize({ width: shorterSide, height: shorterSide, fit: 'outside' })
       const out = alpha ? await resized.png().toBuffer() : await resized.jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer()
+      // A picture that compresses far better than its re-encoding can come out bigger: never store more than
+      // was sent, so an image in the database is at most MAX_IMAGE_BYTES (db/write-set-bound.ts counts on it).
+      if (out.length > image.length) return { image, contentType }
       this.events?.shrunk((performance.now() - started) / 1000, image.length, out.length)
       return { image: out, contentType: alpha ? 'image/png' : 'image/jpeg' }
     } catch {

@@ -30,7 +30,7 @@ export interface TrustHooks {
 }
 
 // Group commit: results that arrive while a transaction commits go together into the next one.
-const MAX_COMPLETIONS_PER_COMMIT = 500
+export const MAX_COMPLETIONS_PER_COMMIT = 500
 // Two batches in flight: one commits while the next is being locked and written.
 const MAX_COMMITS_IN_FLIGHT = 2
 const MAX_BUFFERED_RESULTS = 100_000

@@ -4,7 +4,7 @@ import * as jobsRepo from '../db/job.repository.ts'
 import * as knownRepo from '../db/known-answer.repository.ts'
 import * as opinionsRepo from '../db/opinion.repository.ts'
 
-const PURGE_BATCH = 1_000
+export const PURGE_BATCH = 1_000
 // One housekeeping pass deletes at most this many, so a first purge of a big backlog does not stall a sweep.
 const PURGE_MAX_PER_PASS = 20_000
 

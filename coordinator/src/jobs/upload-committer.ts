@@ -29,9 +29,11 @@ export interface DirectDispatch {
 
 type Waiting = { upload: PendingUpload; done: (o: UploadOutcome) => void; fail: (err: unknown) => void }
 
-// One transaction carries at most this much, so a commit stays short and its statements small.
-const MAX_IMAGE_BYTES_PER_COMMIT = 16 * 1024 * 1024
-const MAX_JOBS_PER_COMMIT = 2_000
+// Later uploads join a group only while it stays under these, so a commit stays short. The first always
+// goes in (a request is all or nothing): a commit's images are at most max(this, one request's), which
+// db/write-set-bound.ts derives from the config and the startup check compares with the server's limits.
+export const MAX_IMAGE_BYTES_PER_COMMIT = 16 * 1024 * 1024
+export const MAX_JOBS_PER_COMMIT = 2_000
 const MAX_COMMITS_IN_FLIGHT = 2
 
 /**

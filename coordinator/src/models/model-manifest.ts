@@ -7,7 +7,7 @@ import type { ModelManifest, ModelProblem } from './model-validator.ts'
 // The two manifest dialects an upload may carry: our hivesight.json, and the metadata.json a Teachable
 // Machine export holds. Both become one ModelManifest, or a list of problems naming the field.
 
-const LABEL_MAX = 200
+export const LABEL_MAX = 200
 /** Labels are checked by hand: a union's schema errors would not tell the uploader which form was meant. */
 const Labels = Type.Array(Type.Unknown(), { minItems: 1, maxItems: 100_000 })
 

@@ -73,3 +73,18 @@ test('the shrunk picture gives the model nearly the input the full one gives (me
   for (let i = 0; i < a.length; i++) diff += Math.abs(a[i]! - b[i]!)
   assert.ok(diff / a.length < 2, `mean difference ${(diff / a.length).toFixed(2)} of 255`)
 })
+
+test('a picture whose re-encoding would be bigger than what was sent is stored as sent (never over MAX_IMAGE_BYTES)', T, async () => {
+  // Every row the same noisy row: PNG's Up filter makes it tiny; as a 256-high JPEG it is noise.
+  const [width, height] = [8000, 1100]
+  let seed = 1
+  const row = Buffer.from(Array.from({ length: width * 3 }, () => (seed = (seed * 1_103_515_245 + 12_345) >>> 0) >>> 24))
+  const raw = Buffer.alloc(width * height * 3)
+  for (let y = 0; y < height; y++) row.copy(raw, y * width * 3)
+  const png = await sharp(raw, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 9, adaptiveFiltering: true }).toBuffer()
+  const jpeg = await sharp(png).resize({ width: 256, height: 256, fit: 'outside' }).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer()
+  assert.ok(jpeg.length > 2 * png.length, `re-encoded: ${jpeg.length} bytes from ${png.length}`)
+  const out = await shrinker.prepare(png, inspectImage(png), ['mobilenet'])
+  assert.equal(out.image, png)
+  assert.equal(out.contentType, 'image/png')
+})
