@@ -6,7 +6,9 @@ import { recoveredPosition } from '../src/hosts/galera.ts'
 import { haproxyConfig } from '../src/hosts/haproxy.ts'
 import { missingPackages } from '../src/hosts/needs.ts'
 import { compareSchedule, summarizeCompare } from '../src/hosts/compare.ts'
+import { throughDelayProxy } from '../src/hosts/delay-link.ts'
 import { databaseUrls } from '../src/hosts/rig.ts'
+import { cfsQuotaUs } from '../src/hosts/runtime-host.ts'
 import { classifyAnswer, refusedWithoutRetryAfter } from '../src/hosts/upload-load.ts'
 import { toLocalTimeline } from '../src/hosts/worker-host.ts'
 
@@ -90,4 +92,19 @@ test('needs: the Debian packages to install for what is missing', { timeout: 5_0
 
 test('worker host: holds recorded in epoch ms by another process land on this process\'s timeline', { timeout: 5_000 }, () => {
   assert.deepEqual(toLocalTimeline({ jobId: 'a', worker: 'w1-1', from: 1_000_500, to: 1_000_900 }, 1_000_000), { jobId: 'a', worker: 'w1-1', from: 500, to: 900 })
+})
+
+test('delay link: a DATABASE_URL\'s hosts reached through the delay proxy on the host\'s loopback, one port per address', { timeout: 5_000 }, () => {
+  assert.deepEqual(throughDelayProxy('mysql://hivesight@10.77.0.12:3306,10.77.0.13:3306/hivesight', 13306), {
+    url: 'mysql://hivesight@127.0.0.1:13306,127.0.0.1:13307/hivesight',
+    routes: [{ listenPort: 13306, targetHost: '10.77.0.12', targetPort: 3306 }, { listenPort: 13307, targetHost: '10.77.0.13', targetPort: 3306 }],
+  })
+  assert.equal(throughDelayProxy('mysql://u:pw@10.77.0.30/db', 13306).url, 'mysql://u:pw@127.0.0.1:13306/db')
+  assert.throws(() => throughDelayProxy('/tmp/hivesight.sqlite', 13306), /not a mysql/)
+})
+
+test('runtime host: a CPU limit in cores is a CFS quota per 100 ms period', { timeout: 5_000 }, () => {
+  assert.equal(cfsQuotaUs(0.25), 25_000)
+  assert.equal(cfsQuotaUs(1.5), 150_000)
+  assert.throws(() => cfsQuotaUs(0), /above 0/)
 })

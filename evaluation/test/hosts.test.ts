@@ -4,6 +4,8 @@ import { test } from 'node:test'
 import { checkRun } from '../src/hosts/checker.ts'
 import { leftovers } from '../src/hosts/network.ts'
 import { runHosts } from '../src/hosts/run.ts'
+import { rigCgroups } from '../src/hosts/runtime-host.ts'
+import { refusedWithoutRetryAfter } from '../src/hosts/upload-load.ts'
 
 const root = process.getuid?.() === 0
 
@@ -14,11 +16,11 @@ test('the hosts checker counts a lost job and passes a retried key answered with
   assert.equal(checkRun([{ key: 'k', acks: [['a']] }], new Map(), [], []).lost, 1)
 })
 
-test('hosts rig: 3 Galera nodes, 2 coordinators behind HAProxy in namespaces; kill -9 of a Galera node, rejoin: 0 lost, 0 duplicated, 0 held twice, nothing left behind', { timeout: 300_000 }, async () => {
+test('hosts rig: 3 Galera nodes, 2 coordinators behind HAProxy in namespaces; kill -9 of a Galera node, rejoin, with a Chromium runtime on a worker host and clients on client hosts: 0 lost, 0 duplicated, 0 held twice, nothing left behind', { timeout: 300_000 }, async () => {
   // Network namespaces need root; without it there is no rig to run, and the checker test above is what runs.
   if (!root) return console.log('# not root: eval:hosts needs root for network namespaces (sudo npm test runs the rig)')
   assert.equal(spawnSync('ip', ['-V']).status, 0, 'iproute2')
-  const r = await runHosts({ faults: ['galera-node-kill'], jobs: 400, imagesPerRequest: 5, workers: 4, slots: 4, runtimes: 1, runtimeCores: 0.25, writers: 'multi', syncWait: 1, log: (m) => console.log(`# ${m}`) })
+  const r = await runHosts({ faults: ['galera-node-kill'], jobs: 400, imagesPerRequest: 5, workers: 4, slots: 4, runtimes: 1, runtimeCores: 0.25, dbLatencyMs: 2, writers: 'multi', syncWait: 1, log: (m) => console.log(`# ${m}`) })
   console.log(`# ${JSON.stringify(r)}`)
   assert.equal(r.acknowledged, 400)
   assert.equal(r.lost, 0, JSON.stringify(r.galera))
@@ -26,7 +28,10 @@ test('hosts rig: 3 Galera nodes, 2 coordinators behind HAProxy in namespaces; ki
   assert.equal(r.heldTwice, 0)
   assert.equal(r.faults.length, 1)
   assert.ok(r.faults[0]!.recoveredInS > 0)
+  assert.equal(refusedWithoutRetryAfter(r.clientSaw), 0, `every 503 said when to come back: ${JSON.stringify(r.clientSaw)}`)
   assert.deepEqual(leftovers(), [], 'no namespace, veth or bridge of the rig left')
+  assert.deepEqual(rigCgroups(), [], 'no CPU cgroup of a Chromium runtime left')
+  assert.equal(spawnSync('pgrep', ['-f', 'delay-proxy-main|client-main|worker-runtime/dist'], { encoding: 'utf8' }).stdout.trim(), '', 'no proxy, client or runtime process left')
   const ps = spawnSync('pgrep', ['-f', 'wsrep-cluster-name=hivesight'], { encoding: 'utf8' })
   assert.equal(ps.stdout.trim(), '', 'no Galera node left running')
 })

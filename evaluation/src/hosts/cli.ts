@@ -5,7 +5,7 @@ import type { Writers } from './rig.ts'
 import { refusedWithoutRetryAfter } from './upload-load.ts'
 import { leftBehindByLastRun, runHosts, type HostsRunResult } from './run.ts'
 
-// `npm run eval:hosts [-- --faults galera-node-kill,…|all|none --mixed --jobs N --writers multi|single|plain --sync-wait 1 --runtimes 2 --runtime-cores 0.25]`
+// `npm run eval:hosts [-- --faults galera-node-kill,…|all|none --mixed --jobs N --writers multi|single|plain --sync-wait 1 --runtimes 2 --runtime-cores 0.25 --db-latency-ms 2]`
 // `npm run eval:hosts -- --compare [--rounds 2 --jobs 3000]`: plain MariaDB, Galera single- and multi-writer, no fault, in one run.
 // As root: Galera nodes, coordinators, HAProxy, worker and client hosts, each in its own network namespace
 // on one bridge; one run per fault (or all of them in one run with --mixed); one JSON line at the end;
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     'sync-wait': { type: 'string', default: '1' },
     runtimes: { type: 'string', default: '2' },
     'runtime-cores': { type: 'string', default: '0.25' },
+    'db-latency-ms': { type: 'string', default: '2' },
   },
 })
 const writers: Writers = values.writers === 'single' || values.writers === 'plain' ? values.writers : 'multi'
@@ -37,7 +38,7 @@ if (writers === 'plain' && chosen.some((f) => GALERA_FAULTS.includes(f)) && !val
 const runs: HostsRunResult[] = []
 for (const [i, p] of plan.entries()) {
   console.log(`eval:hosts: run ${i + 1}/${plan.length}: ${p.faults.length ? p.faults.join(' + ') : 'no fault'}, ${values.jobs} jobs${p.faults.length > 1 ? ' at least' : ''}, ${p.writers === 'plain' ? 'one plain MariaDB' : `Galera ${p.writers}-writer`}`)
-  const r = await runHosts({ faults: p.faults, jobs: Number(values.jobs), imagesPerRequest: 5, workers: 6, slots: 4, runtimes: Number(values.runtimes), runtimeCores: Number(values['runtime-cores']), writers: p.writers, syncWait: Number(values['sync-wait']), log: (m) => console.log(`  ${m}`) })
+  const r = await runHosts({ faults: p.faults, jobs: Number(values.jobs), imagesPerRequest: 5, workers: 6, slots: 4, runtimes: Number(values.runtimes), runtimeCores: Number(values['runtime-cores']), dbLatencyMs: Number(values['db-latency-ms']), writers: p.writers, syncWait: Number(values['sync-wait']), log: (m) => console.log(`  ${m}`) })
   r.leftBehind = leftBehindByLastRun()
   console.log(`  ${JSON.stringify(r)}`)
   runs.push(r)

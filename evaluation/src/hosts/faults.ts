@@ -1,7 +1,7 @@
 import type { Rig } from './rig.ts'
 import { sleep, waitFor } from './sh.ts'
 
-export const FAULTS = ['galera-node-kill', 'galera-partition', 'coordinator-kill', 'coordinator-db-partition', 'worker-partition', 'clock-skew', 'haproxy-restart', 'link-loss'] as const
+export const FAULTS = ['galera-node-kill', 'galera-partition', 'coordinator-kill', 'coordinator-db-partition', 'worker-partition', 'clock-skew', 'haproxy-restart', 'link-loss', 'link-delay'] as const
 export type FaultName = (typeof FAULTS)[number]
 /** The faults that need a Galera cluster (not one plain MariaDB). */
 export const GALERA_FAULTS: readonly FaultName[] = ['galera-node-kill', 'galera-partition']
@@ -43,6 +43,8 @@ async function clusterWhole(rig: Rig, timeoutMs: number): Promise<void> {
  *   restarted with the true clock.
  * - link-loss: 20 % of the packets arriving at the second coordinator's host dropped at random for 15 s (its
  *   clients' requests through HAProxy, its workers' answers, its database replies).
+ * - link-delay: the second coordinator's database traffic held 100–150 ms each way (its delay proxy) for
+ *   15 s: every statement and commit slower, leases and heartbeats must still hold.
  * - haproxy-restart: kill -9 the balancer (every client and worker connection through it is cut; single-writer:
  *   every coordinator's database connection too), started again 2 s later.
  */
@@ -128,6 +130,14 @@ export async function injectFault(rig: Rig, name: FaultName, log: (m: string) =>
     await sleep(15_000)
     coord.host.heal()
     log(`healed ${coord.id}`)
+  } else if (name === 'link-delay') {
+    const link = rig.dbLinks[rig.coordinators.indexOf(coord)]!
+    const base = link.current
+    log(`fault: ${coord.id}'s database traffic delayed 100–150 ms each way for 15 s`)
+    await link.setDelay(100, 50)
+    await sleep(15_000)
+    await link.setDelay(base.ms, base.jitterMs)
+    log(`${coord.id}'s database link back to ${base.ms} ms`)
   } else if (name === 'haproxy-restart') {
     const lb = rig.balancer!
     log('fault: kill -9 HAProxy, start it again after 2 s')

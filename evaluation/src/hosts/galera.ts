@@ -63,11 +63,11 @@ export class GaleraNode {
     const common = ['/usr/sbin/mariadbd', '--no-defaults', '--user=root', `--datadir=${this.data}`, `--socket=${join(this.dir, 'sock')}`, '--port=3306',
       `--bind-address=${this.ip}`, `--pid-file=${join(this.dir, 'pid')}`, '--innodb-buffer-pool-size=96M', '--max-connections=200']
     // The same storage settings without wsrep: what one plain server does with the same load.
-    if (!this.wsrep) return [...common, '--binlog-format=ROW', '--default-storage-engine=InnoDB', '--innodb-autoinc-lock-mode=2', '--innodb-flush-log-at-trx-commit=1', '--max-allowed-packet=64M', '--skip-name-resolve', ...extra]
+    if (!this.wsrep) return [...common, '--binlog-format=ROW', '--binlog-row-image=NOBLOB', '--default-storage-engine=InnoDB', '--innodb-autoinc-lock-mode=2', '--innodb-flush-log-at-trx-commit=1', '--max-allowed-packet=64M', '--skip-name-resolve', ...extra]
     return [...common, '--wsrep-on=ON', `--wsrep-provider=${GALERA_PROVIDER}`, `--wsrep-cluster-address=gcomm://${this.peers.join(',')}`,
       '--wsrep-cluster-name=hivesight', `--wsrep-node-address=${this.ip}`, `--wsrep-node-name=${this.name}`, '--wsrep-sst-method=rsync',
       `--wsrep-provider-options=gcache.size=64M;gmcast.listen_addr=tcp://${this.ip}:4567;ist.recv_addr=${this.ip}:4568;evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S`,
-      '--binlog-format=ROW', '--default-storage-engine=InnoDB', '--innodb-autoinc-lock-mode=2', '--innodb-flush-log-at-trx-commit=1',
+      '--binlog-format=ROW', '--binlog-row-image=NOBLOB', '--default-storage-engine=InnoDB', '--innodb-autoinc-lock-mode=2', '--innodb-flush-log-at-trx-commit=1',
       `--wsrep-sync-wait=${this.syncWait}`, '--wsrep-slave-threads=2', '--max-allowed-packet=64M', '--skip-name-resolve', ...extra]
   }
 

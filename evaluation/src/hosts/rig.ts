@@ -7,11 +7,14 @@ import { DB_NAME, DB_USER, GaleraNode } from './galera.ts'
 import { Balancer, DB_PROXY_PORT } from './haproxy.ts'
 import { createBridge, destroyLeftovers, GATEWAY, leftovers, NetHost } from './network.ts'
 import { ensureHostPackages } from './needs.ts'
+import { DelayLink, throughDelayProxy } from './delay-link.ts'
 import { rigCgroups, RuntimeHost } from './runtime-host.ts'
 import { WorkerHost } from './worker-host.ts'
 
 /** The rig's coordinators derive worker session tokens from it; its runtimes present it. */
 const RIG_WORKER_TOKEN = 'hosts-rig-worker-token-0123456789abcdef'
+/** The delay proxy's first port on a coordinator host's loopback (one per database address). */
+const DB_LINK_PORT = 13306
 
 /** multi/single: Galera, each coordinator on its own node or all through HAProxy; plain: one MariaDB without wsrep. */
 export type Writers = 'multi' | 'single' | 'plain'
@@ -30,6 +33,8 @@ export interface RigOptions {
   /** Worker hosts (w2, w3 … at .42…) each running the real worker runtime: one Chromium page, `runtimeCores` of CPU. */
   runtimes: number
   runtimeCores: number
+  /** Each coordinator's database traffic through a delay proxy on its host: this many ms each way (+ up to 1 ms jitter). */
+  dbLatencyMs: number
   slots: number
   log: (m: string) => void
 }
@@ -56,6 +61,8 @@ export class Rig {
   workers: WorkerHost | undefined
   readonly clientNets: NetHost[] = []
   readonly runtimes: RuntimeHost[] = []
+  /** Per coordinator (same order): its link to the database, whose delay the link-delay fault raises. */
+  readonly dbLinks: DelayLink[] = []
   private readonly hosts: NetHost[] = []
   private readonly checks: Server[] = []
   private readonly dir = mkdtempSync(join(tmpdir(), 'hivesight-hosts-'))
@@ -88,7 +95,7 @@ export class Rig {
     const w1 = add('w1', 41)
     for (let i = 0; i < this.opts.clientHosts; i++) this.clientNets.push(add(`cl${i + 1}`, 51 + i))
     const rtHosts = Array.from({ length: this.opts.runtimes }, (_, i) => add(`w${i + 2}`, 42 + i))
-    log(`bridge br-hs with ${this.hosts.length} hosts (links ${this.opts.rate ?? 'unshaped'}; no added delay: no netem in this kernel)`)
+    log(`bridge br-hs with ${this.hosts.length} hosts (links ${this.opts.rate ?? 'unshaped'}; no netem in this kernel: each coordinator's database traffic goes through a delay proxy, ${this.opts.dbLatencyMs} ms each way)`)
     const peers = gHosts.map((h) => h.ip)
     for (const [i, h] of gHosts.entries()) this.galera.push(new GaleraNode(`g${i + 1}`, h, join(this.dir, `g${i + 1}`), plain ? [] : peers, this.opts.syncWait))
     const [first, ...rest] = this.galera
@@ -100,8 +107,12 @@ export class Rig {
     if (this.opts.writers === 'single') await this.startClusterChecks()
     const urls = databaseUrls(this.opts.writers, peers, lb.ip, this.opts.coordinators)
     for (const [i, h] of cHosts.entries()) {
+      const { url, routes } = throughDelayProxy(urls[i]!, DB_LINK_PORT)
+      const link = new DelayLink(h, routes)
+      await link.start({ ms: this.opts.dbLatencyMs, jitterMs: 1 })
+      this.dbLinks.push(link)
       this.coordinators.push(new CoordinatorHost(`c${i + 1}`, h, join(this.dir, `c${i + 1}`), {
-        DATABASE_URL: urls[i]!, WORKER_TOKEN: RIG_WORKER_TOKEN, PING_INTERVAL_MS: '1000', LEASE_MS: '10000', EVENT_POLL_MS: '50', TRUST_PROXY: lb.ip,
+        DATABASE_URL: url, WORKER_TOKEN: RIG_WORKER_TOKEN, PING_INTERVAL_MS: '1000', LEASE_MS: '10000', EVENT_POLL_MS: '50', TRUST_PROXY: lb.ip,
       }))
     }
     this.balancer = new Balancer(lb, this.dir, {
@@ -162,6 +173,7 @@ export class Rig {
     await Promise.all(this.runtimes.map((r) => r.stop(2_000).catch(() => undefined)))
     await this.balancer?.stop().catch(() => undefined)
     await Promise.all(this.coordinators.map((c) => c.kill('SIGKILL').catch(() => undefined)))
+    await Promise.all(this.dbLinks.map((l) => l.stop().catch(() => undefined)))
     await Promise.all(this.galera.map((g) => g.kill('SIGKILL').catch(() => undefined)))
     for (const s of this.checks) s.close()
     for (const h of this.hosts) h.destroy()

@@ -19,6 +19,8 @@ export interface HostsRunOptions {
   /** Worker hosts with the real runtime (one Chromium page each, `runtimeCores` of CPU). */
   runtimes: number
   runtimeCores: number
+  /** ms each way on every coordinator's database link (delay proxy). */
+  dbLatencyMs: number
   writers: Writers
   syncWait: number
   log: (m: string) => void
@@ -52,7 +54,7 @@ export async function runHosts(opts: HostsRunOptions): Promise<HostsRunResult> {
   const started = performance.now()
   // A third of the workers on a worker host of their own (worker-partition cuts it off), the rest here.
   const hosted = Math.max(1, Math.floor(opts.workers / 3))
-  const rig = new Rig({ writers: opts.writers, coordinators: 2, syncWait: opts.syncWait, rate: '100mbit', hostedWorkers: hosted, clientHosts: CLIENT_HOSTS, runtimes: opts.runtimes, runtimeCores: opts.runtimeCores, slots: opts.slots, log })
+  const rig = new Rig({ writers: opts.writers, coordinators: 2, syncWait: opts.syncWait, rate: '100mbit', hostedWorkers: hosted, clientHosts: CLIENT_HOSTS, runtimes: opts.runtimes, runtimeCores: opts.runtimeCores, dbLatencyMs: opts.dbLatencyMs, slots: opts.slots, log })
   const workers: RecordingWorker[] = []
   const onSignal = () => void rig.down().finally(() => process.exit(130))
   process.once('SIGINT', onSignal)
