@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { buildApp } from './app.ts'
 import { runProcessGroup } from './cluster/process-group.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
-import { createDb } from './db/create-db.ts'
+import { createDb, type NodeChange } from './db/create-db.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import { checkServerLimits } from './db/server-limits.ts'
 
@@ -25,10 +25,15 @@ async function main(): Promise<void> {
 }
 
 async function serve(config: Config): Promise<void> {
-  const db = config.databaseUrl ? createDb({ databaseUrl: config.databaseUrl }) : createDb({ sqliteFile: join(config.dataDir, 'hivesight.sqlite') })
+  // Moves between database nodes are logged once the app (and its logger) exists.
+  let nodeMoved = (_change: NodeChange) => {}
+  const db = config.databaseUrl
+    ? createDb({ databaseUrl: config.databaseUrl, onNodeChange: (c) => nodeMoved(c) })
+    : createDb({ sqliteFile: join(config.dataDir, 'hivesight.sqlite') })
   const limitWarnings = await checkServerLimits(db, config)
   await migrateToLatest(db.kysely)
   const { app, drain } = await buildApp({ config, db })
+  nodeMoved = (c) => app.log.warn({ from: `${c.from.host}:${c.from.port}`, to: `${c.to.host}:${c.to.port}`, reason: c.reason }, c.reason === 'failback' ? 'database: back on this coordinator\'s own node' : 'database: node unusable, moved to the next')
   for (const warning of limitWarnings) app.log.warn(warning)
   await app.listen({ host: config.host, port: config.port })
   const address = app.server.address()

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream, mkdirSync } from 'node:fs'
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { REPO_ROOT } from '@hivesight/coordinator'
 import type { NetHost } from './network.ts'
@@ -52,6 +52,12 @@ export class CoordinatorHost {
       if (child.exitCode !== null) throw new Error(`coordinator ${this.id} exited with ${child.exitCode}; see ${join(this.dataDir, 'coordinator.log')}`)
       throw err
     })
+  }
+
+  /** How many lines of its log (every life) contain `text`. */
+  logLines(text: string): number {
+    const file = join(this.dataDir, 'coordinator.log')
+    return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.includes(text)).length : 0
   }
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

@@ -14,6 +14,9 @@ export function parseFaults(arg: string): (FaultName | null)[] {
   return names.map((n) => (n === 'none' ? null : (n as FaultName)))
 }
 
+/** What a coordinator logs when it returns to its own database node (server.ts). */
+const FAILBACK_LOG = "back on this coordinator's own node"
+
 export interface FaultOutcome {
   /** performance.now() when the rig was whole again */
   healedAt: number
@@ -60,8 +63,15 @@ export async function injectFault(rig: Rig, name: FaultName, log: (m: string) =>
     await sleep(3_000)
     const t = performance.now()
     await node.start()
+    const backBefore = coord.logLines(FAILBACK_LOG)
     await clusterWhole(rig, 120_000)
-    notes.push(`${node.name} rejoined in ${((performance.now() - t) / 1000).toFixed(1)} s (${node.lastJoin() ?? 'state transfer not logged'})`)
+    const rejoined = performance.now()
+    notes.push(`${node.name} rejoined in ${((rejoined - t) / 1000).toFixed(1)} s (${node.lastJoin() ?? 'state transfer not logged'})`)
+    if (rig.opts.writers === 'multi') {
+      // Its coordinator had moved to another node: it must come back to its own (probed every 10 s).
+      const back = await waitFor(`${coord.id} back on ${node.name}`, 30_000, () => coord.logLines(FAILBACK_LOG) > backBefore, 250).then(() => performance.now(), () => undefined)
+      notes.push(back === undefined ? `${coord.id} did not move back to ${node.name} within 30 s` : `${coord.id} back on its own node ${node.name} ${((back - rejoined) / 1000).toFixed(1)} s after the rejoin`)
+    }
   } else if (name === 'galera-partition') {
     const others = rig.galera.filter((g) => g !== node).map((g) => g.ip)
     log(`fault: partition ${node.name} from ${others.join(', ')} (minority) for 12 s`)
