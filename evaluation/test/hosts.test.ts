@@ -31,7 +31,7 @@ test('hosts rig: 3 Galera nodes, 2 coordinators behind HAProxy in namespaces; ki
   assert.equal(refusedWithoutRetryAfter(r.clientSaw), 0, `every 503 said when to come back: ${JSON.stringify(r.clientSaw)}`)
   assert.deepEqual(leftovers(), [], 'no namespace, veth or bridge of the rig left')
   assert.deepEqual(rigCgroups(), [], 'no CPU cgroup of a Chromium runtime left')
-  assert.equal(spawnSync('pgrep', ['-f', 'delay-proxy-main|client-main|worker-runtime/dist'], { encoding: 'utf8' }).stdout.trim(), '', 'no proxy, client or runtime process left')
+  assert.equal(spawnSync('pgrep', ['-f', 'delay-proxy-main|hosts/client-main|cli.mjs --coordinator http://10.77.0.30'], { encoding: 'utf8' }).stdout.trim(), '', 'no proxy, client or runtime process left')
   const ps = spawnSync('pgrep', ['-f', 'wsrep-cluster-name=hivesight'], { encoding: 'utf8' })
   assert.equal(ps.stdout.trim(), '', 'no Galera node left running')
 })

@@ -1,10 +1,12 @@
+import type { GaleraNode } from './galera.ts'
+import { DB_PROXY_PORT } from './haproxy.ts'
 import type { Rig } from './rig.ts'
 import { sleep, waitFor } from './sh.ts'
 
-export const FAULTS = ['galera-node-kill', 'galera-partition', 'coordinator-kill', 'coordinator-db-partition', 'worker-partition', 'clock-skew', 'haproxy-restart', 'link-loss', 'link-delay'] as const
+export const FAULTS = ['galera-node-kill', 'galera-double-kill', 'galera-partition', 'coordinator-kill', 'coordinator-db-partition', 'worker-partition', 'clock-skew', 'haproxy-restart', 'link-loss', 'link-delay'] as const
 export type FaultName = (typeof FAULTS)[number]
 /** The faults that need a Galera cluster (not one plain MariaDB). */
-export const GALERA_FAULTS: readonly FaultName[] = ['galera-node-kill', 'galera-partition']
+export const GALERA_FAULTS: readonly FaultName[] = ['galera-node-kill', 'galera-double-kill', 'galera-partition']
 
 /** Pure: `--faults a,b|all` → the faults to run, one run each, in order; `none` is a run without a fault (null). */
 export function parseFaults(arg: string): (FaultName | null)[] {
@@ -35,6 +37,9 @@ async function clusterWhole(rig: Rig, timeoutMs: number): Promise<void> {
  * - galera-node-kill: kill -9 a node written to (multi-writer: g2, the second coordinator's own; single-writer:
  *   g1, HAProxy's active node), restart it 3 s
  *   later; it rejoins by IST (its position recovered from InnoDB first).
+ * - galera-double-kill: kill -9 g2, then g3 1 s later (Jepsen's crashes in quick succession): g1 alone
+ *   is a minority, so the whole cluster refuses writes; both restart 3 s later. If the three do not form
+ *   a primary component again within 30 s, g1 is bootstrapped (`pc.bootstrap`), as an operator would.
  * - galera-partition: nftables drops everything between that node and the other two (it is the minority:
  *   1047 to its clients) for 12 s, then heals.
  * - coordinator-kill: kill -9 the second coordinator, restart it 1 s later.
@@ -72,6 +77,26 @@ export async function injectFault(rig: Rig, name: FaultName, log: (m: string) =>
       const back = await waitFor(`${coord.id} back on ${node.name}`, 30_000, () => coord.logLines(FAILBACK_LOG) > backBefore, 250).then(() => performance.now(), () => undefined)
       notes.push(back === undefined ? `${coord.id} did not move back to ${node.name} within 30 s` : `${coord.id} back on its own node ${node.name} ${((back - rejoined) / 1000).toFixed(1)} s after the rejoin`)
     }
+  } else if (name === 'galera-double-kill') {
+    const [survivor, a, b] = rig.galera as [GaleraNode, GaleraNode, GaleraNode]
+    log(`fault: kill -9 ${a.name}, then ${b.name} 1 s later (${survivor.name} left alone: no quorum)`)
+    await a.kill('SIGKILL')
+    await sleep(1_000)
+    await b.kill('SIGKILL')
+    await sleep(3_000)
+    const t = performance.now()
+    let bootstrapped = false
+    const watchdog = (async () => {
+      await sleep(30_000)
+      const st = await survivor.status('root').catch(() => undefined)
+      if (st && st.ready) return
+      bootstrapped = true
+      log(`no primary component 30 s after the restarts: pc.bootstrap on ${survivor.name}`)
+      await survivor.bootstrapPrimary()
+    })()
+    await Promise.all([a.start(), b.start(), watchdog])
+    await clusterWhole(rig, 120_000)
+    notes.push(`${a.name} and ${b.name} rejoined in ${((performance.now() - t) / 1000).toFixed(1)} s (${a.lastJoin() ?? '?'}, ${b.lastJoin() ?? '?'})${bootstrapped ? `; the primary component was bootstrapped on ${survivor.name}` : '; the primary component re-formed by itself'}`)
   } else if (name === 'galera-partition') {
     const others = rig.galera.filter((g) => g !== node).map((g) => g.ip)
     log(`fault: partition ${node.name} from ${others.join(', ')} (minority) for 12 s`)
@@ -97,7 +122,14 @@ export async function injectFault(rig: Rig, name: FaultName, log: (m: string) =>
     await coord.start()
   } else if (name === 'coordinator-db-partition') {
     const nodes = rig.galera.map((g) => g.ip)
-    log(`fault: partition coordinator ${coord.id} from every Galera node (not from HAProxy or its workers) for 12 s`)
+    if (rig.opts.writers === 'single') {
+      // Its database is HAProxy's TCP port: cut that, not the HTTP and worker traffic through the balancer.
+      const lb = rig.balancer!.host.ip
+      log(`fault: partition coordinator ${coord.id} from the database (${lb}:${DB_PROXY_PORT}; not from HAProxy's HTTP or its workers) for 12 s`)
+      coord.host.partitionFromPort(lb, DB_PROXY_PORT)
+    } else {
+      log(`fault: partition coordinator ${coord.id} from every Galera node (not from HAProxy or its workers) for 12 s`)
+    }
     coord.host.partitionFrom(nodes)
     const cut = performance.now()
     let unreadyAt: number | undefined

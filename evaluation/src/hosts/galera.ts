@@ -150,6 +150,19 @@ export class GaleraNode {
     }
   }
 
+  /**
+   * Makes this node's component the primary one (`pc.bootstrap=YES`): what an operator does when the nodes
+   * of a cluster that lost its quorum are back but it does not form a primary component on its own.
+   */
+  async bootstrapPrimary(): Promise<void> {
+    const conn = await createConnection({ socketPath: join(this.dir, 'sock'), user: 'root', connectTimeout: 2_000 })
+    try {
+      await conn.query("SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'")
+    } finally {
+      await conn.end().catch(() => undefined)
+    }
+  }
+
   /** Certification failures and brute-force aborts over every life of this node (sampled; see `status`). */
   get conflicts(): { certFailures: number; bfAborts: number } {
     return { certFailures: this.carried.certFailures + this.last.certFailures, bfAborts: this.carried.bfAborts + this.last.bfAborts }

@@ -61,6 +61,13 @@ export class NetHost {
     nft('add', 'rule', 'inet', FAULT_TABLE, 'out', 'ip', 'daddr', set, 'drop')
   }
 
+  /** Silently drops this host's TCP traffic to and from `peer`:`port` only (its other traffic with `peer` flows). */
+  partitionFromPort(peer: string, port: number): void {
+    const nft = this.faultTable()
+    nft('add', 'rule', 'inet', FAULT_TABLE, 'in', 'ip', 'saddr', peer, 'tcp', 'sport', String(port), 'drop')
+    nft('add', 'rule', 'inet', FAULT_TABLE, 'out', 'ip', 'daddr', peer, 'tcp', 'dport', String(port), 'drop')
+  }
+
   /**
    * Drops `percent` % of the packets arriving on this host's link, at random (nftables `numgen random`;
    * this kernel has no netem). On arrival, not departure: a drop in the sender's own output hook fails
