@@ -4,13 +4,26 @@ import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import net from 'node:net'
 import { createInterface } from 'node:readline'
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { DelayProxy, forwardAt, parseRoute } from '../src/hosts/delay-proxy.ts'
 import { waitFor } from '../src/hosts/sh.ts'
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const LOCAL = '127.0.0.1'
+
+/**
+ * Closers for everything the tests open, run again in after(): a test that times out never reaches its
+ * finally, and what it left open would keep this file running for ever (node 20 has no --test-force-exit).
+ */
+const leftOpen = new Set<() => unknown>()
+function closeAtEnd<T>(thing: T, close: (t: T) => unknown): T {
+  leftOpen.add(() => close(thing))
+  return thing
+}
+after(async () => {
+  await Promise.all([...leftOpen].map((c) => c()))
+})
 
 /** A target server; its sockets are kept so a test can act on them and nothing outlives the test. */
 async function target(onSocket: (s: net.Socket) => void): Promise<{ port: number; sockets: net.Socket[]; close(): Promise<void> }> {
@@ -21,21 +34,21 @@ async function target(onSocket: (s: net.Socket) => void): Promise<{ port: number
     onSocket(s)
   })
   await new Promise<void>((resolve) => server.listen(0, LOCAL, resolve))
-  return {
+  return closeAtEnd({
     port: (server.address() as net.AddressInfo).port,
     sockets,
     close: async () => {
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
-  }
+  }, (t) => t.close())
 }
 
 /** Echoes what it reads, and ends when the client has ended (pipe() does both). */
 const echo = () => target((s) => s.pipe(s))
 
 async function connect(port: number): Promise<net.Socket> {
-  const s = net.connect({ host: LOCAL, port })
+  const s = closeAtEnd(net.connect({ host: LOCAL, port }), (c) => c.destroy())
   s.setNoDelay(true)
   await once(s, 'connect')
   return s
@@ -51,7 +64,7 @@ async function roundTrip(s: net.Socket): Promise<number> {
 }
 
 async function proxyTo(port: number): Promise<{ proxy: DelayProxy; port: number }> {
-  const proxy = new DelayProxy(LOCAL, [{ listenPort: 0, targetHost: LOCAL, targetPort: port }])
+  const proxy = closeAtEnd(new DelayProxy(LOCAL, [{ listenPort: 0, targetHost: LOCAL, targetPort: port }]), (p) => p.close())
   const [listening] = await proxy.listen()
   return { proxy, port: listening! }
 }
@@ -171,7 +184,8 @@ test('close: the server ending, resetting or being unreachable closes the client
   const byeServer = await target((s) => s.end('bye'))
   const resetServer = await target((s) => s.resetAndDestroy())
   const quietServer = await target(() => {})
-  const proxy = new DelayProxy(LOCAL, [byeServer.port, resetServer.port, quietServer.port, 1].map((p) => ({ listenPort: 0, targetHost: LOCAL, targetPort: p })))
+  const routes = [byeServer.port, resetServer.port, quietServer.port, 1].map((p) => ({ listenPort: 0, targetHost: LOCAL, targetPort: p }))
+  const proxy = closeAtEnd(new DelayProxy(LOCAL, routes), (p) => p.close())
   try {
     const [bye, reset, quiet, nowhere] = await proxy.listen()
     const accepted = (n: number) => waitFor('the target to accept', 2_000, () => quietServer.sockets.length === n, 10)
@@ -185,7 +199,7 @@ test('close: the server ending, resetting or being unreachable closes the client
     await closed(a)
     // Reset, and unreachable (port 1): the client is reset or closed, and sees no data.
     for (const p of [reset!, nowhere!]) {
-      const b = net.connect({ host: LOCAL, port: p })
+      const b = closeAtEnd(net.connect({ host: LOCAL, port: p }), (c) => c.destroy())
       b.on('error', () => {})
       await closed(b)
     }
@@ -226,7 +240,7 @@ test('close(): stops listening and closes open connections, even with data held'
   assert.equal(proxy.openConnections, 0)
   await Promise.all([...clients, ...server.sockets].map(closed))
   assert.ok(performance.now() - start < 2_000)
-  const late = net.connect({ host: LOCAL, port })
+  const late = closeAtEnd(net.connect({ host: LOCAL, port }), (c) => c.destroy())
   const [err] = (await once(late, 'error')) as [NodeJS.ErrnoException]
   assert.equal(err.code, 'ECONNREFUSED')
   await proxy.close()
@@ -236,6 +250,7 @@ test('close(): stops listening and closes open connections, even with data held'
 /** delay-proxy-main.ts as the rig runs it (without the namespace), and its stdout as lines. */
 async function spawnMain(route: string): Promise<{ child: ChildProcess; next(): Promise<string> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'evaluation/src/hosts/delay-proxy-main.ts', LOCAL, route], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] })
+  closeAtEnd(child, (c) => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL'))
   const lines: string[] = []
   createInterface({ input: child.stdout! }).on('line', (l) => lines.push(l))
   const next = async () => {

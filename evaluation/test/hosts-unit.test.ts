@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { checkRun, longestGapMs, sumConflicts } from '../src/hosts/checker.ts'
+import { checkRun, fencedAnswers, longestGapMs, sumConflicts } from '../src/hosts/checker.ts'
 import { parseFaults } from '../src/hosts/faults.ts'
 import { recoveredPosition } from '../src/hosts/galera.ts'
 import { haproxyConfig } from '../src/hosts/haproxy.ts'
@@ -14,7 +14,7 @@ import { toLocalTimeline } from '../src/hosts/worker-host.ts'
 
 test('checker: lost, duplicated and held twice are each caught; a clean history passes', { timeout: 5_000 }, () => {
   const ok = checkRun([{ key: 'k', acks: [['a', 'b'], ['b', 'a']] }], new Map([['a', 'succeeded'], ['b', 'succeeded']]), [], [])
-  assert.deepEqual({ ...ok, faults: undefined }, { acknowledged: 2, lost: 0, duplicated: 0, heldTwice: 0, faults: undefined, ok: true })
+  assert.deepEqual({ ...ok, faults: undefined }, { acknowledged: 2, lost: 0, duplicated: 0, heldTwice: 0, fencedAccepted: 0, faults: undefined, ok: true })
   const lost = checkRun([{ key: 'k', acks: [['a', 'b']] }], new Map([['a', 'succeeded'], ['b', 'queued']]), [], [])
   assert.equal(lost.lost, 1)
   assert.equal(lost.ok, false)
@@ -107,4 +107,11 @@ test('runtime host: a CPU limit in cores is a CFS quota per 100 ms period', { ti
   assert.equal(cfsQuotaUs(0.25), 25_000)
   assert.equal(cfsQuotaUs(1.5), 150_000)
   assert.throws(() => cfsQuotaUs(0), /above 0/)
+})
+
+test('checker: a stored result signed by an older lease than the job\'s last is a fenced answer accepted', { timeout: 5_000 }, () => {
+  assert.equal(fencedAnswers([{ jobId: 'a', leaseToken: 1, top1: 1 }, { jobId: 'b', leaseToken: 3, top1: 3 }, { jobId: 'c', leaseToken: 1002, top1: 2 }]), 0)
+  assert.equal(fencedAnswers([{ jobId: 'a', leaseToken: 2, top1: 1 }]), 1)
+  const v = checkRun([{ key: 'k', acks: [['a']] }], new Map([['a', 'succeeded']]), [], [], [{ jobId: 'a', leaseToken: 2, top1: 1 }])
+  assert.deepEqual([v.fencedAccepted, v.ok], [1, false])
 })

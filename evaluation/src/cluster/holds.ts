@@ -20,3 +20,11 @@ export function overlappingHolds(holds: Hold[]): [Hold, Hold][] {
   }
   return out
 }
+
+/**
+ * Pure: the class index a signing simulated worker answers with: its lease's fencing token, so the stored
+ * result says which lease it came from (a checker compares it with the job's last lease).
+ */
+export function signedIndex(leaseToken: number): number {
+  return leaseToken % 1000
+}

@@ -1,3 +1,4 @@
+import { signedIndex } from './holds.ts'
 import { PROTOCOL_VERSION, decodeAssignFrame, decodeFromCoordinator, type FromWorker } from '@hivesight/protocol'
 import WebSocket from 'ws'
 import type { Hold } from './holds.ts'
@@ -28,7 +29,7 @@ export class RecordingWorker {
   /** When set, jobs are held until released by the test. */
   holdJobs = false
 
-  constructor(readonly name: string, private readonly coordinators: string[], private readonly log: FleetLog, private readonly opts: { slots: number; latencyMs: () => number; startAt?: number }) {
+  constructor(readonly name: string, private readonly coordinators: string[], private readonly log: FleetLog, private readonly opts: { slots: number; latencyMs: () => number; startAt?: number; signAnswers?: boolean }) {
     this.next = opts.startAt ?? 0
   }
 
@@ -69,7 +70,7 @@ export class RecordingWorker {
         entry.timer = setTimeout(() => {
           if (this.ws !== ws || this.open.get(jobId) !== entry) return
           this.end(jobId)
-          this.send(ws, { type: 'job.result', jobId, leaseToken, model, top: [{ index: 1, score: 0.9 }], timings: { decodeMs: 0, inferMs: 0 } })
+          this.send(ws, { type: 'job.result', jobId, leaseToken, model, top: [{ index: this.opts.signAnswers ? signedIndex(leaseToken) : 1, score: 0.9 }], timings: { decodeMs: 0, inferMs: 0 } })
         }, this.opts.latencyMs())
       })
       ws.on('close', () => {
@@ -105,3 +106,4 @@ export class RecordingWorker {
     })
   }
 }
+

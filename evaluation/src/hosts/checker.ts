@@ -1,4 +1,4 @@
-import { overlappingHolds, type Hold } from '../cluster/holds.ts'
+import { overlappingHolds, signedIndex, type Hold } from '../cluster/holds.ts'
 
 /** One logical upload: its Idempotency-Key and the job ids of every 202 the clients got for it. */
 export interface Upload {
@@ -20,6 +20,8 @@ export interface HostsVerdict {
   lost: number
   duplicated: number
   heldTwice: number
+  /** Results stored from a lease that was not the job's last one (a fenced lease's answer accepted). */
+  fencedAccepted: number
   faults: FaultRecord[]
   ok: boolean
 }
@@ -27,9 +29,10 @@ export interface HostsVerdict {
 /**
  * Pure: the invariants over a run's recorded history. `acknowledged` jobs (in some 202) must each have
  * ended `succeeded` in the shared database (`statusOf`); one key must always have been answered with the
- * same set of jobs; no job may have been held by two workers at once (`holds`, one clock for the fleet).
+ * same set of jobs; no job may have been held by two workers at once (`holds`, one clock for the fleet);
+ * no stored result may come from a lease other than the job's last (`answers`).
  */
-export function checkRun(uploads: Upload[], statusOf: Map<string, string>, holds: Hold[], faults: FaultRecord[]): HostsVerdict {
+export function checkRun(uploads: Upload[], statusOf: Map<string, string>, holds: Hold[], faults: FaultRecord[], answers: SignedAnswer[] = []): HostsVerdict {
   const ids = new Set<string>()
   let duplicated = 0
   for (const u of uploads) {
@@ -39,7 +42,25 @@ export function checkRun(uploads: Upload[], statusOf: Map<string, string>, holds
   let lost = 0
   for (const id of ids) if (statusOf.get(id) !== 'succeeded') lost++
   const heldTwice = overlappingHolds(holds).length
-  return { acknowledged: ids.size, lost, duplicated, heldTwice, faults, ok: lost === 0 && duplicated === 0 && heldTwice === 0 }
+  const fencedAccepted = fencedAnswers(answers)
+  return { acknowledged: ids.size, lost, duplicated, heldTwice, fencedAccepted, faults, ok: lost === 0 && duplicated === 0 && heldTwice === 0 && fencedAccepted === 0 }
+}
+
+/** A succeeded job answered by a signing simulated worker: the job's last lease token and the index its stored result carries. */
+export interface SignedAnswer {
+  jobId: string
+  leaseToken: number
+  top1: number
+}
+
+/**
+ * Pure: stored results that did not come from the job's last lease. A simulated worker answers with its
+ * lease's token as the class index (`signedIndex`); once a job succeeded nothing leases it again, so its
+ * stored index must be its last token. A late answer from a lease that was taken back and given to
+ * another worker would carry an older one.
+ */
+export function fencedAnswers(answers: SignedAnswer[]): number {
+  return answers.filter((a) => a.top1 !== signedIndex(a.leaseToken)).length
 }
 
 /** Pure: the longest gap between consecutive acknowledgement times (ms) inside [from, to]. */

@@ -43,7 +43,7 @@ for (const [i, p] of plan.entries()) {
   console.log(`  ${JSON.stringify(r)}`)
   runs.push(r)
 }
-const sum = (k: 'acknowledged' | 'lost' | 'duplicated' | 'heldTwice') => runs.reduce((s, r) => s + r[k], 0)
+const sum = (k: 'acknowledged' | 'lost' | 'duplicated' | 'heldTwice' | 'fencedAccepted') => runs.reduce((s, r) => s + r[k], 0)
 const noRetryAfter = runs.reduce((s, r) => s + refusedWithoutRetryAfter(r.clientSaw), 0)
 const galera = {
   writers: values.compare ? 'compare' : writers,
@@ -58,8 +58,8 @@ if (compare) {
   for (const m of compare) console.log(`${m.writers.padEnd(9)} ${m.jobsPerS.join(', ').padEnd(23)} ${String(m.median).padEnd(8)} ${m.ratioToPlain ?? '–'}`)
 }
 const line = {
-  acknowledged: sum('acknowledged'), lost: sum('lost'), duplicated: sum('duplicated'), heldTwice: sum('heldTwice'),
+  acknowledged: sum('acknowledged'), lost: sum('lost'), duplicated: sum('duplicated'), heldTwice: sum('heldTwice'), fencedAccepted: sum('fencedAccepted'),
   faults: runs.flatMap((r) => r.faults), ...(compare ? { compare } : {}), galera, refusedWithoutRetryAfter: noRetryAfter, leftBehind: runs.flatMap((r) => r.leftBehind),
 }
 console.log(JSON.stringify(line))
-process.exit(line.lost === 0 && line.duplicated === 0 && line.heldTwice === 0 && noRetryAfter === 0 && line.leftBehind.length === 0 ? 0 : 1)
+process.exit(line.lost === 0 && line.duplicated === 0 && line.heldTwice === 0 && line.fencedAccepted === 0 && noRetryAfter === 0 && line.leftBehind.length === 0 ? 0 : 1)

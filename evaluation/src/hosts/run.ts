@@ -1,6 +1,6 @@
 import { createConnection } from 'mysql2/promise'
 import { RecordingWorker, type FleetLog } from '../cluster/recording-worker.ts'
-import { checkRun, sumConflicts, type HostsVerdict, type Upload } from './checker.ts'
+import { checkRun, sumConflicts, type HostsVerdict, type SignedAnswer, type Upload } from './checker.ts'
 import { ClientHost } from './client-host.ts'
 import type { FaultName } from './faults.ts'
 import { DB_NAME, DB_USER } from './galera.ts'
@@ -32,6 +32,8 @@ export interface HostsRunResult extends HostsVerdict {
   jobsPerS: number
   /** Jobs answered by each Chromium runtime (the rest by simulated workers). */
   answeredByChromium: Record<string, number>
+  /** Succeeded jobs whose stored result was checked against their last lease (the simulated workers' answers). */
+  signedAnswersChecked: number
   /** Every answer the clients got, retries included ('503 coordinator, Retry-After', 'connection error' …). */
   clientSaw: Record<string, number>
   /** What the connection errors (no HTTP response) were. */
@@ -65,7 +67,7 @@ export async function runHosts(opts: HostsRunOptions): Promise<HostsRunResult> {
     await rig.up()
     const lb = rig.balancer!.url
     const fleetLog: FleetLog = { holds: [], assigned: [], canceled: [] }
-    for (let i = 0; i < opts.workers - hosted; i++) workers.push(new RecordingWorker(`w${i + 1}`, [lb], fleetLog, { slots: opts.slots, latencyMs: simulatedInferenceMs }))
+    for (let i = 0; i < opts.workers - hosted; i++) workers.push(new RecordingWorker(`w${i + 1}`, [lb], fleetLog, { slots: opts.slots, latencyMs: simulatedInferenceMs, signAnswers: true }))
     await Promise.all(workers.map((w) => w.start()))
     sampler = setInterval(() => void Promise.all(rig.galera.map((g) => g.status().catch(() => undefined))), 1_000)
 
@@ -109,12 +111,20 @@ export async function runHosts(opts: HostsRunOptions): Promise<HostsRunResult> {
     const ids = [...new Set([...uploads.values()].flatMap((u) => u.acks.flat()))]
     const statusOf = new Map<string, string>()
     const byRuntimes: Record<string, number> = {}
+    const signed: SignedAnswer[] = []
     const readStatus = async () => {
       const node = rig.galera.find((g) => g.alive) ?? rig.galera[0]!
       const conn = await createConnection({ host: node.ip, user: DB_USER, database: DB_NAME })
       try {
-        const [rows] = await conn.query('SELECT id, status FROM jobs')
-        for (const r of rows as { id: string; status: string }[]) statusOf.set(r.id, r.status)
+        const [rows] = await conn.query('SELECT j.id, j.status, j.lease_token, j.result_json, w.name FROM jobs j LEFT JOIN workers w ON w.id = j.worker_id')
+        signed.length = 0
+        for (const r of rows as { id: string; status: string; lease_token: number; result_json: string | null; name: string | null }[]) {
+          statusOf.set(r.id, r.status)
+          // The simulated workers sign their answers; the Chromium pages (rt-*) answer what the model says.
+          if (r.status === 'succeeded' && r.result_json && r.name && !r.name.startsWith('rt-')) {
+            signed.push({ jobId: r.id, leaseToken: Number(r.lease_token), top1: (JSON.parse(r.result_json) as { top: [number, number][] }).top[0]![0] })
+          }
+        }
         // Who answered: the Chromium runtimes' pages are named rt-<host>.
         const [named] = await conn.query("SELECT w.name AS name, COUNT(*) AS n FROM jobs j JOIN workers w ON w.id = j.worker_id WHERE j.status = 'succeeded' AND w.name LIKE 'rt-%' GROUP BY w.name")
         for (const r of named as { name: string; n: number }[]) byRuntimes[r.name] = Number(r.n)
@@ -134,13 +144,14 @@ export async function runHosts(opts: HostsRunOptions): Promise<HostsRunResult> {
       await g.status().catch(() => undefined)
       perNode[g.name] = g.conflicts
     }
-    const verdict = checkRun([...uploads.values()], statusOf, [...fleetLog.holds, ...(rig.workers?.holds ?? [])], faults)
+    const verdict = checkRun([...uploads.values()], statusOf, [...fleetLog.holds, ...(rig.workers?.holds ?? [])], faults, signed)
     const byStatus: Record<string, number> = {}
     for (const id of ids) byStatus[statusOf.get(id) ?? 'missing'] = (byStatus[statusOf.get(id) ?? 'missing'] ?? 0) + 1
     return {
       ...verdict,
       galera: { ...sumConflicts(perNode), perNode, syncWait: opts.syncWait, byStatus, jobsInDatabase: statusOf.size },
       answeredByChromium: byRuntimes,
+      signedAnswersChecked: signed.length,
       writers: opts.writers,
       jobsPerS: round(verdict.acknowledged / loadS),
       clientSaw,

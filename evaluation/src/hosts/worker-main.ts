@@ -6,7 +6,7 @@ import { simulatedInferenceMs } from './worker-host.ts'
 // process's performance.now()).
 const [url, count, slots, prefix] = process.argv.slice(2)
 const log: FleetLog = { holds: [], assigned: [], canceled: [] }
-const workers = Array.from({ length: Number(count) }, (_, i) => new RecordingWorker(`${prefix}${i + 1}`, [url!], log, { slots: Number(slots), latencyMs: simulatedInferenceMs }))
+const workers = Array.from({ length: Number(count) }, (_, i) => new RecordingWorker(`${prefix}${i + 1}`, [url!], log, { slots: Number(slots), latencyMs: simulatedInferenceMs, signAnswers: true }))
 let sent = 0
 const flush = () => {
   for (; sent < log.holds.length; sent++) {
