@@ -6,6 +6,7 @@ import { createPool } from 'mysql2'
 import { failoverPool, type FailoverOptions } from './failover-pool.ts'
 import { isRetryableTransactionError, parseDatabaseUrl } from './node-list.ts'
 import type { Database } from './schema.ts'
+import { withStatementCache } from './statement-cache.ts'
 
 export type Dialect = 'mariadb' | 'sqlite'
 export interface Db {
@@ -63,7 +64,7 @@ export function createDb(target: ({ databaseUrl: string } & FailoverOptions) | {
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('busy_timeout = 5000')
-  return { kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite', describe: `sqlite ${file}` }
+  return { kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }), dialect: 'sqlite', describe: `sqlite ${file}` }
 }
 
 /**
