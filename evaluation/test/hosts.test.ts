@@ -27,7 +27,7 @@ test('hosts rig: 3 Galera nodes, 2 coordinators behind HAProxy in namespaces; ki
   assert.equal(r.duplicated, 0)
   assert.equal(r.heldTwice, 0)
   assert.equal(r.fencedAccepted, 0, 'no stored result from a lease other than the job\'s last')
-  assert.ok(r.signedAnswersChecked >= 300, `the simulated workers' answers were checked (${r.signedAnswersChecked})`)
+  assert.ok(r.signedAnswersChecked >= r.acknowledged / 2, `the simulated workers' answers were checked (${r.signedAnswersChecked})`)
   assert.equal(r.faults.length, 1)
   assert.ok(r.faults[0]!.recoveredInS > 0)
   assert.equal(refusedWithoutRetryAfter(r.clientSaw), 0, `every 503 said when to come back: ${JSON.stringify(r.clientSaw)}`)

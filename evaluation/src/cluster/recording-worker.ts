@@ -1,4 +1,4 @@
-import { signedIndex } from './holds.ts'
+import { SIGNED_SCORE, signedIndex } from './holds.ts'
 import { PROTOCOL_VERSION, decodeAssignFrame, decodeFromCoordinator, type FromWorker } from '@hivesight/protocol'
 import WebSocket from 'ws'
 import type { Hold } from './holds.ts'
@@ -70,7 +70,7 @@ export class RecordingWorker {
         entry.timer = setTimeout(() => {
           if (this.ws !== ws || this.open.get(jobId) !== entry) return
           this.end(jobId)
-          this.send(ws, { type: 'job.result', jobId, leaseToken, model, top: [{ index: this.opts.signAnswers ? signedIndex(leaseToken) : 1, score: 0.9 }], timings: { decodeMs: 0, inferMs: 0 } })
+          this.send(ws, { type: 'job.result', jobId, leaseToken, model, top: this.opts.signAnswers ? [{ index: signedIndex(leaseToken), score: SIGNED_SCORE }] : [{ index: 1, score: 0.9 }], timings: { decodeMs: 0, inferMs: 0 } })
         }, this.opts.latencyMs())
       })
       ws.on('close', () => {

@@ -1,4 +1,5 @@
 import { createConnection } from 'mysql2/promise'
+import { SIGNED_SCORE } from '../cluster/holds.ts'
 import { RecordingWorker, type FleetLog } from '../cluster/recording-worker.ts'
 import { checkRun, sumConflicts, type HostsVerdict, type SignedAnswer, type Upload } from './checker.ts'
 import { ClientHost } from './client-host.ts'
@@ -30,8 +31,8 @@ export interface HostsRunResult extends HostsVerdict {
   galera: Record<string, unknown>
   writers: Writers
   jobsPerS: number
-  /** Jobs answered by each Chromium runtime (the rest by simulated workers). */
-  answeredByChromium: Record<string, number>
+  /** Jobs answered by the Chromium runtimes' pages (the rest by simulated workers, which sign theirs). */
+  answeredByChromium: number
   /** Succeeded jobs whose stored result was checked against their last lease (the simulated workers' answers). */
   signedAnswersChecked: number
   /** Every answer the clients got, retries included ('503 coordinator, Retry-After', 'connection error' …). */
@@ -110,24 +111,19 @@ export async function runHosts(opts: HostsRunOptions): Promise<HostsRunResult> {
     // Every acknowledged job must end: read the shared database (any node).
     const ids = [...new Set([...uploads.values()].flatMap((u) => u.acks.flat()))]
     const statusOf = new Map<string, string>()
-    const byRuntimes: Record<string, number> = {}
     const signed: SignedAnswer[] = []
     const readStatus = async () => {
       const node = rig.galera.find((g) => g.alive) ?? rig.galera[0]!
       const conn = await createConnection({ host: node.ip, user: DB_USER, database: DB_NAME })
       try {
-        const [rows] = await conn.query('SELECT j.id, j.status, j.lease_token, j.result_json, w.name FROM jobs j LEFT JOIN workers w ON w.id = j.worker_id')
+        const [rows] = await conn.query('SELECT id, status, lease_token, result_json FROM jobs')
         signed.length = 0
-        for (const r of rows as { id: string; status: string; lease_token: number; result_json: string | null; name: string | null }[]) {
+        for (const r of rows as { id: string; status: string; lease_token: number; result_json: string | null }[]) {
           statusOf.set(r.id, r.status)
-          // The simulated workers sign their answers; the Chromium pages (rt-*) answer what the model says.
-          if (r.status === 'succeeded' && r.result_json && r.name && !r.name.startsWith('rt-')) {
-            signed.push({ jobId: r.id, leaseToken: Number(r.lease_token), top1: (JSON.parse(r.result_json) as { top: [number, number][] }).top[0]![0] })
-          }
+          // The simulated workers sign their answers (SIGNED_SCORE); the Chromium pages answer what the model says.
+          const top = r.status === 'succeeded' && r.result_json ? (JSON.parse(r.result_json) as { top: [number, number][] }).top[0] : undefined
+          if (top && top[1] === SIGNED_SCORE) signed.push({ jobId: r.id, leaseToken: Number(r.lease_token), top1: top[0] })
         }
-        // Who answered: the Chromium runtimes' pages are named rt-<host>.
-        const [named] = await conn.query("SELECT w.name AS name, COUNT(*) AS n FROM jobs j JOIN workers w ON w.id = j.worker_id WHERE j.status = 'succeeded' AND w.name LIKE 'rt-%' GROUP BY w.name")
-        for (const r of named as { name: string; n: number }[]) byRuntimes[r.name] = Number(r.n)
       } finally {
         await conn.end()
       }
@@ -150,7 +146,8 @@ export async function runHosts(opts: HostsRunOptions): Promise<HostsRunResult> {
     return {
       ...verdict,
       galera: { ...sumConflicts(perNode), perNode, syncWait: opts.syncWait, byStatus, jobsInDatabase: statusOf.size },
-      answeredByChromium: byRuntimes,
+      // Every succeeded job not signed by a simulated worker was answered by a Chromium page.
+      answeredByChromium: ids.filter((id) => statusOf.get(id) === 'succeeded').length - signed.length,
       signedAnswersChecked: signed.length,
       writers: opts.writers,
       jobsPerS: round(verdict.acknowledged / loadS),
