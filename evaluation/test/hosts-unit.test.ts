@@ -9,7 +9,7 @@ import { compareSchedule, summarizeCompare } from '../src/hosts/compare.ts'
 import { throughDelayProxy } from '../src/hosts/delay-link.ts'
 import { databaseUrls } from '../src/hosts/rig.ts'
 import { cfsQuotaUs } from '../src/hosts/runtime-host.ts'
-import { classifyAnswer, refusedWithoutRetryAfter } from '../src/hosts/upload-load.ts'
+import { classifyAnswer, refusedWithoutRetryAfter } from '../src/hosts/upload-clients.ts'
 import { toLocalTimeline } from '../src/hosts/worker-host.ts'
 
 test('checker: lost, duplicated and held twice are each caught; a clean history passes', { timeout: 5_000 }, () => {

@@ -5,7 +5,7 @@ import { checkRun } from '../src/hosts/checker.ts'
 import { leftovers } from '../src/hosts/network.ts'
 import { runHosts } from '../src/hosts/run.ts'
 import { rigCgroups } from '../src/hosts/runtime-host.ts'
-import { refusedWithoutRetryAfter } from '../src/hosts/upload-load.ts'
+import { refusedWithoutRetryAfter } from '../src/hosts/upload-clients.ts'
 
 const root = process.getuid?.() === 0
 

@@ -9,6 +9,7 @@ import { LoadClient, openBatch, type LoadImage, type Trip } from './e2e-load.ts'
 import { EndToEndSystem, type RuntimeFlags } from './e2e-system.ts'
 import type { Recorder } from './endtoend.ts'
 import { multipartBody } from './upload-load.ts'
+import { median } from '../stats/median.ts'
 
 // `npm run bench -- --only photos`: phone photos against ordinary ones on the system as `npm start` runs it.
 // The same ImageNet photos as they are (~500 × 375) and upscaled to 12 MP (4000 px on the longer side, JPEG
@@ -46,11 +47,6 @@ export interface BigPhotoFigures {
 
 const GOAL = 0.8
 const PAGES_TIMEOUT_MS = 180_000
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length === 0 ? NaN : s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
-}
 
 async function phoneCopy(image: LoadImage, path: string): Promise<LoadImage> {
   const bytes = await sharp(path).rotate().resize({ width: 4000, height: 4000, fit: 'inside', kernel: 'lanczos3' }).jpeg({ quality: 92 }).toBuffer()

@@ -10,6 +10,7 @@ import { measureBackendLimit, oneCoreLimit, type BackendLimit } from './backend-
 import { JsonLines, spawnScript, stopTree } from './children.ts'
 import type { LoadSummary } from './e2e-load.main.ts'
 import { describeFlags, EndToEndSystem, RuntimeExited, type RuntimeFlags } from './e2e-system.ts'
+import { median } from '../stats/median.ts'
 
 /** Where the part writes its figures: the bench's summary rows and its rates chart. */
 export interface Recorder {
@@ -32,11 +33,6 @@ const UPLOADERS = 32
 const PAGES_TIMEOUT_MS = 180_000
 const CLASSIFIED = 'images classified /s'
 const ms = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${x.toFixed(1)} ms`)
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = s.length / 2
-  return s.length === 0 ? NaN : Number.isInteger(mid) ? (s[mid - 1]! + s[mid]!) / 2 : s[Math.floor(mid)]!
-}
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err))
 // Other work on the machine skews the limit and the runs differently: say how busy it was before each.
 const busy = () => `load average ${loadavg()[0]!.toFixed(2)} before`

@@ -9,6 +9,7 @@ import { colourPicture } from '../models/model-upload.ts'
 import type { Recorder } from './endtoend.ts'
 import { classify, compareAnswers, mobilenetUpload, passJobs, runPass, timedUpload, type AnswerCheck, type Photo, type ReadyTime } from './model-passes.ts'
 import { chromiumPss, type ChromiumMemory } from './pss.ts'
+import { median } from '../stats/median.ts'
 
 // `npm run bench -- --only models`: what a second model costs on the same pages. One coordinator and the same
 // 2 headless pages throughout, so the passes differ only in the models asked for; they alternate (A B A B …)
@@ -54,11 +55,6 @@ const MiB = 1024 * 1024
 // Other work on the machine lowers a pass: say how busy it was before each.
 const busy = () => `load ${loadavg()[0]!.toFixed(2)} before`
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
-}
 const secs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`)
 const size = (bytes: number) => (bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KB`)
 const withoutVersion = ({ version: _, ...rest }: ReadyTime) => rest

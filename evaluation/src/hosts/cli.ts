@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { compareSchedule, summarizeCompare } from './compare.ts'
 import { GALERA_FAULTS, parseFaults, type FaultName } from './faults.ts'
 import type { Writers } from './rig.ts'
-import { refusedWithoutRetryAfter } from './upload-load.ts'
+import { refusedWithoutRetryAfter } from './upload-clients.ts'
 import { leftBehindByLastRun, runHosts, type HostsRunResult } from './run.ts'
 
 // `npm run eval:hosts [-- --faults galera-node-kill,…|all|none --mixed --jobs N --writers multi|single|plain --sync-wait 1 --runtimes 2 --runtime-cores 0.25 --db-latency-ms 2]`

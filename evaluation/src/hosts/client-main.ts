@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline'
 import sharp from 'sharp'
-import { runUploads } from './upload-load.ts'
+import { runUploads } from './upload-clients.ts'
 
 // Runs inside a client host's namespace (see client-host.ts): uploads through the balancer, every 202 and
 // every answer written to stdout as one JSON line (times in epoch ms); `stop` on stdin ends the load.

@@ -1,3 +1,4 @@
+import { median } from '../stats/median.ts'
 import type { Writers } from './rig.ts'
 
 export interface ModeFigures {
@@ -17,11 +18,7 @@ export function compareSchedule(modes: Writers[], rounds: number): Writers[] {
 /** Pure: per mode the rounds' jobs/s, their median and the ratio to one plain MariaDB. */
 export function summarizeCompare(runs: { writers: Writers; jobsPerS: number }[]): ModeFigures[] {
   const modes = [...new Set(runs.map((r) => r.writers))]
-  const med = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b)
-    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
-  }
-  const medians = new Map(modes.map((m) => [m, med(runs.filter((r) => r.writers === m).map((r) => r.jobsPerS))]))
+  const medians = new Map(modes.map((m) => [m, median(runs.filter((r) => r.writers === m).map((r) => r.jobsPerS))]))
   const plain = medians.get('plain')
   return modes.map((m) => ({
     writers: m,
