@@ -170,7 +170,7 @@ export async function buildApp(deps: AppDeps): Promise<Coordinator> {
     intervalMs: sweepIntervalMs, staleAfterMs, retentionMs: config.jobRetentionHours * 3600_000,
   })
   const uploads = new UploadCommitter(db, signals, clock, pump)
-  const stored = config.shrinkImages ? shrinkStage(models, config.maxImagePixels, metrics) : undefined
+  const stored = config.shrinkImages === 'off' ? undefined : shrinkStage(models, { maxPixels: config.maxImagePixels, everyPicture: config.shrinkImages === 'all' }, metrics)
   const jobs = new JournaledJobService(db, uploads, pump, signals, waiters, clock, app.log, { maxAttempts: config.maxAttempts, stored }, metrics, models).journalTo(journal)
   const events = new EventHub(db, clock, app.log, {
     coordinatorId: config.coordinatorId, label: models, pollMs: 100, statsMs: 2_000,

@@ -81,8 +81,12 @@ export interface Config {
   volunteerPolicy: 'quorum' | 'accept'
   /** Known-answer spot checks for volunteers (on by default). */
   spotChecks: boolean
-  /** Pictures far bigger than their model needs are stored shrunk (images/shrink-plan.ts); off: stored as sent, pages decode them. */
-  shrinkImages: boolean
+  /**
+   * on: pictures far bigger than their model needs are stored shrunk, as the model input where the versions
+   * take it (images/shrink-plan.ts); all: every picture a version can take as the model input is stored as
+   * it (pages only predict); off: stored as sent, pages decode them.
+   */
+  shrinkImages: 'on' | 'all' | 'off'
   logLevel: string
   /** json (default, for machines) or pretty (for a person at a terminal; npm start picks it on a TTY). */
   logFormat: 'json' | 'pretty'
@@ -203,7 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     volunteerJobs: choice(env, 'VOLUNTEER_JOBS', ['per-key', 'all', 'none'] as const, authMode(env.AUTH_MODE) === 'open' ? 'all' : 'per-key'),
     volunteerPolicy: choice(env, 'VOLUNTEER_POLICY', ['quorum', 'accept'] as const, 'quorum'),
     spotChecks: choice(env, 'SPOT_CHECKS', ['on', 'off'] as const, 'on') === 'on',
-    shrinkImages: choice(env, 'SHRINK_IMAGES', ['on', 'off'] as const, 'on') === 'on',
+    shrinkImages: choice(env, 'SHRINK_IMAGES', ['on', 'all', 'off'] as const, 'on'),
     logLevel: env.LOG_LEVEL ?? 'info',
     logFormat: env.LOG_FORMAT === 'pretty' ? 'pretty' : 'json',
   }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, before, test } from 'node:test'
 import { REPO_ROOT } from '@hivesight/coordinator'
-import type { JobView, Prediction } from '@hivesight/protocol'
+import { MODEL_INPUT_BYTES, type JobView, type Prediction } from '@hivesight/protocol'
 import type { PagePool } from '@hivesight/worker-runtime/page-pool'
 import { planShrink } from '@hivesight/coordinator/images/shrink-plan'
 import sharp from 'sharp'
@@ -89,10 +89,16 @@ test('a 12 MP photo (JPEG, WebP; PNG at 3.6 MP) classifies with the same top-1 a
   assert.ok(clear >= 4, `only ${clear} of ${images.length} photos had a clear answer`)
 })
 
-test('the big ones were shrunk on the coordinator (one shrink each), the small ones went out as they came', T, async () => {
+test('the big ones were made the model input on the coordinator (one shrink each), the small ones went out as they came; jobs show what was uploaded', T, async () => {
   const metrics = await (await fetch(`${system.url}/metrics`)).text()
   const shrunk = Number(/^hivesight_image_shrink_seconds_count (\d+)/m.exec(metrics)?.[1] ?? 'NaN')
   assert.equal(shrunk, images.length * FORMATS.length)
+  // Each one stored as the 224 × 224 RGB model input, the pages' own crop.
+  const out = Number(/^hivesight_image_shrink_bytes_total\{side="out"\} (\d+)/m.exec(metrics)?.[1] ?? 'NaN')
+  assert.equal(out, shrunk * MODEL_INPUT_BYTES)
+  for (const n of images.keys()) {
+    for (const format of FORMATS) assert.equal(results.get(`${n}:${format}`)!.contentType, `image/${format}`)
+  }
 })
 
 test('ordinary photos are not touched: the dev set\'s pictures the coordinator would shrink are under 0.5 %', T, async () => {

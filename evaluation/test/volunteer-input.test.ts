@@ -24,7 +24,7 @@ test(`the model input volunteers receive gives the reference's top-1 (${N} image
   for (const image of spreadSample(readLabelledDataset(DATASET), N)) {
     const bytes = readFileSync(image.path)
     const reference = await classifier.classify(bytes)
-    const input = await modelInput(bytes, 40_000_000)
+    const input = await modelInput(bytes, 'image/jpeg', 40_000_000)
     const asFloat = (b: Buffer) => Float32Array.from(b, (v) => v / 255)
     const volunteer = await classifier.classifyPrepared(asFloat(input))
     const margin = reference[0]!.score - (reference[1]?.score ?? 0)

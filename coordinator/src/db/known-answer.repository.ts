@@ -10,17 +10,17 @@ type Conn = Kysely<Database> | Transaction<Database>
 export async function captureKnownAnswers(db: Conn, answers: { jobId: string; top1: number }[], now: number): Promise<void> {
   for (const a of answers) {
     await db.insertInto('known_answers')
-      .columns(['job_id', 'bytes', 'top1', 'created_at', 'model_version_id'])
+      .columns(['job_id', 'bytes', 'top1', 'created_at', 'model_version_id', 'content_type'])
       .expression((eb) => eb.selectFrom('images').innerJoin('jobs', 'jobs.id', 'images.job_id')
-        .select((s) => ['images.job_id', 'images.bytes', s.val(a.top1).as('top1'), s.val(now).as('created_at'), 'jobs.model_version_id'])
+        .select((s) => ['images.job_id', 'images.bytes', s.val(a.top1).as('top1'), s.val(now).as('created_at'), 'jobs.model_version_id', 'jobs.content_type'])
         .where('images.job_id', '=', a.jobId).where('jobs.volunteers_allowed', '=', 1))
       .execute()
   }
 }
 
-export async function listKnownAnswers(db: Conn, limit: number): Promise<{ job_id: string; bytes: Buffer; top1: number; model_version_id: string | null }[]> {
-  const rows = await db.selectFrom('known_answers').select(['job_id', 'bytes', 'top1', 'model_version_id']).orderBy('created_at', 'desc').limit(limit).execute()
-  return rows.map((r) => ({ job_id: r.job_id, top1: Number(r.top1), model_version_id: r.model_version_id, bytes: Buffer.isBuffer(r.bytes) ? r.bytes : Buffer.from(r.bytes as Uint8Array) }))
+export async function listKnownAnswers(db: Conn, limit: number): Promise<{ job_id: string; bytes: Buffer; top1: number; model_version_id: string | null; content_type: string | null }[]> {
+  const rows = await db.selectFrom('known_answers').select(['job_id', 'bytes', 'top1', 'model_version_id', 'content_type']).orderBy('created_at', 'desc').limit(limit).execute()
+  return rows.map((r) => ({ job_id: r.job_id, top1: Number(r.top1), model_version_id: r.model_version_id, content_type: r.content_type, bytes: Buffer.isBuffer(r.bytes) ? r.bytes : Buffer.from(r.bytes as Uint8Array) }))
 }
 
 export async function countKnownAnswers(db: Conn): Promise<number> {

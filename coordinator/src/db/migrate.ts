@@ -9,6 +9,7 @@ import * as m007 from './migrations/2026-11-30-007-volunteer-trust.ts'
 import * as m008 from './migrations/2026-11-30-008-worker-credentials.ts'
 import * as m009 from './migrations/2026-12-04-009-model-repository.ts'
 import * as m010 from './migrations/2026-12-07-010-idempotency-response-size.ts'
+import * as m011 from './migrations/2026-12-08-011-stored-image-forms.ts'
 
 // Listed in code, not read from a folder: the same list under tsx, a bundle or compiled output.
 const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-30-008-worker-credentials': m008,
   '2026-12-04-009-model-repository': m009,
   '2026-12-07-010-idempotency-response-size': m010,
+  '2026-12-08-011-stored-image-forms': m011,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

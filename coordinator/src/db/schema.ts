@@ -24,7 +24,10 @@ export interface JobTable {
   started_at: number | null
   finished_at: number | null
   filename: string | null
+  /** What the stored image is: the upload's type, or what it was made into when accepted (a shrunk picture, the model input). */
   content_type: string
+  /** The upload's own content type where the stored image is something else (else null: content_type is both). */
+  upload_content_type: string | null
   byte_size: number
   width: number
   height: number
@@ -129,6 +132,8 @@ export interface KnownAnswerTable {
   created_at: number
   /** The version that answered (null: from before the model repository, the imported MobileNet). */
   model_version_id: string | null
+  /** What `bytes` are, as jobs.content_type (null: from before migration 011, a picture). */
+  content_type: string | null
 }
 
 /** A volunteer identity's honesty record (speed is in `workers`, per connection). */

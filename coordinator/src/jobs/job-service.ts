@@ -111,7 +111,8 @@ export class JobService {
     const now = this.clock.now()
     const rows: NewJob[] = req.images.map((img, i) => ({
       id: newJobId(), status: 'queued', priority: req.priority, attempts: 0, max_attempts: this.opts.maxAttempts, lease_token: 0,
-      submitted_at: now, available_at: now, filename: img.filename, content_type: stored[i]!.contentType, byte_size: img.bytes.length,
+      submitted_at: now, available_at: now, filename: img.filename, content_type: stored[i]!.contentType,
+      upload_content_type: stored[i]!.contentType === img.info.contentType ? null : img.info.contentType, byte_size: img.bytes.length,
       width: img.info.width, height: img.info.height, owner_key_id: req.owner, volunteers_allowed: req.volunteersAllowed ? 1 : 0,
       model_version_id: version.id,
     }))

@@ -41,7 +41,7 @@ export function toJobView(row: JobRow, label: Labeller): JobView {
     // A retry waiting out its back-off is queued, as far as a client is concerned.
     status: row.status === 'delayed' ? 'queued' : row.status,
     filename: row.filename,
-    contentType: row.content_type,
+    contentType: row.upload_content_type ?? row.content_type,
     bytes: Number(row.byte_size),
     width: Number(row.width),
     height: Number(row.height),

@@ -28,7 +28,7 @@ export class KnownAnswers {
 
   constructor(
     private readonly db: Db,
-    private readonly makeInput: (image: Buffer) => Promise<Buffer>,
+    private readonly makeInput: (image: Buffer, contentType: string | null) => Promise<Buffer>,
     private readonly log: Logger,
   ) {}
 
@@ -70,7 +70,7 @@ export class KnownAnswers {
         if (cached) next.push(cached)
         else {
           try {
-            next.push({ id: r.job_id, top1: r.top1, model: r.model_version_id ?? '', input: await this.makeInput(r.bytes) })
+            next.push({ id: r.job_id, top1: r.top1, model: r.model_version_id ?? '', input: await this.makeInput(r.bytes, r.content_type) })
           } catch (err) {
             this.log.warn({ err, jobId: r.job_id }, 'a known answer\'s image cannot be made a model input; skipped')
           }

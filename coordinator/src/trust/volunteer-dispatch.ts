@@ -28,7 +28,7 @@ export class VolunteerDispatch {
     private readonly known: KnownAnswers,
     private readonly desk: SpotCheckDesk,
     private readonly ledger: VolunteerLedger,
-    private readonly makeInput: (image: Buffer) => Promise<Buffer>,
+    private readonly makeInput: (image: Buffer, contentType: string) => Promise<Buffer>,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly opts: { leaseMs: number; random: () => number; takeBack(workerId: string): Promise<unknown>; models(): string[] },
@@ -86,7 +86,7 @@ export class VolunteerDispatch {
   private async inputOf(w: LiveWorker, job: ClaimedJob, image: Buffer | undefined): Promise<Buffer | undefined> {
     try {
       if (!image) throw new Error('the stored image is missing')
-      return await this.makeInput(image)
+      return await this.makeInput(image, job.contentType)
     } catch (err) {
       this.log.warn({ err, jobId: job.id }, 'cannot make a model input of this image; leaving it to trusted workers')
       this.registry.release(w.id, job.id)

@@ -41,7 +41,7 @@ export interface VolunteerTrust {
 
 export function createVolunteerTrust(db: Db, registry: WorkerRegistry, signals: ClusterSignals, clock: Clock, log: Logger, opts: VolunteerTrustOptions, events: VolunteerAnswerEvents): VolunteerTrust {
   const random = opts.random ?? Math.random
-  const makeInput = (image: Buffer) => modelInput(image, opts.maxPixels)
+  const makeInput = (image: Buffer, contentType: string | null) => modelInput(image, contentType, opts.maxPixels)
   const known = new KnownAnswers(db, makeInput, log)
   const desk = new SpotCheckDesk(opts.spotChecks, random)
   const ledger = new VolunteerLedger(db, log)
