@@ -7,6 +7,7 @@ import { failoverPool, type FailoverOptions } from './failover-pool.ts'
 import { isRetryableTransactionError, parseDatabaseUrl } from './node-list.ts'
 import type { Database } from './schema.ts'
 import { withStatementCache } from './statement-cache.ts'
+import { WalFlush } from './wal-flush.ts'
 
 export type Dialect = 'mariadb' | 'sqlite'
 export interface Db {
@@ -14,6 +15,8 @@ export interface Db {
   dialect: Dialect
   /** A description safe to log (no password). */
   describe: string
+  /** SQLite on a file: flushes its log off the event loop (wal-flush.ts), for `durably`. */
+  walFlush?: WalFlush
 }
 
 export type { FailoverOptions, NodeChange } from './failover-pool.ts'
@@ -64,18 +67,25 @@ export function createDb(target: ({ databaseUrl: string } & FailoverOptions) | {
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('busy_timeout = 5000')
-  return { kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) }), dialect: 'sqlite', describe: `sqlite ${file}` }
+  const walFlush = file === ':memory:' ? undefined : new WalFlush(`${file}-wal`)
+  const database = withStatementCache(sqlite)
+  return { kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: walFlush ? walFlush.closingWith(database) : database }) }), dialect: 'sqlite', describe: `sqlite ${file}`, walFlush }
 }
 
 /**
  * A transaction whose commit survives power loss before it returns: what a client is told is stored
  * (an upload's 202, a cancel, a retry). MariaDB's commits all are (innodb_flush_log_at_trx_commit=1); on
- * SQLite this one commit runs with synchronous=FULL, and the dispatch's own commits (claims, results,
- * which at worst run a job again) skip the fsync.
+ * SQLite this commit's log is flushed before it returns, on libuv's threads (wal-flush.ts), and the
+ * dispatch's own commits (claims, results, which at worst run a job again) are not flushed.
  */
 export async function durably<T>(db: Db, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
   // A certification failure (Galera) or a deadlock rolled the whole transaction back: run it again.
   if (db.dialect !== 'sqlite') return retryTransient(() => db.kysely.transaction().execute(fn))
+  if (db.walFlush) {
+    const result = await db.kysely.transaction().execute(fn)
+    await db.walFlush.flush()
+    return result
+  }
   // One connection for the pragma, the transaction and the reset, so no other statement runs between them.
   return db.kysely.connection().execute(async (conn) => {
     await sql`pragma synchronous = FULL`.execute(conn)
