@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { MODEL_INPUT_BYTES, MODEL_INPUT_CONTENT_TYPE } from '@hivesight/protocol'
 import sharp from 'sharp'
 import { DIALECTS } from '../support/databases.ts'
 import { listeningApp, type ListeningApp } from '../support/listening-app.ts'
@@ -27,7 +28,7 @@ async function submit(app: ListeningApp, images: Buffer[]): Promise<string[]> {
 }
 
 for (const dialect of DIALECTS) {
-  test(`[${dialect}] a 12 MP photo reaches its page shrunk to 341 × 256, whether sent from the upload or claimed from the queue`, T, async (t) => {
+  test(`[${dialect}] a 12 MP photo reaches its page as its model input (shrunk, centre-cropped), whether sent from the upload or claimed from the queue`, T, async (t) => {
     const app = await listeningApp(t, { dialect })
     const w = await app.worker({ slots: 1 })
     const photos = await Promise.all([1, 2].map(phonePhoto))
@@ -41,15 +42,14 @@ for (const dialect of DIALECTS) {
     const b = await w.assignment(1)
     assert.equal(b.job.jobId, second)
     for (const [got, photo, blue] of [[a, photos[0]!, 1], [b, photos[1]!, 2]] as const) {
-      const image = Buffer.from(got.image)
-      const meta = await sharp(image).metadata()
-      assert.deepEqual([got.job.contentType, meta.format, meta.width, meta.height], ['image/jpeg', 'jpeg', 341, 256])
-      assert.ok(image.length * 4 < photo.length, `${image.length} bytes sent for a ${photo.length}-byte upload`)
-      const { data } = await sharp(image).raw().toBuffer({ resolveWithObject: true })
-      // The left half dark, the right half light, and this photo's blue: the picture, not another one.
-      const px = (x: number, y: number) => [...data.subarray((y * 341 + x) * 3, (y * 341 + x) * 3 + 3)]
-      assert.ok(Math.abs(px(50, 128)[0]! - 30) <= 3 && Math.abs(px(300, 128)[0]! - 220) <= 3, `red ${px(50, 128)[0]} / ${px(300, 128)[0]}`)
-      assert.ok(Math.abs(px(150, 128)[2]! - blue) <= 3, `blue ${px(150, 128)[2]}`)
+      // The model input (224 × 224 RGB): the centre of the picture shrunk to 341 × 256, columns 58–281.
+      const data = Buffer.from(got.image)
+      assert.deepEqual([got.job.contentType, data.length], [MODEL_INPUT_CONTENT_TYPE, MODEL_INPUT_BYTES])
+      assert.ok(data.length < photo.length, `${data.length} bytes sent for a ${photo.length}-byte upload`)
+      // The left half dark, the right half light (the edge at column 170 of 341, 112 of the crop), and this photo's blue.
+      const px = (x: number, y: number) => [...data.subarray((y * 224 + x) * 3, (y * 224 + x) * 3 + 3)]
+      assert.ok(Math.abs(px(20, 112)[0]! - 30) <= 3 && Math.abs(px(200, 112)[0]! - 220) <= 3, `red ${px(20, 112)[0]} / ${px(200, 112)[0]}`)
+      assert.ok(Math.abs(px(100, 112)[2]! - blue) <= 3, `blue ${px(100, 112)[2]}`)
     }
   })
 }
