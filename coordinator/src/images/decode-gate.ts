@@ -26,7 +26,7 @@ export class DecodeGate {
     }
   }
 
-  /** Decodes running and waiting (for metrics and tests). */
+  /** Decodes running and waiting (what the tests watch). */
   get load(): { running: number; waiting: number } {
     return { running: this.running, waiting: this.waiting.length }
   }

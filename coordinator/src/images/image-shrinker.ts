@@ -1,10 +1,10 @@
+import { availableParallelism } from 'node:os'
 import { MODEL_INPUT_CONTENT_TYPE, type Preprocessing } from '@hivesight/protocol'
 import sharp, { type Sharp } from 'sharp'
-import { availableParallelism } from 'node:os'
 import { DecodeGate } from './decode-gate.ts'
 import type { ImageInfo } from './image-inspector.ts'
-import { neededShorterSide, planShrink, SHRINK_RULE, type ShrinkRule } from './shrink-plan.ts'
 import { modelInputOfPixels, takesModelInput } from './model-input.ts'
+import { neededShorterSide, planShrink, SHRINK_RULE, type ShrinkRule } from './shrink-plan.ts'
 
 export interface PreparedImage {
   image: Buffer
