@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { sql } from 'kysely'
+import { sql, type Kysely, type Transaction } from 'kysely'
+import type { Database } from '../../src/db/schema.ts'
 import { createDb, durably } from '../../src/db/create-db.ts'
 
 const T = { timeout: 30_000 }
-const level = async (conn: Parameters<typeof durably>[1] extends (trx: infer T) => unknown ? T : never) =>
+const level = async (conn: Kysely<Database> | Transaction<Database>) =>
   Number((await sql<{ synchronous: number }>`pragma synchronous`.execute(conn)).rows[0]!.synchronous)
 
 test('on a SQLite file, what a client is told is stored has its log flushed (off the event loop) before it returns; dispatch commits are not flushed', T, async (t) => {
