@@ -75,7 +75,7 @@ export class ImageShrinker {
     return target === null ? { image, contentType: info.contentType } : this.gate.run(() => this.shrink(image, info.contentType, target))
   }
 
-  async shrink(image: Buffer, contentType: string, target: ShrinkTarget): Promise<PreparedImage> {
+  private async shrink(image: Buffer, contentType: string, target: ShrinkTarget): Promise<PreparedImage> {
     const started = performance.now()
     try {
       const input = () => sharp(image, { failOn: 'error', limitInputPixels: this.opts.maxPixels })

@@ -24,7 +24,7 @@ export class PrometheusMetrics implements JobMetrics, ShrinkEvents {
   private readonly perModel = new Counter({ name: 'hivesight_model_results_total', help: 'Results accepted, per model version', labelNames: ['model', 'version'], registers: [this.registry] })
   private readonly perModelInference = new Histogram({ name: 'hivesight_model_inference_ms', help: 'Inference time per model version', labelNames: ['model', 'version'], buckets: WORKER_MS_BUCKETS, registers: [this.registry] })
   private readonly agreement = new Counter({ name: 'hivesight_model_agreement_total', help: 'Shadow runs while a label splits traffic: jobs of a version also run on another, by whether their top-1 agreed', labelNames: ['model', 'version', 'other', 'agreed'], registers: [this.registry] })
-  private readonly shrinkTime = new Histogram({ name: 'hivesight_image_shrink_seconds', help: 'Pictures far bigger than their model needs, shrunk before dispatch: time per picture', buckets: LATENCY_BUCKETS, registers: [this.registry] })
+  private readonly shrinkTime = new Histogram({ name: 'hivesight_image_shrink_seconds', help: 'Pictures made smaller before dispatch (far too big ones; with SHRINK_IMAGES=all every one made the model input): time per picture', buckets: LATENCY_BUCKETS, registers: [this.registry] })
   private readonly shrinkBytes = new Counter({ name: 'hivesight_image_shrink_bytes_total', help: 'Bytes of shrunk pictures, before and after', labelNames: ['side'], registers: [this.registry] })
   private readonly decode = new Histogram({ name: 'hivesight_worker_decode_ms', help: 'Image decode time reported by workers', buckets: WORKER_MS_BUCKETS, registers: [this.registry] })
 
